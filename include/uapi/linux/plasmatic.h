@@ -1,0 +1,114 @@
+/* SPDX-License-Identifier: GPL-2.0 WITH Linux-syscall-note */
+/*
+ * Plasmatic: TLS 1.3 records followed by an Encrypted External Mount (EEM).
+ *
+ * The one header shared by plasmatic.ko, the userspace library and the tests.
+ * SPEC.md in the source tree is the normative description of the wire format.
+ *
+ * Upgrade of an established TCP socket (kTLS users will feel at home):
+ *
+ *   setsockopt(fd, SOL_TCP, TCP_ULP, "plasmatic", sizeof("plasmatic"));
+ *   setsockopt(fd, SOL_PLASMATIC, PLASMATIC_EEM_TX, &eem_tx, sizeof(eem_tx));
+ *   setsockopt(fd, SOL_PLASMATIC, PLASMATIC_TX, &crypto_tx, sizeof(crypto_tx));
+ *   setsockopt(fd, SOL_PLASMATIC, PLASMATIC_EEM_RX, &eem_rx, sizeof(eem_rx));
+ *   setsockopt(fd, SOL_PLASMATIC, PLASMATIC_RX, &crypto_rx, sizeof(crypto_rx));
+ *
+ * PLASMATIC_TX and PLASMATIC_RX take the kTLS structures of <linux/tls.h>
+ * (tls12_crypto_info_aes_gcm_128, _aes_gcm_256, _chacha20_poly1305) with
+ * info.version == TLS_1_3_VERSION.  Order rules, per direction:
+ *   - SOL_PLASMATIC options need the ULP first (else TCP answers ENOPROTOOPT);
+ *   - keys (PLASMATIC_TX/RX or *_SECRET) need the EEM of the same direction
+ *     first: without it they fail with ENOKEY;
+ *   - every option may be set once: a second set gives EBUSY;
+ *   - a bad size gives EINVAL, an unknown cipher or a version other than
+ *     TLS_1_3_VERSION gives EINVAL, a NULL optval gives EFAULT.
+ * getsockopt returns what was set, with key material zeroed (kTLS returns
+ * keys; we deliberately do not: no process needs them back).
+ */
+#ifndef _UAPI_LINUX_PLASMATIC_H
+#define _UAPI_LINUX_PLASMATIC_H
+
+#include <linux/types.h>
+
+#define PLASMATIC_ULP_NAME		"plasmatic"
+
+/* Socket option level; far from the kernel's SOL_* numbers. */
+#define SOL_PLASMATIC			0x504c
+
+/* Socket options (setsockopt and getsockopt at SOL_PLASMATIC). */
+#define PLASMATIC_TX			1	/* struct tls12_crypto_info_* */
+#define PLASMATIC_RX			2	/* struct tls12_crypto_info_* */
+#define PLASMATIC_EEM_TX		3	/* struct plasmatic_eem_info */
+#define PLASMATIC_EEM_RX		4	/* struct plasmatic_eem_info */
+#define PLASMATIC_TX_SECRET		5	/* struct plasmatic_secret_info */
+#define PLASMATIC_RX_SECRET		6	/* struct plasmatic_secret_info */
+#define PLASMATIC_CLOSE_NOTIFY		7	/* int: send close_notify */
+#define PLASMATIC_KEY_UPDATE		8	/* int: PLASMATIC_KU_* (set only) */
+#define PLASMATIC_RX_END		9	/* int: PLASMATIC_END_* (get only) */
+
+/* cmsg at SOL_PLASMATIC: __u8 TLS content type of a record. */
+#define PLASMATIC_RECORD_TYPE		1
+
+/* TLS 1.3 content types carried inside protected records. */
+#define PLASMATIC_CT_ALERT		21
+#define PLASMATIC_CT_HANDSHAKE		22
+#define PLASMATIC_CT_APPLICATION_DATA	23
+
+/* EEM framing (SPEC.md "Framings"). */
+#define PLASMATIC_FRAMING_DETACHED	0	/* header length excludes EEM */
+#define PLASMATIC_FRAMING_COVERED	1	/* header length includes EEM */
+
+#define PLASMATIC_EEM_VERSION_1		1
+#define PLASMATIC_EEM_KEY_SIZE		32
+#define PLASMATIC_EEM_NONCE_SIZE	12
+#define PLASMATIC_EEM_TAG_SIZE		16
+#define PLASMATIC_EEM_LEN_DEFAULT	80
+#define PLASMATIC_EEM_LEN_MIN		48
+#define PLASMATIC_EEM_LEN_MAX		255
+
+/* PLASMATIC_EEM_TX / PLASMATIC_EEM_RX */
+struct plasmatic_eem_info {
+	__u16 version;		/* PLASMATIC_EEM_VERSION_1 */
+	__u8 framing;		/* PLASMATIC_FRAMING_* */
+	__u8 eem_len;		/* bytes on the wire, tag included */
+	__u8 key[PLASMATIC_EEM_KEY_SIZE];
+	__u8 nonce[PLASMATIC_EEM_NONCE_SIZE];	/* first EEM nonce */
+	__u8 reserved[4];	/* must be zero */
+};
+
+/*
+ * PLASMATIC_TX_SECRET / PLASMATIC_RX_SECRET: the kernel derives the record
+ * key and IV from the TLS 1.3 application traffic secret itself and can
+ * then perform KeyUpdate without userspace.
+ */
+#define PLASMATIC_SECRET_MAX		48
+struct plasmatic_secret_info {
+	__u16 version;		/* TLS_1_3_VERSION */
+	__u16 cipher_type;	/* TLS_CIPHER_* of <linux/tls.h> */
+	__u8 rec_seq[8];	/* big endian record sequence number */
+	__u8 secret[PLASMATIC_SECRET_MAX];	/* hash length used */
+};
+
+/* PLASMATIC_KEY_UPDATE values. */
+#define PLASMATIC_KU_NOT_REQUESTED	0
+#define PLASMATIC_KU_REQUESTED		1
+
+/* PLASMATIC_RX_END values: how the receive stream ended. */
+#define PLASMATIC_END_NONE		0	/* not ended */
+#define PLASMATIC_END_CLOSE_NOTIFY	1	/* clean: close_notify seen */
+#define PLASMATIC_END_TRUNCATED		2	/* TCP FIN without close_notify */
+#define PLASMATIC_END_ERROR		3	/* record failed; fatal */
+
+/* INET_DIAG_ULP_INFO nested attributes (ss -tie). */
+enum {
+	PLASMATIC_INFO_UNSPEC,
+	PLASMATIC_INFO_VERSION,		/* u16 */
+	PLASMATIC_INFO_TX_CIPHER,	/* u16 TLS_CIPHER_* */
+	PLASMATIC_INFO_RX_CIPHER,	/* u16 TLS_CIPHER_* */
+	PLASMATIC_INFO_FRAMING,		/* u8 PLASMATIC_FRAMING_* */
+	PLASMATIC_INFO_EEM_LEN,		/* u8 */
+	__PLASMATIC_INFO_MAX,
+};
+#define PLASMATIC_INFO_MAX (__PLASMATIC_INFO_MAX - 1)
+
+#endif /* _UAPI_LINUX_PLASMATIC_H */

@@ -1,0 +1,38 @@
+#!/bin/sh
+# Install (as root) or list (otherwise) every Debian 12 package that the
+# build, the tests and the demo need.  Idempotent: installs only what is
+# missing.  Usage: tools/deps.sh [--check]
+#   --check   exit 1 if something is missing, printing the apt command.
+set -eu
+
+# The cloud kernel image and headers must be the same version: the module
+# is built against the headers and loaded into that image inside the VM.
+PKGS="build-essential make gcc clang llvm lld pkg-config
+libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
+linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
+qemu-system-x86 busybox-static cpio xz-utils kmod
+sparse iproute2 python3 perl"
+
+missing=""
+for p in $PKGS; do
+	if ! dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed'; then
+		missing="$missing $p"
+	fi
+done
+
+if [ -z "$missing" ]; then
+	exit 0
+fi
+
+if [ "${1:-}" = "--check" ] || [ "$(id -u)" -ne 0 ]; then
+	echo "missing packages:$missing" >&2
+	echo "run as root: apt-get install -y --no-install-recommends$missing" >&2
+	exit 1
+fi
+
+export DEBIAN_FRONTEND=noninteractive
+# Package lists may be absent on a fresh machine.
+if ! apt-get install -y --no-install-recommends $missing; then
+	apt-get update
+	apt-get install -y --no-install-recommends $missing
+fi
