@@ -11,7 +11,7 @@ PKGS="build-essential make gcc clang llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
 qemu-system-x86 busybox-static cpio xz-utils kmod
-sparse iproute2 python3 perl"
+sparse iproute2 python3 python3-cryptography perl"
 
 missing=""
 for p in $PKGS; do

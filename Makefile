@@ -1,0 +1,39 @@
+# Plasmatic: top-level build.
+#
+#   make          build the module, the userspace library and programs, tests
+#   make check    run every test (installs missing packages first when root)
+#   make clean    leave the tree as cloned
+#
+# KVER selects the kernel to build the module for; it defaults to the
+# installed Debian cloud kernel, which is also the one tools/vm boots.
+KVER ?= $(shell ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n 1)
+KDIR ?= /lib/modules/$(KVER)/build
+
+all: deps kmod userspace selftests
+
+deps:
+	@tools/deps.sh
+
+kmod: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+
+# Static checks of the module: sparse and W=1, from a clean object tree.
+kmod-sparse: deps
+	$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null
+	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 W=1 modules
+
+userspace: deps
+	$(MAKE) -C userspace/engine
+	$(MAKE) -C userspace/tests
+
+selftests: deps userspace
+	$(MAKE) -C selftests
+
+check: all
+	tools/run-tests
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
+	rm -rf build
+
+.PHONY: all deps kmod kmod-sparse userspace selftests check clean

@@ -1,0 +1,18 @@
+#!/bin/sh
+# Runs inside the test VM (tools/vm), from the repository root: every
+# kernel-facing test binary, in order, with TAP output.  Exits non-zero if
+# any test program fails.
+rc=0
+for t in module_test; do
+	bin=build/selftests/$t
+	echo "# selftest: $t"
+	if [ ! -x "$bin" ]; then
+		echo "not ok 1 $t # binary missing: run make"
+		rc=1
+		continue
+	fi
+	"$bin" || rc=1
+	# Leave the module unloaded for the next program.
+	rmmod plasmatic 2>/dev/null
+done
+exit $rc

@@ -1,0 +1,59 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* A connected TCP pair over loopback, for the selftests. */
+#ifndef PLASMATIC_SELFTEST_SOCKPAIR_H
+#define PLASMATIC_SELFTEST_SOCKPAIR_H
+
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+struct pl_sockpair {
+	int a;	/* connecting side */
+	int b;	/* accepted side */
+};
+
+/* Returns 0 or -errno; on success both ends are connected and blocking. */
+static inline int pl_sockpair_tcp(struct pl_sockpair *sp)
+{
+	struct sockaddr_in addr = { .sin_family = AF_INET };
+	socklen_t len = sizeof(addr);
+	int lfd, err = 0;
+
+	sp->a = sp->b = -1;
+	addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (lfd < 0)
+		return -errno;
+	if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) ||
+	    listen(lfd, 1) ||
+	    getsockname(lfd, (struct sockaddr *)&addr, &len))
+		goto fail;
+	sp->a = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (sp->a < 0 || connect(sp->a, (struct sockaddr *)&addr, sizeof(addr)))
+		goto fail;
+	sp->b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
+	if (sp->b < 0)
+		goto fail;
+	close(lfd);
+	return 0;
+fail:
+	err = -errno;
+	if (sp->a >= 0)
+		close(sp->a);
+	close(lfd);
+	sp->a = sp->b = -1;
+	return err;
+}
+
+static inline void pl_sockpair_close(struct pl_sockpair *sp)
+{
+	if (sp->a >= 0)
+		close(sp->a);
+	if (sp->b >= 0)
+		close(sp->b);
+	sp->a = sp->b = -1;
+}
+
+#endif
