@@ -278,7 +278,8 @@ def vectors():
         padding = pattern(eem_len - 42, 0xE0)
         eem = eem_seal(eem_key, nonce, header, tls_tag, fragment, su, padding, eem_len)
         name = "eem-" + FRAMING_NAMES[framing]
-        block(name, name, [("eem_key", eem_key), ("eem_len", eem_len), ("header", header),
+        block(name, name, [("eem_key", eem_key), ("framing", framing), ("eem_len", eem_len),
+                           ("header", header),
                            ("tls_tag", tls_tag), ("fragment", fragment), ("nonce", nonce),
                            ("su", su), ("eem_padding", padding), ("eem", eem)], out)
 
@@ -358,12 +359,13 @@ def selftest():
     okm = hkdf_expand(hashlib.sha256, prk, bytes.fromhex("f0f1f2f3f4f5f6f7f8f9"), 42)
     assert okm.hex().startswith("3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56")
     assert siphash24(bytes(range(16)), bytes(range(15))) == 0xA129CA6149BE45E5
+    assert siphash24(bytes(range(16)), b"") == 0x726FDB47DD0E0E31
+    assert siphash24(bytes(range(16)), bytes(range(8))) == 0x93F5F5799A932462
     # RFC 8448 simple 1-RTT: server handshake traffic secret -> key, iv
     sec = bytes.fromhex("b67b7d690cc16c4e75e54213cb2d37b4e9c912bcded9105d42befd59d391ad38")
     k, iv = traffic_keys(0x1301, sec)
     assert k.hex() == "3fce516009c21727d0f2e4e86ee403bc"
     assert iv.hex() == "5d313eb2671276ee13000b30"
-    # the AEADs are RFC 8446's: the same nonce construction as ChaCha20Poly1305 RFC 8439
     assert nonce_add(bytes(4) + bytes([0xFF] * 7) + bytes([0xFE]), 1)[4:] == bytes([0xFF] * 8)
 
 
