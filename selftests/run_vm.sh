@@ -3,7 +3,7 @@
 # kernel-facing test binary, in order, with TAP output.  Exits non-zero if
 # any test program fails.
 rc=0
-for t in module_test; do
+for t in module_test bpf_tpl_test; do
 	bin=build/selftests/$t
 	echo "# selftest: $t"
 	if [ ! -x "$bin" ]; then
