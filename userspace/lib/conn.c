@@ -1,0 +1,951 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * After the handshake: EEM key schedule, then either the kernel datapath
+ * (TCP_ULP "plasmatic" + socket options) or the userspace engine over the
+ * same socket.  Read/write/shutdown/KeyUpdate for both.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <stdarg.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <linux/tls.h>
+#include <openssl/crypto.h>
+
+#include "internal.h"
+
+#define HS_KEY_UPDATE		24
+#define HS_NEW_SESSION_TICKET	4
+#define ALERT_UNEXPECTED_MESSAGE 10
+#define ALERT_DECODE_ERROR	50
+
+#define OUT_RECORDS		4	/* records sealed per send() */
+#define IN_CAP			(64 * 1024)
+
+/* ---------------------------------------------------------------- errors */
+
+/* Record the first failure of a connection (sticky). */
+static void conn_fail(struct pl_conn *c, int code, int sys_errno,
+		      int engine_err, const char *fmt, ...)
+	__attribute__((format(printf, 5, 6)));
+
+static void conn_fail(struct pl_conn *c, int code, int sys_errno,
+		      int engine_err, const char *fmt, ...)
+{
+	va_list ap;
+	bool expected = false;
+
+	if (!atomic_compare_exchange_strong(&c->failed, &expected, true))
+		return;
+	c->err.code = code;
+	c->err.sys_errno = sys_errno;
+	c->err.engine_err = engine_err;
+	va_start(ap, fmt);
+	vsnprintf(c->err.msg, sizeof(c->err.msg), fmt, ap);
+	va_end(ap);
+	if (c->end == PLASMATIC_END_NONE)
+		c->end = PLASMATIC_END_ERROR;
+}
+
+static ssize_t fail_ret(struct pl_conn *c)
+{
+	errno = c->err.code == PL_E_SYS && c->err.sys_errno ? c->err.sys_errno :
+		EPROTO;
+	return -1;
+}
+
+/* --------------------------------------------------------------- upgrade */
+
+static int suite_cipher_type(uint16_t suite)
+{
+	switch (suite) {
+	case PL_TLS_AES_128_GCM_SHA256:		return TLS_CIPHER_AES_GCM_128;
+	case PL_TLS_AES_256_GCM_SHA384:		return TLS_CIPHER_AES_GCM_256;
+	case PL_TLS_CHACHA20_POLY1305_SHA256:	return TLS_CIPHER_CHACHA20_POLY1305;
+	}
+	return -1;
+}
+
+union ktls_crypto {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 aes128;
+	struct tls12_crypto_info_aes_gcm_256 aes256;
+	struct tls12_crypto_info_chacha20_poly1305 chacha;
+};
+
+/* kTLS structure from a traffic secret: key/iv by HKDF-Expand-Label. */
+static int ktls_fill(uint16_t suite, const uint8_t *secret, size_t secret_len,
+		     union ktls_crypto *k, socklen_t *len)
+{
+	uint8_t key[PL_MAX_KEY_LEN], iv[PL_IV_LEN];
+	int rc;
+
+	memset(k, 0, sizeof(*k));
+	rc = pl_traffic_keys(suite, secret, secret_len, key, iv);
+	if (rc)
+		goto out;
+	k->info.version = TLS_1_3_VERSION;
+	k->info.cipher_type = (uint16_t)suite_cipher_type(suite);
+	switch (suite) {
+	case PL_TLS_AES_128_GCM_SHA256:
+		memcpy(k->aes128.key, key, sizeof(k->aes128.key));
+		memcpy(k->aes128.salt, iv, 4);
+		memcpy(k->aes128.iv, iv + 4, 8);
+		*len = sizeof(k->aes128);
+		break;
+	case PL_TLS_AES_256_GCM_SHA384:
+		memcpy(k->aes256.key, key, sizeof(k->aes256.key));
+		memcpy(k->aes256.salt, iv, 4);
+		memcpy(k->aes256.iv, iv + 4, 8);
+		*len = sizeof(k->aes256);
+		break;
+	default:
+		/* ChaCha20-Poly1305: the whole 12-byte IV, no salt. */
+		memcpy(k->chacha.key, key, sizeof(k->chacha.key));
+		memcpy(k->chacha.iv, iv, sizeof(k->chacha.iv));
+		*len = sizeof(k->chacha);
+		break;
+	}
+out:
+	OPENSSL_cleanse(key, sizeof(key));
+	OPENSSL_cleanse(iv, sizeof(iv));
+	return rc;
+}
+
+/* One direction's keys into the kernel: EEM first, then the record keys. */
+static int kernel_dir(struct pl_conn *c, bool tx, const struct pl_eem_secrets *eem,
+		      const uint8_t *secret, size_t secret_len, bool *got_secret,
+		      struct pl_error *err)
+{
+	struct plasmatic_eem_info ei;
+	struct plasmatic_secret_info si;
+	union ktls_crypto k;
+	socklen_t klen = 0;
+	const char *dir = tx ? "TX" : "RX";
+	int rc = 0;
+
+	memset(&ei, 0, sizeof(ei));
+	ei.version = PLASMATIC_EEM_VERSION_1;
+	ei.framing = c->framing;
+	ei.eem_len = c->eem_len;
+	memcpy(ei.key, eem->key, sizeof(ei.key));
+	memcpy(ei.nonce, eem->nonce, sizeof(ei.nonce));
+	if (setsockopt(c->fd, SOL_PLASMATIC, tx ? PLASMATIC_EEM_TX : PLASMATIC_EEM_RX,
+		       &ei, sizeof(ei))) {
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_KERNEL, "setsockopt PLASMATIC_EEM_%s: %s",
+			   dir, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+
+	/* Prefer the secret: the kernel can then do KeyUpdate itself. */
+	memset(&si, 0, sizeof(si));
+	si.version = TLS_1_3_VERSION;
+	si.cipher_type = (uint16_t)suite_cipher_type(c->suite);
+	memcpy(si.secret, secret, secret_len);
+	*got_secret = false;
+	if (!setsockopt(c->fd, SOL_PLASMATIC,
+			tx ? PLASMATIC_TX_SECRET : PLASMATIC_RX_SECRET,
+			&si, sizeof(si))) {
+		*got_secret = true;
+		goto out;
+	}
+	if (errno != ENOPROTOOPT && errno != EINVAL) {
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_KERNEL, "setsockopt PLASMATIC_%s_SECRET: %s",
+			   dir, strerror(errno));
+		rc = -1;
+		goto out;
+	}
+	if (ktls_fill(c->suite, secret, secret_len, &k, &klen)) {
+		pl_err_set(err, PL_E_ENGINE, "cannot derive the %s record key", dir);
+		rc = -1;
+		goto out;
+	}
+	if (setsockopt(c->fd, SOL_PLASMATIC, tx ? PLASMATIC_TX : PLASMATIC_RX,
+		       &k, klen)) {
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_KERNEL, "setsockopt PLASMATIC_%s: %s", dir,
+			   strerror(errno));
+		rc = -1;
+	}
+out:
+	OPENSSL_cleanse(&ei, sizeof(ei));
+	OPENSSL_cleanse(&si, sizeof(si));
+	OPENSSL_cleanse(&k, sizeof(k));
+	return rc;
+}
+
+/* 0 done, 1 module missing (nothing changed on the socket), -1 error. */
+static int kernel_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem,
+			  const struct pl_eem_secrets *rx_eem,
+			  const uint8_t *tx_secret, const uint8_t *rx_secret,
+			  size_t secret_len, struct pl_error *err)
+{
+	bool tx_sec = false, rx_sec = false;
+
+	if (setsockopt(c->fd, SOL_TCP, TCP_ULP, PLASMATIC_ULP_NAME,
+		       sizeof(PLASMATIC_ULP_NAME))) {
+		if (errno == ENOENT)
+			return 1;
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_KERNEL, "setsockopt TCP_ULP \"%s\": %s",
+			   PLASMATIC_ULP_NAME, strerror(errno));
+		return -1;
+	}
+	if (kernel_dir(c, true, tx_eem, tx_secret, secret_len, &tx_sec, err) ||
+	    kernel_dir(c, false, rx_eem, rx_secret, secret_len, &rx_sec, err))
+		return -1;
+	c->kernel_secrets = tx_sec && rx_sec;
+	return 0;
+}
+
+static int userspace_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem,
+			     const struct pl_eem_secrets *rx_eem,
+			     const uint8_t *tx_secret, const uint8_t *rx_secret,
+			     size_t secret_len, struct pl_error *err)
+{
+	struct pl_dir_config dc = {
+		.suite = c->suite,
+		.secret_len = secret_len,
+		.seq = 0,
+		.framing = c->framing,
+		.eem_len = c->eem_len,
+	};
+	int rc;
+
+	dc.secret = tx_secret;
+	dc.eem_key = tx_eem->key;
+	dc.eem_nonce = tx_eem->nonce;
+	c->tx = pl_tx_new(&dc, &rc);
+	if (!c->tx)
+		goto fail;
+	dc.secret = rx_secret;
+	dc.eem_key = rx_eem->key;
+	dc.eem_nonce = rx_eem->nonce;
+	c->rx = pl_rx_new(&dc, &rc);
+	if (!c->rx)
+		goto fail;
+	c->outcap = OUT_RECORDS * PL_MAX_WIRE_LEN;
+	c->outbuf = malloc(c->outcap);
+	c->inbuf = malloc(IN_CAP);
+	if (!c->outbuf || !c->inbuf) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		return -1;
+	}
+	return 0;
+fail:
+	err->engine_err = rc;
+	pl_err_set(err, rc == PL_ERR_NOMEM ? PL_E_NOMEM : PL_E_ENGINE,
+		   "engine setup failed: %s", pl_strerror(rc));
+	return -1;
+}
+
+struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
+				struct pl_hs_secrets *sec, struct pl_error *err)
+{
+	struct pl_eem_secrets c2s, s2c;
+	const struct pl_eem_secrets *tx_eem, *rx_eem;
+	const uint8_t *tx_secret, *rx_secret;
+	const unsigned char *alpn = NULL;
+	unsigned int alpn_len = 0;
+	struct pl_conn *c;
+	int rc;
+
+	c = calloc(1, sizeof(*c));
+	if (!c) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		return NULL;
+	}
+	pthread_mutex_init(&c->tx_lock, NULL);
+	pl_err_clear(&c->err);
+	c->fd = fd;
+	c->role = ctx->role;
+	c->suite = (uint16_t)SSL_CIPHER_get_protocol_id(SSL_get_current_cipher(ssl));
+	c->framing = ctx->framing;
+	c->eem_len = ctx->eem_len;
+	c->psk = ctx->psk != NULL;
+	c->close_notify = ctx->close_notify;
+	c->end = PLASMATIC_END_NONE;
+	c->fatal_alert = -1;
+	SSL_get0_alpn_selected(ssl, &alpn, &alpn_len);
+	if (alpn && alpn_len < sizeof(c->alpn)) {
+		memcpy(c->alpn, alpn, alpn_len);
+		c->alpn[alpn_len] = 0;
+	}
+
+	rc = pl_eem_schedule(sec->exp, pl_psk_bytes(ctx->psk), &c2s, &s2c);
+	if (rc) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "EEM key schedule failed: %s",
+			   pl_strerror(rc));
+		goto fail;
+	}
+	if (c->role == PL_ROLE_CLIENT) {
+		tx_eem = &c2s;
+		rx_eem = &s2c;
+		tx_secret = sec->client;
+		rx_secret = sec->server;
+	} else {
+		tx_eem = &s2c;
+		rx_eem = &c2s;
+		tx_secret = sec->server;
+		rx_secret = sec->client;
+	}
+
+	rc = 1;
+	if (ctx->datapath != PL_DATAPATH_USERSPACE)
+		rc = kernel_upgrade(c, tx_eem, rx_eem, tx_secret, rx_secret,
+				    sec->client_len, err);
+	if (rc < 0)
+		goto fail;
+	if (rc == 0) {
+		c->datapath = PL_DATAPATH_KERNEL;
+	} else if (ctx->datapath == PL_DATAPATH_KERNEL) {
+		pl_err_set(err, PL_E_MODULE_MISSING,
+			   "the kernel datapath was required but TCP_ULP \"%s\" is not available (load plasmatic.ko)",
+			   PLASMATIC_ULP_NAME);
+		goto fail;
+	} else {
+		c->datapath = PL_DATAPATH_USERSPACE;
+		if (userspace_upgrade(c, tx_eem, rx_eem, tx_secret, rx_secret,
+				      sec->client_len, err))
+			goto fail;
+	}
+	OPENSSL_cleanse(&c2s, sizeof(c2s));
+	OPENSSL_cleanse(&s2c, sizeof(s2c));
+	return c;
+fail:
+	OPENSSL_cleanse(&c2s, sizeof(c2s));
+	OPENSSL_cleanse(&s2c, sizeof(s2c));
+	pl_conn_free(c);
+	return NULL;
+}
+
+/* ------------------------------------------------------------ accessors */
+
+int pl_conn_fd(const struct pl_conn *c)
+{
+	return c ? c->fd : -1;
+}
+
+enum pl_datapath pl_conn_datapath(const struct pl_conn *c)
+{
+	return c ? c->datapath : PL_DATAPATH_AUTO;
+}
+
+int pl_conn_end(const struct pl_conn *c)
+{
+	return c ? c->end : PLASMATIC_END_NONE;
+}
+
+const struct pl_error *pl_conn_error(const struct pl_conn *c)
+{
+	return c ? &c->err : NULL;
+}
+
+int pl_conn_pending(const struct pl_conn *c)
+{
+	if (!c || c->datapath != PL_DATAPATH_USERSPACE)
+		return 0;
+	return c->pend_len > 0 || c->in_off < c->in_len || c->failed ||
+	       c->end != PLASMATIC_END_NONE;
+}
+
+static const char *suite_name(uint16_t suite)
+{
+	switch (suite) {
+	case PL_TLS_AES_128_GCM_SHA256:		return "TLS_AES_128_GCM_SHA256";
+	case PL_TLS_AES_256_GCM_SHA384:		return "TLS_AES_256_GCM_SHA384";
+	case PL_TLS_CHACHA20_POLY1305_SHA256:	return "TLS_CHACHA20_POLY1305_SHA256";
+	}
+	return "?";
+}
+
+int pl_conn_info(const struct pl_conn *c, struct pl_conn_info *info)
+{
+	if (!c || !info)
+		return -1;
+	memset(info, 0, sizeof(*info));
+	info->datapath = c->datapath;
+	info->suite = c->suite;
+	info->suite_name = suite_name(c->suite);
+	info->framing = c->framing;
+	info->eem_len = c->eem_len;
+	info->psk = c->psk;
+	info->kernel_key_update = c->kernel_secrets;
+	memcpy(info->alpn, c->alpn, sizeof(info->alpn));
+	info->records_in = c->records_in;
+	info->records_out = c->records_out;
+	info->key_updates_in = c->key_updates_in;
+	info->key_updates_out = c->key_updates_out;
+	return 0;
+}
+
+void pl_conn_free(struct pl_conn *c)
+{
+	if (!c)
+		return;
+	pl_tx_free(c->tx);
+	pl_rx_free(c->rx);
+	if (c->inbuf) {
+		OPENSSL_cleanse(c->inbuf, IN_CAP);
+		free(c->inbuf);
+	}
+	if (c->outbuf) {
+		OPENSSL_cleanse(c->outbuf, c->outcap);
+		free(c->outbuf);
+	}
+	pthread_mutex_destroy(&c->tx_lock);
+	free(c);
+}
+
+/* ------------------------------------------------ userspace: sending */
+
+static int send_all(struct pl_conn *c, const uint8_t *p, size_t n, int flags)
+{
+	while (n) {
+		ssize_t w = send(c->fd, p, n, MSG_NOSIGNAL | flags);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			conn_fail(c, PL_E_SYS, errno, 0, "send: %s", strerror(errno));
+			return -1;
+		}
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Seal one record at c->outbuf + *used; tx_lock held. */
+static int seal_at(struct pl_conn *c, size_t *used, uint8_t type,
+		   const uint8_t *data, size_t len)
+{
+	size_t n = 0;
+	int rc = pl_tx_seal(c->tx, type, data, len, NULL, c->outbuf + *used,
+			    c->outcap - *used, &n);
+
+	if (rc) {
+		conn_fail(c, PL_E_ENGINE, 0, rc, "sealing a record failed: %s",
+			  pl_strerror(rc));
+		return -1;
+	}
+	*used += n;
+	c->records_out++;
+	return 0;
+}
+
+/* A KeyUpdate record under the old key, then the new key; tx_lock held.
+ * The record is left in outbuf at *used (caller sends). */
+static int seal_key_update(struct pl_conn *c, size_t *used, int request)
+{
+	const uint8_t msg[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
+	int rc;
+
+	if (seal_at(c, used, PLASMATIC_CT_HANDSHAKE, msg, sizeof(msg)))
+		return -1;
+	rc = pl_tx_key_update(c->tx);
+	if (rc) {
+		conn_fail(c, PL_E_ENGINE, 0, rc, "KeyUpdate failed: %s",
+			  pl_strerror(rc));
+		return -1;
+	}
+	c->key_updates_out++;
+	return 0;
+}
+
+/* Before application data: an owed KeyUpdate, or one the limit needs. */
+static int tx_housekeeping(struct pl_conn *c, size_t *used)
+{
+	if (atomic_exchange(&c->ku_reply, 0) || pl_tx_records_left(c->tx) <= 1)
+		return seal_key_update(c, used, 0);
+	return 0;
+}
+
+/* The reader failed: send the fatal alert if we can, then close. */
+static void us_fatal(struct pl_conn *c, int alert)
+{
+	size_t used = 0;
+
+	c->err.alert = alert;
+	if (pthread_mutex_trylock(&c->tx_lock) == 0) {
+		if (!c->wr_shut && pl_tx_seal_alert(c->tx, PL_ALERT_FATAL,
+						    (uint8_t)alert, c->outbuf,
+						    c->outcap, &used) == PL_OK)
+			(void)!send(c->fd, c->outbuf, used,
+				    MSG_NOSIGNAL | MSG_DONTWAIT);
+		c->wr_shut = true;
+		pthread_mutex_unlock(&c->tx_lock);
+		shutdown(c->fd, SHUT_RDWR);
+	} else {
+		/* The writer is in send(): it sends the alert when it returns. */
+		atomic_store(&c->fatal_alert, alert);
+		shutdown(c->fd, SHUT_RD);
+	}
+}
+
+/* tx_lock held: the writer's share of a reader failure. */
+static void writer_check_fatal(struct pl_conn *c)
+{
+	int alert = atomic_exchange(&c->fatal_alert, -1);
+	size_t used = 0;
+
+	if (alert < 0 || c->wr_shut)
+		return;
+	if (pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, c->outbuf,
+			     c->outcap, &used) == PL_OK)
+		(void)!send(c->fd, c->outbuf, used, MSG_NOSIGNAL | MSG_DONTWAIT);
+	c->wr_shut = true;
+	shutdown(c->fd, SHUT_RDWR);
+}
+
+static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	pthread_mutex_lock(&c->tx_lock);
+	writer_check_fatal(c);
+	if (c->failed || c->wr_shut) {
+		if (!c->failed)
+			conn_fail(c, PL_E_CLOSED, 0, 0, "write after shutdown");
+		goto fail;
+	}
+	do {
+		size_t used = 0;
+
+		if (tx_housekeeping(c, &used))
+			goto fail;
+		for (int i = 0; i < OUT_RECORDS && (off < len || !len); i++) {
+			size_t chunk = len - off;
+
+			if (chunk > PL_MAX_CONTENT)
+				chunk = PL_MAX_CONTENT;
+			if (seal_at(c, &used, PLASMATIC_CT_APPLICATION_DATA,
+				    buf + off, chunk))
+				goto fail;
+			off += chunk;
+			if (!len)
+				break;
+			if (pl_tx_records_left(c->tx) <= 1)
+				break;
+		}
+		if (send_all(c, c->outbuf, used, 0))
+			goto fail;
+		writer_check_fatal(c);
+	} while (off < len);
+	pthread_mutex_unlock(&c->tx_lock);
+	return (ssize_t)len;
+fail:
+	pthread_mutex_unlock(&c->tx_lock);
+	return fail_ret(c);
+}
+
+/* --------------------------------------------- userspace: receiving */
+
+static void record_failed(struct pl_conn *c, int rc)
+{
+	if (!c->records_in)
+		conn_fail(c, PL_E_PSK_MISMATCH, 0, rc,
+			  "the first record from the peer failed its checks (%s): the PSK or the connection parameters (framing %s, EEM length %u) differ from the peer's, or the peer does not speak Plasmatic",
+			  pl_strerror(rc), pl_framing_name(c->framing), c->eem_len);
+	else
+		conn_fail(c, PL_E_BAD_RECORD, 0, rc,
+			  "a record from the peer failed its checks (%s)",
+			  pl_strerror(rc));
+	us_fatal(c, PL_ALERT_BAD_RECORD_MAC);
+}
+
+static void protocol_failed(struct pl_conn *c, int alert, const char *what)
+{
+	conn_fail(c, PL_E_PROTOCOL, 0, 0, "protocol error: %s", what);
+	us_fatal(c, alert);
+}
+
+/* A post-handshake handshake record: KeyUpdate, or a ticket to ignore. */
+static int handle_handshake(struct pl_conn *c, const uint8_t *p, size_t len)
+{
+	while (len) {
+		size_t take, mlen;
+
+		/* Collect the 4-byte header, then (for KeyUpdate) the body. */
+		if (c->hs_len < 4) {
+			take = 4 - c->hs_len;
+			if (take > len)
+				take = len;
+			memcpy(c->hsbuf + c->hs_len, p, take);
+			c->hs_len += take;
+			p += take;
+			len -= take;
+			if (c->hs_len < 4)
+				break;
+		}
+		mlen = (size_t)c->hsbuf[1] << 16 | (size_t)c->hsbuf[2] << 8 |
+		       c->hsbuf[3];
+		if (c->hsbuf[0] == HS_NEW_SESSION_TICKET &&
+		    c->role == PL_ROLE_CLIENT) {
+			/* SPEC 2: ignored; skip its body. */
+			size_t done = c->hs_len - 4;
+
+			take = mlen - done;
+			if (take > len)
+				take = len;
+			c->hs_len += take;
+			p += take;
+			len -= take;
+			if (c->hs_len - 4 == mlen)
+				c->hs_len = 0;
+			continue;
+		}
+		if (c->hsbuf[0] != HS_KEY_UPDATE) {
+			protocol_failed(c, ALERT_UNEXPECTED_MESSAGE,
+					"unexpected post-handshake message");
+			return -1;
+		}
+		if (mlen != 1) {
+			protocol_failed(c, ALERT_DECODE_ERROR, "bad KeyUpdate length");
+			return -1;
+		}
+		if (c->hs_len < 5) {
+			c->hsbuf[4] = *p++;
+			len--;
+			c->hs_len = 5;
+		}
+		if (c->hsbuf[4] > 1) {
+			protocol_failed(c, ALERT_DECODE_ERROR, "bad KeyUpdate value");
+			return -1;
+		}
+		/* RFC 8446 5.1: a key change must end its record. */
+		if (len) {
+			protocol_failed(c, ALERT_UNEXPECTED_MESSAGE,
+					"data after KeyUpdate in its record");
+			return -1;
+		}
+		c->hs_len = 0;
+		{
+			int rc = pl_rx_key_update(c->rx);
+
+			if (rc) {
+				conn_fail(c, PL_E_ENGINE, 0, rc,
+					  "receive KeyUpdate failed: %s",
+					  pl_strerror(rc));
+				us_fatal(c, ALERT_UNEXPECTED_MESSAGE);
+				return -1;
+			}
+		}
+		c->key_updates_in++;
+		if (c->hsbuf[4])
+			atomic_store(&c->ku_reply, 1);
+	}
+	return 0;
+}
+
+/* 1 data pending, 0 continue, -1 failed, 2 end of data. */
+static int handle_record(struct pl_conn *c, const struct pl_record *rec)
+{
+	c->records_in++;
+	switch (rec->content_type) {
+	case PLASMATIC_CT_APPLICATION_DATA:
+		if (c->hs_len) {
+			protocol_failed(c, ALERT_UNEXPECTED_MESSAGE,
+					"application data inside a handshake message");
+			return -1;
+		}
+		c->pend = rec->content;
+		c->pend_len = rec->len;
+		return rec->len ? 1 : 0;
+	case PLASMATIC_CT_ALERT:
+		if (rec->len != 2) {
+			protocol_failed(c, ALERT_DECODE_ERROR, "malformed alert");
+			return -1;
+		}
+		if (rec->content[1] == PL_ALERT_CLOSE_NOTIFY) {
+			c->end = PLASMATIC_END_CLOSE_NOTIFY;
+			return 2;
+		}
+		conn_fail(c, PL_E_PEER_ALERT, 0, 0, "the peer sent alert %s (%d)%s",
+			  SSL_alert_desc_string_long(rec->content[1]),
+			  rec->content[1],
+			  rec->content[1] == PL_ALERT_BAD_RECORD_MAC ?
+			  ": it rejected a record of ours" : "");
+		c->err.alert = rec->content[1];
+		shutdown(c->fd, SHUT_RDWR);
+		return -1;
+	case PLASMATIC_CT_HANDSHAKE:
+		return handle_handshake(c, rec->content, rec->len) ? -1 : 0;
+	}
+	protocol_failed(c, ALERT_UNEXPECTED_MESSAGE, "bad content type");
+	return -1;
+}
+
+static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
+{
+	for (;;) {
+		struct pl_record rec;
+		size_t consumed = 0;
+		ssize_t n;
+		int rc;
+
+		if (c->pend_len) {
+			size_t k = len < c->pend_len ? len : c->pend_len;
+
+			memcpy(buf, c->pend, k);
+			c->pend += k;
+			c->pend_len -= k;
+			return (ssize_t)k;
+		}
+		if (c->failed)
+			return fail_ret(c);
+		if (c->end != PLASMATIC_END_NONE)
+			return 0;
+		if (c->in_off < c->in_len) {
+			rc = pl_rx_feed(c->rx, c->inbuf + c->in_off,
+					c->in_len - c->in_off, &consumed, &rec);
+			c->in_off += consumed;
+			if (rc < 0) {
+				record_failed(c, rc);
+				return fail_ret(c);
+			}
+			if (rc == 1) {
+				rc = handle_record(c, &rec);
+				if (rc < 0)
+					return fail_ret(c);
+				if (rc == 2)
+					return 0;
+			}
+			continue;
+		}
+		c->in_off = c->in_len = 0;
+		n = recv(c->fd, c->inbuf, IN_CAP, 0);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			conn_fail(c, PL_E_SYS, errno, 0, "recv: %s", strerror(errno));
+			return fail_ret(c);
+		}
+		if (n == 0) {
+			rc = pl_rx_end(c->rx);
+			if (rc || c->hs_len) {
+				conn_fail(c, PL_E_BAD_RECORD, 0, rc,
+					  "the connection was cut inside a record");
+				return fail_ret(c);
+			}
+			c->end = PLASMATIC_END_TRUNCATED;
+			return 0;
+		}
+		c->in_len = (size_t)n;
+	}
+}
+
+/* --------------------------------------------------- kernel datapath */
+
+static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
+{
+	char cbuf[CMSG_SPACE(sizeof(uint8_t))];
+	struct iovec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (c->failed)
+		return fail_ret(c);
+	if (c->end != PLASMATIC_END_NONE)
+		return 0;
+	do {
+		n = recvmsg(c->fd, &msg, 0);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		int e = errno;
+
+		if (e == EBADMSG && !c->k_any_read)
+			conn_fail(c, PL_E_PSK_MISMATCH, e, 0,
+				  "the first record from the peer failed its checks: the PSK or the connection parameters (framing %s, EEM length %u) differ from the peer's, or the peer does not speak Plasmatic",
+				  pl_framing_name(c->framing), c->eem_len);
+		else if (e == EBADMSG)
+			conn_fail(c, PL_E_BAD_RECORD, e, 0,
+				  "a record from the peer failed its checks");
+		else
+			conn_fail(c, PL_E_SYS, e, 0, "recv: %s", strerror(e));
+		return fail_ret(c);
+	}
+	if (n == 0) {
+		int end = PLASMATIC_END_TRUNCATED;
+		socklen_t sl = sizeof(end);
+
+		if (getsockopt(c->fd, SOL_PLASMATIC, PLASMATIC_RX_END, &end, &sl) ||
+		    end == PLASMATIC_END_NONE)
+			end = PLASMATIC_END_TRUNCATED;
+		c->end = end;
+		return 0;
+	}
+	c->k_any_read = true;
+	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm)) {
+		uint8_t type;
+
+		if (cm->cmsg_level != SOL_PLASMATIC ||
+		    cm->cmsg_type != PLASMATIC_RECORD_TYPE)
+			continue;
+		type = *CMSG_DATA(cm);
+		if (type == PLASMATIC_CT_APPLICATION_DATA)
+			break;
+		if (type == PLASMATIC_CT_ALERT && n == 2) {
+			if (buf[1] == PL_ALERT_CLOSE_NOTIFY) {
+				c->end = PLASMATIC_END_CLOSE_NOTIFY;
+				return 0;
+			}
+			c->err.alert = buf[1];
+			conn_fail(c, PL_E_PEER_ALERT, 0, 0,
+				  "the peer sent alert %s (%d)",
+				  SSL_alert_desc_string_long(buf[1]), buf[1]);
+			return fail_ret(c);
+		}
+		conn_fail(c, PL_E_PROTOCOL, 0, 0,
+			  "unexpected record of type %u on the kernel datapath",
+			  type);
+		return fail_ret(c);
+	}
+	return n;
+}
+
+static ssize_t k_write(struct pl_conn *c, const uint8_t *buf, size_t len)
+{
+	size_t off = 0;
+
+	if (c->failed)
+		return fail_ret(c);
+	while (off < len) {
+		ssize_t w = send(c->fd, buf + off, len - off, MSG_NOSIGNAL);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0) {
+			conn_fail(c, errno == EBADMSG ? PL_E_BAD_RECORD : PL_E_SYS,
+				  errno, 0, "send: %s", strerror(errno));
+			return fail_ret(c);
+		}
+		off += (size_t)w;
+	}
+	return (ssize_t)len;
+}
+
+/* ------------------------------------------------------------ public */
+
+ssize_t pl_conn_read(struct pl_conn *c, void *buf, size_t len)
+{
+	if (!c || (!buf && len)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!len)
+		return 0;
+	return c->datapath == PL_DATAPATH_KERNEL ? k_read(c, buf, len) :
+						   us_read(c, buf, len);
+}
+
+ssize_t pl_conn_write(struct pl_conn *c, const void *buf, size_t len)
+{
+	if (!c || (!buf && len)) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (!len)
+		return 0;
+	return c->datapath == PL_DATAPATH_KERNEL ? k_write(c, buf, len) :
+						   us_write(c, buf, len);
+}
+
+int pl_conn_key_update(struct pl_conn *c, int request_peer)
+{
+	int rc = -1;
+
+	if (!c) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->datapath == PL_DATAPATH_KERNEL) {
+		int v = request_peer ? PLASMATIC_KU_REQUESTED :
+				       PLASMATIC_KU_NOT_REQUESTED;
+
+		if (!c->kernel_secrets) {
+			/* Not sticky: the connection itself is fine. */
+			errno = EOPNOTSUPP;
+			return -1;
+		}
+		if (setsockopt(c->fd, SOL_PLASMATIC, PLASMATIC_KEY_UPDATE, &v,
+			       sizeof(v))) {
+			conn_fail(c, PL_E_KERNEL, errno, 0,
+				  "setsockopt PLASMATIC_KEY_UPDATE: %s",
+				  strerror(errno));
+			return (int)fail_ret(c);
+		}
+		c->key_updates_out++;
+		return 0;
+	}
+	pthread_mutex_lock(&c->tx_lock);
+	writer_check_fatal(c);
+	if (!c->failed && !c->wr_shut) {
+		size_t used = 0;
+
+		atomic_store(&c->ku_reply, 0);	/* this one answers too */
+		if (!seal_key_update(c, &used, request_peer) &&
+		    !send_all(c, c->outbuf, used, 0))
+			rc = 0;
+	} else if (!c->failed) {
+		conn_fail(c, PL_E_CLOSED, 0, 0, "KeyUpdate after shutdown");
+	}
+	pthread_mutex_unlock(&c->tx_lock);
+	return rc ? (int)fail_ret(c) : 0;
+}
+
+int pl_conn_shutdown(struct pl_conn *c)
+{
+	int rc = 0;
+
+	if (!c) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->datapath == PL_DATAPATH_KERNEL) {
+		int one = 1;
+
+		if (c->close_notify)
+			(void)setsockopt(c->fd, SOL_PLASMATIC, PLASMATIC_CLOSE_NOTIFY,
+					 &one, sizeof(one));
+		c->wr_shut = true;
+		return shutdown(c->fd, SHUT_WR);
+	}
+	pthread_mutex_lock(&c->tx_lock);
+	writer_check_fatal(c);
+	if (!c->wr_shut) {
+		if (c->close_notify && !c->failed) {
+			size_t used = 0;
+			int e = pl_tx_seal_alert(c->tx, PL_ALERT_WARNING,
+						 PL_ALERT_CLOSE_NOTIFY, c->outbuf,
+						 c->outcap, &used);
+
+			if (e)
+				conn_fail(c, PL_E_ENGINE, 0, e,
+					  "sealing close_notify failed: %s",
+					  pl_strerror(e));
+			if (e || send_all(c, c->outbuf, used, 0))
+				rc = -1;
+		}
+		c->wr_shut = true;
+		if (shutdown(c->fd, SHUT_WR) && !rc && errno != ENOTCONN)
+			rc = -1;
+	}
+	pthread_mutex_unlock(&c->tx_lock);
+	return rc;
+}

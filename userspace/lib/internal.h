@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/* libplasmatic internals. */
+#ifndef PLASMATIC_LIB_INTERNAL_H
+#define PLASMATIC_LIB_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <openssl/ssl.h>
+
+#include "plasmatic.h"
+#include "pl_engine.h"
+
+#define PL_HIDDEN __attribute__((visibility("hidden")))
+
+/* error.c */
+PL_HIDDEN void pl_err_set(struct pl_error *err, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+PL_HIDDEN void pl_err_clear(struct pl_error *err);
+/* Append OpenSSL's error queue (first entry) to err->msg and clear it. */
+PL_HIDDEN void pl_err_append_ssl(struct pl_error *err);
+
+/* psk.c */
+PL_HIDDEN const uint8_t *pl_psk_bytes(const struct pl_psk *psk);
+
+struct pl_ctx {
+	SSL_CTX *ssl_ctx;
+	enum pl_role role;
+	uint8_t framing;
+	uint8_t eem_len;
+	enum pl_datapath datapath;
+	int verify;
+	int close_notify;
+	const struct pl_psk *psk;
+	char *hostname;
+	char *sni;
+	unsigned char *alpn_wire;	/* ALPN protocol list, wire format */
+	size_t alpn_wire_len;
+};
+
+/* What the handshake hands to the upgrade; wiped right after. */
+struct pl_hs_secrets {
+	uint8_t client[PL_MAX_SECRET_LEN];	/* CLIENT_TRAFFIC_SECRET_0 */
+	uint8_t server[PL_MAX_SECRET_LEN];	/* SERVER_TRAFFIC_SECRET_0 */
+	size_t client_len, server_len;
+	uint8_t exp[PL_EXPORTER_LEN];
+};
+
+/* Handshake state shared with the OpenSSL callbacks. */
+struct pl_hs {
+	struct pl_hs_secrets *sec;
+	bool peer_finished;		/* peer's Finished processed */
+	bool own_finished;		/* our Finished written */
+	unsigned int records_read_after;	/* records read after peer Finished */
+	unsigned int records_written_after;	/* written after our Finished */
+	int alert_received;		/* -1 or description */
+	int alert_sent;
+	bool keylog_bad;
+};
+
+struct pl_conn {
+	int fd;
+	enum pl_role role;
+	enum pl_datapath datapath;
+	uint16_t suite;
+	uint8_t framing, eem_len;
+	int psk;
+	int close_notify;
+	int kernel_secrets;		/* kernel holds the traffic secrets */
+	char alpn[64];
+
+	struct pl_error err;		/* sticky failure, code 0 if none */
+	int end;			/* PLASMATIC_END_* */
+	atomic_bool failed;
+	bool wr_shut;
+
+	/* kernel datapath */
+	bool k_any_read;		/* some bytes were received */
+
+	/* userspace datapath: receive side (reader thread) */
+	struct pl_rx *rx;
+	uint8_t *inbuf;			/* PL_MAX_WIRE_LEN + slack */
+	size_t in_off, in_len;
+	const uint8_t *pend;		/* plaintext of the last record */
+	size_t pend_len;
+	uint8_t hsbuf[64];		/* post-handshake message reassembly */
+	size_t hs_len;
+	uint64_t records_in, key_updates_in;
+
+	/* userspace datapath: send side (under tx_lock) */
+	pthread_mutex_t tx_lock;
+	struct pl_tx *tx;
+	uint8_t *outbuf;
+	size_t outcap;
+	uint64_t records_out, key_updates_out;
+	atomic_int ku_reply;		/* peer asked: KeyUpdate before next data */
+	atomic_int fatal_alert;		/* -1 or alert the writer must still send */
+};
+
+/* conn.c */
+PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
+					  struct pl_hs_secrets *sec,
+					  struct pl_error *err);
+
+#endif

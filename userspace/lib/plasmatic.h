@@ -1,0 +1,201 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * libplasmatic: TLS 1.3 handshake (OpenSSL 3) and upgrade of a connected
+ * TCP socket to Plasmatic (SPEC.md), in the kernel (plasmatic.ko, a TCP
+ * ULP) when it is there, else by the userspace engine over the same socket
+ * with the same bytes on the wire.
+ *
+ *	struct pl_config cfg;
+ *	struct pl_error err;
+ *	pl_config_init(&cfg, PL_ROLE_CLIENT);
+ *	cfg.ca_file = "ca.pem";			// NULL: system store
+ *	cfg.hostname = "example.org";		// checked, and sent as SNI
+ *	struct pl_ctx *ctx = pl_ctx_new(&cfg, &err);
+ *	struct pl_conn *c = pl_connect(ctx, fd, NULL, &err);
+ *	pl_conn_write(c, "hello", 5);
+ *	n = pl_conn_read(c, buf, sizeof(buf));	// 0: end of data
+ *	pl_conn_shutdown(c);			// close_notify
+ *	pl_conn_free(c); close(fd);
+ *
+ * Threads: a struct pl_ctx may be shared by threads once made.  A
+ * struct pl_conn may have one thread reading and one thread writing at the
+ * same time; other calls need external locking.  The socket must be
+ * blocking.  The library never closes the caller's fd.
+ *
+ * Errors: functions returning a pointer give NULL and fill *err (err may be
+ * NULL); pl_conn_* functions return -1 and leave the cause in
+ * pl_conn_error().  Codes are the negative enum pl_code below, disjoint
+ * from the engine's codes (-1 .. -99) that may appear as a detail.
+ */
+#ifndef PLASMATIC_LIB_H
+#define PLASMATIC_LIB_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define PL_LIB_VERSION	"1.0"
+
+enum pl_role { PL_ROLE_CLIENT = 0, PL_ROLE_SERVER = 1 };
+
+/* Where records are framed after the handshake. */
+enum pl_datapath {
+	PL_DATAPATH_AUTO = 0,		/* kernel if plasmatic.ko, else userspace */
+	PL_DATAPATH_KERNEL = 1,		/* kernel or fail (PL_E_MODULE_MISSING) */
+	PL_DATAPATH_USERSPACE = 2,	/* always the userspace engine */
+};
+
+enum pl_code {
+	PL_E_OK = 0,
+	PL_E_INVAL = -100,		/* bad argument or configuration */
+	PL_E_NOMEM = -101,
+	PL_E_SYS = -102,		/* system call failed: see sys_errno */
+	PL_E_CONFIG = -103,		/* certificate, key or CA file unusable */
+	PL_E_PSK_FILE = -104,		/* PSK file unreadable or malformed */
+	PL_E_PSK_PERM = -105,		/* PSK file open to group/others */
+	PL_E_HANDSHAKE = -106,		/* TLS handshake failed (other cause) */
+	PL_E_PEER_ALERT = -107,		/* peer sent a fatal alert: see alert */
+	PL_E_CERT_VERIFY = -108,	/* peer certificate not trusted */
+	PL_E_HOSTNAME = -109,		/* certificate does not match the name */
+	PL_E_VERSION = -110,		/* peer does not speak TLS 1.3 */
+	PL_E_CIPHER = -111,		/* no cipher suite in common */
+	PL_E_HANDOVER = -112,		/* OpenSSL read or holds post-handshake data */
+	PL_E_MODULE_MISSING = -113,	/* plasmatic.ko not available */
+	PL_E_KERNEL = -114,		/* the module refused the keys */
+	PL_E_PSK_MISMATCH = -115,	/* first record failed: PSK or params differ */
+	PL_E_BAD_RECORD = -116,		/* a record failed its checks (SPEC 7) */
+	PL_E_PROTOCOL = -117,		/* unexpected post-handshake message */
+	PL_E_CLOSED = -118,		/* connection failed or shut down before */
+	PL_E_ENGINE = -119,		/* engine failure: see engine_err */
+	PL_E_PEER_CLOSED = -120,	/* peer closed during the handshake */
+	PL_E_UNSUPPORTED = -121,	/* not possible on this datapath */
+};
+
+struct pl_error {
+	int code;		/* enum pl_code */
+	int sys_errno;		/* errno for PL_E_SYS, PL_E_KERNEL, ... or 0 */
+	int alert;		/* TLS alert description sent/received, or -1 */
+	int engine_err;		/* engine's enum pl_err, or 0 */
+	char msg[320];		/* one line, human readable, with details */
+};
+
+/* A short fixed description of a code (library or engine code). */
+const char *pl_error_string(int code);
+
+/* ---- Pre-shared key (SPEC 3) ---- */
+
+/*
+ * Key file format: one line "plasmatic-psk-v1 <64 hex digits>" (32 bytes),
+ * optionally preceded by lines starting with '#'.  The file must be a
+ * regular file owned by the user (or root) and not accessible to group or
+ * others (mode 0600 or stricter), else PL_E_PSK_PERM.
+ */
+#define PL_PSK_FILE_TAG	"plasmatic-psk-v1"
+#define PL_PSK_BYTES	32
+
+/* The key lives in one mlock'ed, MADV_DONTDUMP page, wiped when freed. */
+struct pl_psk;
+struct pl_psk *pl_psk_load(const char *path, struct pl_error *err);
+struct pl_psk *pl_psk_from_bytes(const uint8_t key[PL_PSK_BYTES],
+				 struct pl_error *err);
+void pl_psk_free(struct pl_psk *psk);
+/* 1 if the page could be mlock'ed (RLIMIT_MEMLOCK permitting). */
+int pl_psk_locked(const struct pl_psk *psk);
+/* Write a new random key to path (created 0600, never overwritten);
+ * path NULL or "-" writes to stdout. */
+int pl_psk_generate(const char *path, struct pl_error *err);
+
+/* ---- Configuration ---- */
+
+struct pl_config {
+	enum pl_role role;
+	/* Client: peer verification (on by default). */
+	int verify;			/* 1 (default); 0 disables: tests only */
+	const char *ca_file;		/* PEM; NULL: system store */
+	const char *ca_path;		/* hashed dir; NULL: none */
+	const char *hostname;		/* name checked in the certificate and
+					 * sent as SNI (unless sni is set) */
+	const char *sni;		/* SNI to send, if other than hostname;
+					 * "" sends none */
+	/* Server. */
+	const char *cert_file;		/* PEM chain */
+	const char *key_file;		/* PEM private key */
+	/* Both. */
+	const char *alpn;		/* comma separated, e.g. "h2,http/1.1";
+					 * server: the ones it accepts */
+	const char *ciphersuites;	/* OpenSSL syntax, a subset of the 3
+					 * SPEC suites; NULL: all three */
+	uint8_t framing;		/* PLASMATIC_FRAMING_*: default covered */
+	uint8_t eem_len;		/* 48 .. 255, default 80 */
+	const struct pl_psk *psk;	/* NULL: none; must outlive the ctx */
+	enum pl_datapath datapath;	/* default PL_DATAPATH_AUTO */
+	int close_notify;		/* 1 (default): pl_conn_shutdown sends it */
+};
+
+void pl_config_init(struct pl_config *cfg, enum pl_role role);
+
+struct pl_ctx;
+struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err);
+void pl_ctx_free(struct pl_ctx *ctx);
+
+/* ---- Connections ---- */
+
+struct pl_conn;
+
+/*
+ * TLS 1.3 handshake over the connected, blocking socket fd, then the
+ * upgrade.  hostname overrides cfg->hostname (client only; may be NULL).
+ * On failure the socket is left as it is (the caller closes it).
+ */
+struct pl_conn *pl_connect(struct pl_ctx *ctx, int fd, const char *hostname,
+			   struct pl_error *err);
+struct pl_conn *pl_accept(struct pl_ctx *ctx, int fd, struct pl_error *err);
+
+/*
+ * Read application data: > 0 bytes, 0 at the end of data (close_notify or
+ * FIN at a record boundary: see pl_conn_end()), -1 on error.
+ */
+ssize_t pl_conn_read(struct pl_conn *c, void *buf, size_t len);
+/* Write all len bytes (records of at most 16 KiB): len or -1. */
+ssize_t pl_conn_write(struct pl_conn *c, const void *buf, size_t len);
+/* Send close_notify (if cfg->close_notify) and shut the sending half. */
+int pl_conn_shutdown(struct pl_conn *c);
+/* Send a KeyUpdate, asking the peer for one too if request_peer. */
+int pl_conn_key_update(struct pl_conn *c, int request_peer);
+/* 1 if pl_conn_read can return data or an event without the socket
+ * becoming readable (for poll loops on the userspace datapath). */
+int pl_conn_pending(const struct pl_conn *c);
+/* The socket.  On the kernel datapath it may be used directly (send,
+ * recv, sendfile, splice); on the userspace one it must not be. */
+int pl_conn_fd(const struct pl_conn *c);
+enum pl_datapath pl_conn_datapath(const struct pl_conn *c);
+/* PLASMATIC_END_* of <linux/plasmatic.h>: how the receive stream ended. */
+int pl_conn_end(const struct pl_conn *c);
+const struct pl_error *pl_conn_error(const struct pl_conn *c);
+void pl_conn_free(struct pl_conn *c);
+
+struct pl_conn_info {
+	enum pl_datapath datapath;	/* KERNEL or USERSPACE */
+	uint16_t suite;			/* 0x1301, 0x1302, 0x1303 */
+	const char *suite_name;		/* "TLS_AES_128_GCM_SHA256", ... */
+	uint8_t framing;
+	uint8_t eem_len;
+	int psk;			/* 1 if a PSK is mixed in */
+	int kernel_key_update;		/* kernel got the secrets (KeyUpdate) */
+	char alpn[64];			/* negotiated protocol or "" */
+	uint64_t records_in, records_out; /* userspace datapath only */
+	uint64_t key_updates_in, key_updates_out;
+};
+int pl_conn_info(const struct pl_conn *c, struct pl_conn_info *info);
+
+const char *pl_datapath_name(enum pl_datapath dp);
+const char *pl_framing_name(uint8_t framing);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* PLASMATIC_LIB_H */

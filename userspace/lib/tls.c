@@ -1,0 +1,617 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * TLS 1.3 handshake with OpenSSL 3, and what it hands to the upgrade:
+ * the two application traffic secrets (from the keylog callback: OpenSSL
+ * 3.0 has no other API), the exporter output of SPEC section 4, and proof
+ * that OpenSSL neither read nor wrote any record under the application
+ * keys (the read and write sequence numbers are 0).
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/err.h>
+#include <openssl/x509v3.h>
+
+#include "internal.h"
+
+#define PL_SUITES "TLS_AES_128_GCM_SHA256:TLS_AES_256_GCM_SHA384:" \
+		  "TLS_CHACHA20_POLY1305_SHA256"
+
+void pl_config_init(struct pl_config *cfg, enum pl_role role)
+{
+	memset(cfg, 0, sizeof(*cfg));
+	cfg->role = role;
+	cfg->verify = 1;
+	cfg->framing = PLASMATIC_FRAMING_COVERED;
+	cfg->eem_len = PLASMATIC_EEM_LEN_DEFAULT;
+	cfg->datapath = PL_DATAPATH_AUTO;
+	cfg->close_notify = 1;
+}
+
+const char *pl_datapath_name(enum pl_datapath dp)
+{
+	switch (dp) {
+	case PL_DATAPATH_AUTO:		return "auto";
+	case PL_DATAPATH_KERNEL:	return "kernel";
+	case PL_DATAPATH_USERSPACE:	return "userspace";
+	}
+	return "?";
+}
+
+const char *pl_framing_name(uint8_t framing)
+{
+	switch (framing) {
+	case PLASMATIC_FRAMING_DETACHED:	return "detached";
+	case PLASMATIC_FRAMING_COVERED:		return "covered";
+	}
+	return "?";
+}
+
+/* "a,b" -> wire format (length-prefixed); 0 or -1. */
+static int alpn_encode(const char *list, unsigned char **out, size_t *out_len)
+{
+	size_t n = strlen(list), pos = 0;
+	unsigned char *w = malloc(n + 1);
+	const char *p = list, *q;
+
+	if (!w)
+		return -1;
+	while (*p) {
+		q = strchr(p, ',');
+		if (!q)
+			q = p + strlen(p);
+		if (q == p || q - p > 255) {
+			free(w);
+			return -1;
+		}
+		w[pos++] = (unsigned char)(q - p);
+		memcpy(w + pos, p, (size_t)(q - p));
+		pos += (size_t)(q - p);
+		p = *q ? q + 1 : q;
+		if (*q && !*p) {	/* trailing comma */
+			free(w);
+			return -1;
+		}
+	}
+	if (!pos) {
+		free(w);
+		return -1;
+	}
+	*out = w;
+	*out_len = pos;
+	return 0;
+}
+
+static int alpn_select_cb(SSL *ssl, const unsigned char **out,
+			  unsigned char *outlen, const unsigned char *in,
+			  unsigned int inlen, void *arg)
+{
+	struct pl_ctx *ctx = arg;
+	unsigned char *sel;
+
+	(void)ssl;
+	if (SSL_select_next_proto(&sel, outlen, ctx->alpn_wire,
+				  (unsigned int)ctx->alpn_wire_len, in, inlen) !=
+	    OPENSSL_NPN_NEGOTIATED)
+		return SSL_TLSEXT_ERR_ALERT_FATAL;	/* no_application_protocol */
+	*out = sel;
+	return SSL_TLSEXT_ERR_OK;
+}
+
+/* Only the three suites of SPEC section 2, in OpenSSL's syntax. */
+static int suites_valid(const char *list)
+{
+	static const char *const ok[] = {
+		"TLS_AES_128_GCM_SHA256", "TLS_AES_256_GCM_SHA384",
+		"TLS_CHACHA20_POLY1305_SHA256",
+	};
+	const char *p = list, *q;
+	int n = 0;
+
+	while (*p) {
+		size_t len;
+		int good = 0;
+
+		q = strchr(p, ':');
+		if (!q)
+			q = p + strlen(p);
+		len = (size_t)(q - p);
+		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
+			if (strlen(ok[i]) == len && !memcmp(ok[i], p, len))
+				good = 1;
+		if (!good)
+			return 0;
+		n++;
+		p = *q ? q + 1 : q;
+	}
+	return n > 0;
+}
+
+/* OpenSSL calls this with each secret line (NSS key log format). */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	struct pl_hs *hs = SSL_get_app_data(ssl);
+	uint8_t *dst;
+	size_t *dst_len, n = 0;
+	const char *p;
+
+	if (!hs || !hs->sec)
+		return;
+	if (!strncmp(line, "CLIENT_TRAFFIC_SECRET_0 ", 24)) {
+		dst = hs->sec->client;
+		dst_len = &hs->sec->client_len;
+	} else if (!strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24)) {
+		dst = hs->sec->server;
+		dst_len = &hs->sec->server_len;
+	} else {
+		return;
+	}
+	p = strchr(line + 24, ' ');	/* skip the client random */
+	if (!p) {
+		hs->keylog_bad = true;
+		return;
+	}
+	p++;
+	while (p[0] && p[1]) {
+		long v;
+		char h[3] = { p[0], p[1], 0 };
+		char *end;
+
+		if (n == PL_MAX_SECRET_LEN) {
+			hs->keylog_bad = true;
+			break;
+		}
+		v = strtol(h, &end, 16);
+		if (*end) {
+			hs->keylog_bad = true;
+			break;
+		}
+		dst[n++] = (uint8_t)v;
+		p += 2;
+	}
+	if (*p && *p != '\n')
+		hs->keylog_bad = true;
+	*dst_len = n;
+}
+
+/*
+ * Watch the records OpenSSL reads and writes: any record header after the
+ * peer's Finished (read) or after ours (written) is a record under the
+ * application keys, whose sequence number would then not be 0.
+ */
+static void msg_cb(int write_p, int version, int content_type,
+		   const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	struct pl_hs *hs = arg;
+	const unsigned char *b = buf;
+
+	(void)version;
+	(void)ssl;
+	switch (content_type) {
+	case SSL3_RT_HEADER:
+		if (!write_p && hs->peer_finished)
+			hs->records_read_after++;
+		if (write_p && hs->own_finished)
+			hs->records_written_after++;
+		break;
+	case SSL3_RT_HANDSHAKE:
+		if (len >= 1 && b[0] == SSL3_MT_FINISHED) {
+			if (write_p)
+				hs->own_finished = true;
+			else
+				hs->peer_finished = true;
+		}
+		break;
+	case SSL3_RT_ALERT:
+		if (len == 2) {
+			if (write_p)
+				hs->alert_sent = b[1];
+			else
+				hs->alert_received = b[1];
+		}
+		break;
+	}
+}
+
+static char *dup_or_null(const char *s, bool *fail)
+{
+	char *d;
+
+	if (!s)
+		return NULL;
+	d = strdup(s);
+	if (!d)
+		*fail = true;
+	return d;
+}
+
+struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
+{
+	struct pl_ctx *ctx;
+	SSL_CTX *sc;
+	bool fail = false;
+
+	pl_err_clear(err);
+	ERR_clear_error();
+	if (!cfg || (cfg->role != PL_ROLE_CLIENT && cfg->role != PL_ROLE_SERVER)) {
+		pl_err_set(err, PL_E_INVAL, "no configuration or bad role");
+		return NULL;
+	}
+	if (!pl_params_valid(cfg->framing, cfg->eem_len)) {
+		pl_err_set(err, PL_E_INVAL,
+			   "bad connection parameters: framing %u (0 detached, 1 covered), EEM length %u (%d..%d)",
+			   cfg->framing, cfg->eem_len, PLASMATIC_EEM_LEN_MIN,
+			   PLASMATIC_EEM_LEN_MAX);
+		return NULL;
+	}
+	if (cfg->datapath != PL_DATAPATH_AUTO &&
+	    cfg->datapath != PL_DATAPATH_KERNEL &&
+	    cfg->datapath != PL_DATAPATH_USERSPACE) {
+		pl_err_set(err, PL_E_INVAL, "bad datapath %d", cfg->datapath);
+		return NULL;
+	}
+	if (cfg->ciphersuites && !suites_valid(cfg->ciphersuites)) {
+		pl_err_set(err, PL_E_INVAL,
+			   "bad cipher suite list \"%s\": use a ':'-separated subset of %s",
+			   cfg->ciphersuites, PL_SUITES);
+		return NULL;
+	}
+	if (cfg->role == PL_ROLE_SERVER && (!cfg->cert_file || !cfg->key_file)) {
+		pl_err_set(err, PL_E_INVAL, "a server needs a certificate and a key file");
+		return NULL;
+	}
+
+	ctx = calloc(1, sizeof(*ctx));
+	if (!ctx) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		return NULL;
+	}
+	ctx->role = cfg->role;
+	ctx->framing = cfg->framing;
+	ctx->eem_len = cfg->eem_len;
+	ctx->datapath = cfg->datapath;
+	ctx->verify = cfg->verify;
+	ctx->close_notify = cfg->close_notify;
+	ctx->psk = cfg->psk;
+	ctx->hostname = dup_or_null(cfg->hostname, &fail);
+	ctx->sni = dup_or_null(cfg->sni, &fail);
+	if (fail) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		goto fail;
+	}
+	if (cfg->alpn && alpn_encode(cfg->alpn, &ctx->alpn_wire,
+				     &ctx->alpn_wire_len)) {
+		pl_err_set(err, PL_E_INVAL,
+			   "bad ALPN list \"%s\": comma separated names of 1..255 bytes",
+			   cfg->alpn);
+		goto fail;
+	}
+
+	sc = SSL_CTX_new(cfg->role == PL_ROLE_CLIENT ? TLS_client_method() :
+			 TLS_server_method());
+	if (!sc) {
+		pl_err_set(err, PL_E_NOMEM, "SSL_CTX_new failed");
+		pl_err_append_ssl(err);
+		goto fail;
+	}
+	ctx->ssl_ctx = sc;
+	/* SPEC 2: TLS 1.3 only, three suites, no tickets, no early data. */
+	if (!SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) ||
+	    !SSL_CTX_set_ciphersuites(sc, cfg->ciphersuites ? cfg->ciphersuites :
+				      PL_SUITES) ||
+	    !SSL_CTX_set_num_tickets(sc, 0) ||
+	    !SSL_CTX_set_max_early_data(sc, 0) ||
+	    !SSL_CTX_set_recv_max_early_data(sc, 0)) {
+		pl_err_set(err, PL_E_HANDSHAKE, "cannot configure OpenSSL");
+		pl_err_append_ssl(err);
+		goto fail;
+	}
+	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
+			    SSL_OP_NO_COMPRESSION |
+			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_clear_options(sc, SSL_OP_ENABLE_KTLS);
+	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
+	/* Never read beyond the record OpenSSL needs. */
+	SSL_CTX_set_read_ahead(sc, 0);
+	SSL_CTX_set_keylog_callback(sc, keylog_cb);
+
+	if (cfg->role == PL_ROLE_CLIENT) {
+		if (cfg->verify) {
+			int ok;
+
+			if (cfg->ca_file || cfg->ca_path)
+				ok = SSL_CTX_load_verify_locations(sc, cfg->ca_file,
+								   cfg->ca_path);
+			else
+				ok = SSL_CTX_set_default_verify_paths(sc);
+			if (!ok) {
+				pl_err_set(err, PL_E_CONFIG, "cannot load CA %s%s%s",
+					   cfg->ca_file ? cfg->ca_file : "",
+					   cfg->ca_file && cfg->ca_path ? " / " : "",
+					   cfg->ca_path ? cfg->ca_path :
+					   (cfg->ca_file ? "" : "system store"));
+				pl_err_append_ssl(err);
+				goto fail;
+			}
+			SSL_CTX_set_verify(sc, SSL_VERIFY_PEER, NULL);
+		} else {
+			SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+		}
+		if (ctx->alpn_wire &&
+		    SSL_CTX_set_alpn_protos(sc, ctx->alpn_wire,
+					    (unsigned int)ctx->alpn_wire_len)) {
+			pl_err_set(err, PL_E_INVAL, "cannot set ALPN");
+			pl_err_append_ssl(err);
+			goto fail;
+		}
+	} else {
+		if (SSL_CTX_use_certificate_chain_file(sc, cfg->cert_file) != 1) {
+			pl_err_set(err, PL_E_CONFIG, "cannot load certificate %s",
+				   cfg->cert_file);
+			pl_err_append_ssl(err);
+			goto fail;
+		}
+		if (SSL_CTX_use_PrivateKey_file(sc, cfg->key_file,
+						SSL_FILETYPE_PEM) != 1) {
+			pl_err_set(err, PL_E_CONFIG, "cannot load private key %s",
+				   cfg->key_file);
+			pl_err_append_ssl(err);
+			goto fail;
+		}
+		if (SSL_CTX_check_private_key(sc) != 1) {
+			pl_err_set(err, PL_E_CONFIG,
+				   "private key %s does not match certificate %s",
+				   cfg->key_file, cfg->cert_file);
+			pl_err_append_ssl(err);
+			goto fail;
+		}
+		SSL_CTX_set_verify(sc, SSL_VERIFY_NONE, NULL);
+		if (ctx->alpn_wire)
+			SSL_CTX_set_alpn_select_cb(sc, alpn_select_cb, ctx);
+	}
+	return ctx;
+fail:
+	pl_ctx_free(ctx);
+	return NULL;
+}
+
+void pl_ctx_free(struct pl_ctx *ctx)
+{
+	if (!ctx)
+		return;
+	SSL_CTX_free(ctx->ssl_ctx);
+	free(ctx->hostname);
+	free(ctx->sni);
+	free(ctx->alpn_wire);
+	free(ctx);
+}
+
+static bool is_ip_literal(const char *s)
+{
+	unsigned char buf[16];
+
+	return inet_pton(AF_INET, s, buf) == 1 || inet_pton(AF_INET6, s, buf) == 1;
+}
+
+/* Wait until fd is ready for what OpenSSL wants (non-blocking sockets). */
+static int wait_fd(int fd, int ssl_err)
+{
+	struct pollfd p = { .fd = fd };
+
+	p.events = ssl_err == SSL_ERROR_WANT_WRITE ? POLLOUT : POLLIN;
+	for (;;) {
+		int rc = poll(&p, 1, -1);
+
+		if (rc >= 0 || errno != EINTR)
+			return rc < 0 ? -1 : 0;
+	}
+}
+
+/* Turn a failed SSL_connect/SSL_accept into an error code and message. */
+static void handshake_error(SSL *ssl, int rc, const struct pl_hs *hs,
+			    int saved_errno, struct pl_error *err)
+{
+	int ssl_err = SSL_get_error(ssl, rc);
+	unsigned long e = ERR_peek_error();
+	int reason = ERR_GET_LIB(e) == ERR_LIB_SSL ? ERR_GET_REASON(e) : 0;
+	long vr = SSL_get_verify_result(ssl);
+
+	if (hs->alert_received >= 0) {
+		int a = hs->alert_received;
+
+		err->alert = a;
+		pl_err_set(err, a == SSL_AD_PROTOCOL_VERSION ? PL_E_VERSION :
+			   PL_E_PEER_ALERT,
+			   "TLS handshake failed: the peer sent alert %s (%d)%s",
+			   SSL_alert_desc_string_long(a), a,
+			   a == SSL_AD_PROTOCOL_VERSION ?
+			   ": it does not accept TLS 1.3" : "");
+	} else if (reason == SSL_R_CERTIFICATE_VERIFY_FAILED ||
+		   (vr != X509_V_OK && hs->alert_sent >= 0)) {
+		bool name = vr == X509_V_ERR_HOSTNAME_MISMATCH ||
+			    vr == X509_V_ERR_IP_ADDRESS_MISMATCH;
+
+		pl_err_set(err, name ? PL_E_HOSTNAME : PL_E_CERT_VERIFY,
+			   "TLS handshake failed: %s: %s",
+			   name ? "certificate does not match the host name" :
+			   "certificate verification failed",
+			   X509_verify_cert_error_string(vr));
+	} else if (reason == SSL_R_UNSUPPORTED_PROTOCOL ||
+		   reason == SSL_R_WRONG_VERSION_NUMBER ||
+		   reason == SSL_R_NO_PROTOCOLS_AVAILABLE ||
+		   reason == SSL_R_TLSV1_ALERT_PROTOCOL_VERSION) {
+		pl_err_set(err, PL_E_VERSION,
+			   "TLS handshake failed: the peer does not speak TLS 1.3");
+	} else if (reason == SSL_R_NO_SHARED_CIPHER ||
+		   reason == SSL_R_NO_CIPHERS_AVAILABLE) {
+		pl_err_set(err, PL_E_CIPHER,
+			   "TLS handshake failed: no cipher suite in common");
+	} else if (ssl_err == SSL_ERROR_SYSCALL && !e) {
+		if (saved_errno) {
+			err->sys_errno = saved_errno;
+			pl_err_set(err, PL_E_SYS, "TLS handshake failed: %s",
+				   strerror(saved_errno));
+		} else {
+			pl_err_set(err, PL_E_PEER_CLOSED,
+				   "TLS handshake failed: the peer closed the connection");
+		}
+	} else {
+		pl_err_set(err, PL_E_HANDSHAKE, "TLS handshake failed");
+	}
+	if (hs->alert_sent >= 0 && hs->alert_received < 0) {
+		size_t n = strlen(err->msg);
+
+		err->alert = hs->alert_sent;
+		snprintf(err->msg + n, sizeof(err->msg) - n, "; sent alert %s",
+			 SSL_alert_desc_string_long(hs->alert_sent));
+	}
+	pl_err_append_ssl(err);
+}
+
+static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
+				 const char *hostname, struct pl_error *err)
+{
+	struct pl_hs_secrets sec;
+	struct pl_hs hs = { .sec = &sec, .alert_received = -1, .alert_sent = -1 };
+	struct pl_conn *conn = NULL;
+	const SSL_CIPHER *cipher;
+	uint8_t params[PL_PARAMS_LEN];
+	uint16_t suite;
+	SSL *ssl;
+	int rc;
+
+	memset(&sec, 0, sizeof(sec));
+	pl_err_clear(err);
+	ERR_clear_error();
+	if (!ctx || fd < 0) {
+		pl_err_set(err, PL_E_INVAL, "no context or bad file descriptor");
+		return NULL;
+	}
+	ssl = SSL_new(ctx->ssl_ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_app_data(ssl, &hs)) {
+		pl_err_set(err, PL_E_NOMEM, "SSL_new failed");
+		pl_err_append_ssl(err);
+		SSL_free(ssl);
+		return NULL;
+	}
+	SSL_set_msg_callback(ssl, msg_cb);
+	SSL_set_msg_callback_arg(ssl, &hs);
+
+	if (ctx->role == PL_ROLE_CLIENT) {
+		const char *host = hostname ? hostname : ctx->hostname;
+		const char *sni = ctx->sni ? ctx->sni : host;
+		bool ip = host && is_ip_literal(host);
+
+		if (ctx->verify && (!host || !*host)) {
+			pl_err_set(err, PL_E_INVAL,
+				   "certificate verification needs a host name to check");
+			goto out;
+		}
+		if (ctx->verify) {
+			int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) :
+				      SSL_set1_host(ssl, host);
+
+			if (!ok) {
+				pl_err_set(err, PL_E_INVAL, "bad host name \"%s\"", host);
+				pl_err_append_ssl(err);
+				goto out;
+			}
+		}
+		/* SNI carries a DNS name, never an address (RFC 6066). */
+		if (sni && *sni && !is_ip_literal(sni) &&
+		    !SSL_set_tlsext_host_name(ssl, sni)) {
+			pl_err_set(err, PL_E_INVAL, "bad SNI \"%s\"", sni);
+			pl_err_append_ssl(err);
+			goto out;
+		}
+	}
+
+	for (;;) {
+		int ssl_err, saved;
+
+		errno = 0;
+		rc = ctx->role == PL_ROLE_CLIENT ? SSL_connect(ssl) : SSL_accept(ssl);
+		if (rc == 1)
+			break;
+		saved = errno;
+		ssl_err = SSL_get_error(ssl, rc);
+		if ((ssl_err == SSL_ERROR_WANT_READ ||
+		     ssl_err == SSL_ERROR_WANT_WRITE) && !wait_fd(fd, ssl_err))
+			continue;
+		handshake_error(ssl, rc, &hs, saved, err);
+		goto out;
+	}
+
+	if (SSL_version(ssl) != TLS1_3_VERSION) {
+		pl_err_set(err, PL_E_VERSION, "negotiated %s, not TLS 1.3",
+			   SSL_get_version(ssl));
+		goto out;
+	}
+	cipher = SSL_get_current_cipher(ssl);
+	suite = cipher ? (uint16_t)SSL_CIPHER_get_protocol_id(cipher) : 0;
+	if (!pl_suite_hash_len(suite)) {
+		pl_err_set(err, PL_E_CIPHER, "negotiated suite 0x%04x is not allowed",
+			   suite);
+		goto out;
+	}
+	if (hs.keylog_bad || sec.client_len != pl_suite_hash_len(suite) ||
+	    sec.server_len != pl_suite_hash_len(suite)) {
+		pl_err_set(err, PL_E_HANDSHAKE,
+			   "could not capture the traffic secrets from OpenSSL");
+		goto out;
+	}
+	/* The handover: nothing may be buffered or consumed past Finished. */
+	if (SSL_pending(ssl) || SSL_has_pending(ssl) ||
+	    hs.records_read_after || hs.records_written_after) {
+		pl_err_set(err, PL_E_HANDOVER,
+			   "OpenSSL %s %u record(s) under the application keys before the handover (read sequence must be 0; pending %d)",
+			   hs.records_written_after ? "wrote" : "read",
+			   hs.records_written_after ? hs.records_written_after :
+			   hs.records_read_after, SSL_pending(ssl));
+		goto out;
+	}
+	if (pl_params_encode(ctx->framing, ctx->eem_len, params) ||
+	    SSL_export_keying_material(ssl, sec.exp, sizeof(sec.exp),
+				       PL_EXPORTER_LABEL,
+				       strlen(PL_EXPORTER_LABEL), params,
+				       sizeof(params), 1) != 1) {
+		pl_err_set(err, PL_E_HANDSHAKE, "TLS exporter failed");
+		pl_err_append_ssl(err);
+		goto out;
+	}
+
+	conn = pl_conn_upgrade(ctx, ssl, fd, &sec, err);
+out:
+	OPENSSL_cleanse(&sec, sizeof(sec));
+	SSL_set_app_data(ssl, NULL);
+	/* The SSL object holds the handshake's secrets: drop them now. */
+	SSL_free(ssl);
+	ERR_clear_error();
+	return conn;
+}
+
+struct pl_conn *pl_connect(struct pl_ctx *ctx, int fd, const char *hostname,
+			   struct pl_error *err)
+{
+	if (ctx && ctx->role != PL_ROLE_CLIENT) {
+		pl_err_clear(err);
+		pl_err_set(err, PL_E_INVAL, "pl_connect needs a client context");
+		return NULL;
+	}
+	return handshake(ctx, fd, hostname, err);
+}
+
+struct pl_conn *pl_accept(struct pl_ctx *ctx, int fd, struct pl_error *err)
+{
+	if (ctx && ctx->role != PL_ROLE_SERVER) {
+		pl_err_clear(err);
+		pl_err_set(err, PL_E_INVAL, "pl_accept needs a server context");
+		return NULL;
+	}
+	return handshake(ctx, fd, NULL, err);
+}
