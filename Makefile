@@ -9,7 +9,7 @@
 KVER ?= $(shell ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 
-all: deps kmod userspace selftests
+all: deps kmod userspace bpf selftests
 
 deps:
 	@tools/deps.sh
@@ -26,7 +26,10 @@ userspace: deps
 	$(MAKE) -C userspace/engine
 	$(MAKE) -C userspace/tests
 
-selftests: deps userspace
+bpf: deps
+	$(MAKE) -C bpf
+
+selftests: deps userspace bpf
 	$(MAKE) -C selftests
 
 check: all
@@ -36,4 +39,4 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace selftests check clean
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check clean
