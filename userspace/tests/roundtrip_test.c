@@ -43,6 +43,7 @@ FIXTURE_TEARDOWN(rt)
 	tu_buf_free(&self->stream);
 	tu_sink_free(&self->sent);
 	tu_sink_free(&self->got);
+	EXPECT_EQ(0, tu_leaks());
 }
 
 /* Seal one record into the stream and remember what was sent. */

@@ -59,6 +59,7 @@ FIXTURE_TEARDOWN(tamper)
 	pl_tx_free(self->tx);
 	tu_buf_free(&self->stream);
 	tu_sink_free(&self->sent);
+	EXPECT_EQ(0, tu_leaks());
 }
 
 /*

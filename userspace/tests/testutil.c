@@ -8,6 +8,29 @@
 
 #include "testutil.h"
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TU_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TU_ASAN 1
+#endif
+#endif
+
+#ifdef TU_ASAN
+#include <sanitizer/lsan_interface.h>
+
+/* The harness ends each test with _exit(): LeakSanitizer never runs. */
+int tu_leaks(void)
+{
+	return __lsan_do_recoverable_leak_check();
+}
+#else
+int tu_leaks(void)
+{
+	return 0;
+}
+#endif
+
 static uint64_t rng_state;
 
 __attribute__((constructor)) static void tu_rand_init(void)

@@ -78,6 +78,9 @@ int tu_seal(struct pl_tx *tx, struct tu_buf *b, uint8_t type,
 	    const uint8_t *content, size_t len,
 	    const struct pl_seal_opts *opts);
 
+/* Under ASan: leaks so far (0 if none); always 0 otherwise. */
+int tu_leaks(void);
+
 static inline bool tu_su_eq(const struct pl_seed_update *a,
 			    const struct pl_seed_update *b)
 {

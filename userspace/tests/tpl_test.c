@@ -37,6 +37,7 @@ FIXTURE_SETUP(tpl)
 FIXTURE_TEARDOWN(tpl)
 {
 	pl_tpl_free(self->t);
+	EXPECT_EQ(0, tu_leaks());
 }
 
 TEST_F(tpl, ranges_of_every_mode)

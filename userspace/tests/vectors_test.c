@@ -27,6 +27,7 @@ FIXTURE_SETUP(vec)
 FIXTURE_TEARDOWN(vec)
 {
 	spec_free(&self->s);
+	EXPECT_EQ(0, tu_leaks());
 }
 
 #define HEX(v, name, buf, lenp) \
