@@ -120,6 +120,8 @@ static int suites_valid(const char *list)
 		if (!q)
 			q = p + strlen(p);
 		len = (size_t)(q - p);
+		if (!len || (*q && !q[1]))
+			return 0;	/* empty name */
 		for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++)
 			if (strlen(ok[i]) == len && !memcmp(ok[i], p, len))
 				good = 1;
