@@ -99,6 +99,12 @@ struct plasmatic_secret_info {
 #define PLASMATIC_END_TRUNCATED		2	/* TCP FIN without close_notify */
 #define PLASMATIC_END_ERROR		3	/* record failed; fatal */
 
+/*
+ * INET_DIAG_ULP_INFO carries INET_ULP_INFO_NAME ("plasmatic") and a nest of
+ * this type holding the PLASMATIC_INFO_* attributes (ss -tie).
+ */
+#define PLASMATIC_INET_ULP_INFO		0x50
+
 /* INET_DIAG_ULP_INFO nested attributes (ss -tie). */
 enum {
 	PLASMATIC_INFO_UNSPEC,

@@ -1,0 +1,56 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * The few kernel interfaces that differ between the releases plasmatic.ko
+ * builds for (6.1 and later).  Everything version-specific lives here.
+ */
+#ifndef _PLASMATIC_COMPAT_H
+#define _PLASMATIC_COMPAT_H
+
+#include <linux/version.h>
+#include <linux/bvec.h>
+#include <linux/uio.h>
+#include <net/tcp.h>
+
+/*
+ * Until 6.5 pages reach TCP through do_tcp_sendpages() and struct proto
+ * has ->sendpage; later kernels take them as MSG_SPLICE_PAGES sendmsg.
+ */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#define PL_HAVE_SENDPAGE	1
+#define PL_MSG_MORE_PAGES	MSG_SENDPAGE_NOTLAST
+#else
+#define PL_HAVE_SENDPAGE	0
+#define PL_MSG_MORE_PAGES	MSG_MORE
+#endif
+
+#ifdef MSG_SPLICE_PAGES
+#define PL_MSG_SPLICE		MSG_SPLICE_PAGES
+#else
+#define PL_MSG_SPLICE		0
+#endif
+
+/* Hand one page range to TCP; the caller holds the socket lock. */
+static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
+				  int offset, size_t size, int flags)
+{
+#if PL_HAVE_SENDPAGE
+	return do_tcp_sendpages(sk, page, offset, size, flags);
+#else
+	struct msghdr msg = { .msg_flags = flags | MSG_SPLICE_PAGES };
+	struct bio_vec bvec;
+
+	bvec_set_page(&bvec, page, size, offset);
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bvec, 1, size);
+	return tcp_sendmsg_locked(sk, &msg, size);
+#endif
+}
+
+/* INET_DIAG ULP info gained a net_admin argument in 6.9. */
+#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 9, 0)
+#define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb
+#else
+#define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb, \
+				bool net_admin
+#endif
+
+#endif /* _PLASMATIC_COMPAT_H */

@@ -1,0 +1,217 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The ULP: per-socket context, the protocol operations we put in front of
+ * TCP's, and the socket's lifecycle from upgrade to close.
+ *
+ * A socket gets our struct proto and proto_ops as soon as the ULP is set;
+ * each operation passes through to TCP until its direction has keys.  The
+ * TCP ULP core holds a module reference per upgraded socket until the
+ * socket is destroyed, so the module cannot go while any uses it.
+ */
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/slab.h>
+#include <net/inet_common.h>
+#include <net/tcp.h>
+
+#include "context.h"
+#include "diag.h"
+#include "proc.h"
+#include "rx.h"
+#include "sockopt.h"
+#include "tx.h"
+
+enum {
+	PL_IPV4,
+	PL_IPV6,
+	PL_NUM_FAMILIES,
+};
+
+/*
+ * One copy of TCP's operations per address family, built when the first
+ * socket of the family upgrades (tcpv6_prot lives in the ipv6 module) and
+ * rebuilt should the base change, as net/tls does.
+ */
+static struct proto pl_prots[PL_NUM_FAMILIES];
+static struct proto_ops pl_proto_ops[PL_NUM_FAMILIES];
+static const struct proto *pl_saved_prot[PL_NUM_FAMILIES];
+static DEFINE_MUTEX(pl_prot_mutex);
+
+static int pl_disconnect(struct sock *sk, int flags)
+{
+	return -EOPNOTSUPP;
+}
+
+static void pl_close(struct sock *sk, long timeout);
+static int pl_shutdown(struct socket *sock, int how);
+
+static void pl_build_ops(int family, const struct proto *base,
+			 const struct proto_ops *base_ops)
+{
+	struct proto *prot = &pl_prots[family];
+	struct proto_ops *ops = &pl_proto_ops[family];
+
+	*prot = *base;
+	prot->close = pl_close;
+	prot->disconnect = pl_disconnect;
+	prot->setsockopt = pl_setsockopt;
+	prot->getsockopt = pl_getsockopt;
+	prot->sendmsg = pl_sendmsg;
+	prot->recvmsg = pl_recvmsg;
+#if PL_HAVE_SENDPAGE
+	prot->sendpage = pl_sendpage;
+#endif
+	prot->splice_eof = pl_splice_eof;
+
+	*ops = *base_ops;
+	ops->poll = pl_poll;
+	ops->shutdown = pl_shutdown;
+	ops->splice_read = pl_splice_read;
+	/* Nothing may read or write the TCP stream around us. */
+	ops->mmap = sock_no_mmap;
+	ops->sendmsg_locked = NULL;
+	ops->sendpage_locked = NULL;
+	ops->read_sock = NULL;
+	ops->read_skb = NULL;
+	ops->peek_len = NULL;
+}
+
+static int pl_build_proto(struct sock *sk)
+{
+	int family = sk->sk_family == AF_INET6 ? PL_IPV6 : PL_IPV4;
+	const struct proto *prot = READ_ONCE(sk->sk_prot);
+
+	if (likely(prot == smp_load_acquire(&pl_saved_prot[family])))
+		return family;
+
+	mutex_lock(&pl_prot_mutex);
+	if (prot != pl_saved_prot[family]) {
+		pl_build_ops(family, prot, sk->sk_socket->ops);
+		smp_store_release(&pl_saved_prot[family], prot);
+	}
+	mutex_unlock(&pl_prot_mutex);
+	return family;
+}
+
+static void pl_ctx_free(struct sock *sk, struct plasmatic_context *ctx)
+{
+	enum pl_dir dir;
+	enum pl_stat s;
+
+	for (dir = 0; dir < PL_NUM_DIRS; dir++) {
+		if (!ctx->keys_set[dir])
+			continue;
+		s = pl_stat_cipher(dir, ctx->crypto_info[dir].info.cipher_type);
+		if (s < PL_NUM_STATS)
+			pl_stat_add(sk, s, -1);
+	}
+	if (ctx->eem_set[PL_DIR_TX] || ctx->eem_set[PL_DIR_RX]) {
+		dir = ctx->eem_set[PL_DIR_TX] ? PL_DIR_TX : PL_DIR_RX;
+		pl_stat_add(sk, pl_stat_framing(ctx->eem_info[dir].framing), -1);
+	}
+
+	pl_tx_release(ctx);
+	pl_rx_release(ctx);
+	kfree_rcu(ctx, rcu);
+}
+
+/*
+ * Send what is queued (blocking up to the send timeout, as kTLS does),
+ * give the socket back to TCP, free our state, and let TCP close.
+ */
+static void pl_close(struct sock *sk, long timeout)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	struct proto *base = ctx->sk_proto;
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	pl_tx_close(sk, ctx);
+
+	write_lock_bh(&sk->sk_callback_lock);
+	rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
+	WRITE_ONCE(sk->sk_prot, base);
+	if (sk->sk_data_ready == pl_rx_data_ready)
+		sk->sk_data_ready = ctx->sk_data_ready;
+	if (sk->sk_write_space == pl_tx_write_space)
+		sk->sk_write_space = ctx->sk_write_space;
+	write_unlock_bh(&sk->sk_callback_lock);
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+
+	/* Our callbacks are gone: nothing schedules the works again. */
+	cancel_work_sync(&ctx->tx.work);
+	cancel_work_sync(&ctx->rx.work);
+	pl_ctx_free(sk, ctx);
+
+	base->close(sk, timeout);
+}
+
+/* SHUT_WR: flush and, if asked for, close_notify before TCP's FIN. */
+static int pl_shutdown(struct socket *sock, int how)
+{
+	struct sock *sk = sock->sk;
+	struct plasmatic_context *ctx = pl_ctx(sk);
+
+	/*
+	 * A sender blocked in TCP holds the transmit lock; shutdown is how
+	 * another thread gets it out, so do not wait for it then.
+	 */
+	if ((how == SHUT_WR || how == SHUT_RDWR) && pl_tx_ready(ctx) &&
+	    mutex_trylock(&ctx->tx.lock)) {
+		lock_sock(sk);
+		if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
+			pl_tx_close(sk, ctx);
+		release_sock(sk);
+		mutex_unlock(&ctx->tx.lock);
+	}
+	return ctx->sk_ops->shutdown(sock, how);
+}
+
+static int pl_init(struct sock *sk)
+{
+	struct plasmatic_context *ctx;
+	int family;
+
+	if (sk->sk_state != TCP_ESTABLISHED)
+		return -ENOTCONN;
+	if (!sk->sk_socket)
+		return -EINVAL;
+
+	family = pl_build_proto(sk);
+	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);
+	if (!ctx)
+		return -ENOMEM;
+
+	ctx->sk = sk;
+	ctx->sk_proto = sk->sk_prot;
+	ctx->sk_ops = sk->sk_socket->ops;
+	ctx->sk_data_ready = sk->sk_data_ready;
+	ctx->sk_write_space = sk->sk_write_space;
+	pl_tx_init(ctx);
+	pl_rx_init(ctx);
+
+	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, ctx);
+	WRITE_ONCE(sk->sk_prot, &pl_prots[family]);
+	WRITE_ONCE(sk->sk_socket->ops, &pl_proto_ops[family]);
+	return 0;
+}
+
+static struct tcp_ulp_ops pl_ulp_ops __read_mostly = {
+	.name		= PLASMATIC_ULP_NAME,
+	.owner		= THIS_MODULE,
+	.init		= pl_init,
+	.get_info	= pl_diag_get_info,
+	.get_info_size	= pl_diag_get_info_size,
+};
+
+int plasmatic_ulp_register(void)
+{
+	return tcp_register_ulp(&pl_ulp_ops);
+}
+
+void plasmatic_ulp_unregister(void)
+{
+	tcp_unregister_ulp(&pl_ulp_ops);
+}

@@ -1,0 +1,156 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Per-socket state of a Plasmatic socket and its lifecycle.
+ *
+ * Locking: everything below is protected by the socket lock (lock_sock),
+ * except where a field says otherwise.  The TCP callbacks we install
+ * (data_ready, write_space) run either in softirq with the socket spinlock
+ * held and no owner, or in the owner's context from release_sock(); both
+ * exclude any other process-context user, so they may touch the RX reader
+ * state.  Code therefore keeps that state consistent whenever it may drop
+ * the lock (sk_wait_event(), a blocking TCP send).
+ */
+#ifndef _PLASMATIC_CONTEXT_H
+#define _PLASMATIC_CONTEXT_H
+
+#include <linux/mutex.h>
+#include <linux/skbuff.h>
+#include <linux/workqueue.h>
+#include <linux/tls.h>
+#include <linux/plasmatic.h>
+#include <net/inet_connection_sock.h>
+
+#include "crypto.h"
+
+#define PL_HDR_LEN		5
+#define PL_TAG_LEN		16
+#define PL_MAX_CONTENT		(1U << 14)
+/* Largest encrypted_record a receiver accepts (SPEC section 6). */
+#define PL_MAX_CT_LEN		(PL_MAX_CONTENT + 256)
+/* Largest record we send: content, type byte, tag, EEM. */
+#define PL_TX_MAX_WIRE		(PL_HDR_LEN + PL_MAX_CONTENT + 1 + PL_TAG_LEN + \
+				 PLASMATIC_EEM_LEN_MAX)
+
+#define PL_CT_CHANGE_CIPHER_SPEC	20
+
+enum pl_dir {
+	PL_DIR_TX,
+	PL_DIR_RX,
+	PL_NUM_DIRS,
+};
+
+/* Why a received record was refused; indexes counters and trace output. */
+enum pl_fail {
+	PL_FAIL_HEADER,		/* type or version of the record header */
+	PL_FAIL_LENGTH,		/* length out of range */
+	PL_FAIL_EEM_TAG,	/* EEM does not authenticate */
+	PL_FAIL_EEM_NONCE,	/* EEM nonce is not the expected one */
+	PL_FAIL_FRAGMENT,	/* EEM fragment differs from the record */
+	PL_FAIL_SEED_UPDATE,	/* malformed Seed Update */
+	PL_FAIL_TLS_TAG,	/* record does not authenticate */
+	PL_FAIL_CONTENT_TYPE,	/* unknown inner content type */
+	PL_FAIL_EMPTY,		/* empty alert or handshake record */
+	PL_FAIL_TRUNCATED,	/* stream ended inside a record */
+	PL_FAIL_INTERNAL,	/* out of memory or crypto error */
+	PL_NUM_FAILS,
+};
+
+union pl_crypto_info {
+	struct tls_crypto_info info;
+	struct tls12_crypto_info_aes_gcm_128 aes_gcm_128;
+	struct tls12_crypto_info_aes_gcm_256 aes_gcm_256;
+	struct tls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
+};
+
+struct pl_tx {
+	struct pl_cipher cipher;
+	struct pl_eem eem;
+	/* Record being filled: content from PL_HDR_LEN on, open_len bytes. */
+	struct sk_buff *open;
+	unsigned int open_len;
+	/* Sealed record that TCP has only partly taken. */
+	struct sk_buff *pending;
+	unsigned int pending_off;
+	unsigned int pending_len;
+	unsigned int open_cap;		/* content room in @open */
+	u8 open_type;
+	int err;		/* sticky; later sends fail with it */
+	bool closed;		/* close_notify sent, or shut down */
+	/*
+	 * Serializes senders: TCP drops the socket lock while it waits for
+	 * memory, and no other sender may touch @pending meanwhile.  Taken
+	 * before the socket lock.
+	 */
+	struct mutex lock;
+	struct work_struct work;	/* pushes @pending on write space */
+};
+
+struct pl_rx {
+	struct pl_cipher cipher;
+	struct pl_eem eem;
+	/* Record being read from TCP: its header, then its skb. */
+	u8 hdr[PL_HDR_LEN];
+	unsigned int hdr_len;
+	struct sk_buff *cur;
+	unsigned int cur_len;
+	unsigned int cur_need;
+	bool ready;		/* @cur holds a whole record; READ_ONCE */
+	/* Opened records not yet fully read; the socket lock only. */
+	struct sk_buff_head done;
+	int err;		/* sticky; READ_ONCE */
+	u8 end;			/* PLASMATIC_END_*; READ_ONCE */
+	enum pl_fail fail;
+	bool alert_due;		/* bad_record_mac still to be sent */
+	bool retry;		/* softirq could not allocate; work retries */
+	struct work_struct work;
+};
+
+struct plasmatic_context {
+	struct sock *sk;
+	struct proto *sk_proto;			/* TCP's, restored on close */
+	const struct proto_ops *sk_ops;		/* the socket's base ops */
+	void (*sk_data_ready)(struct sock *sk);
+	void (*sk_write_space)(struct sock *sk);
+
+	/* What setsockopt installed, secrets zeroed, for getsockopt. */
+	struct plasmatic_eem_info eem_info[PL_NUM_DIRS];
+	union pl_crypto_info crypto_info[PL_NUM_DIRS];
+	bool eem_set[PL_NUM_DIRS];
+	bool keys_set[PL_NUM_DIRS];
+	bool close_notify;
+
+	struct pl_tx tx;
+	struct pl_rx rx;
+	struct rcu_head rcu;
+};
+
+static inline struct plasmatic_context *pl_ctx(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	/* Only the socket's owner and our own callbacks get here. */
+	return (__force struct plasmatic_context *)icsk->icsk_ulp_data;
+}
+
+static inline bool pl_tx_ready(const struct plasmatic_context *ctx)
+{
+	return ctx->keys_set[PL_DIR_TX];
+}
+
+static inline bool pl_rx_ready(const struct plasmatic_context *ctx)
+{
+	return ctx->keys_set[PL_DIR_RX];
+}
+
+/* Bytes on the wire after the header for an encrypted_record of @ct_len. */
+static inline unsigned int pl_hdr_length(const struct pl_eem *eem,
+					 unsigned int ct_len)
+{
+	return eem->framing == PLASMATIC_FRAMING_COVERED ?
+	       ct_len + eem->len : ct_len;
+}
+
+int plasmatic_ulp_register(void);
+void plasmatic_ulp_unregister(void);
+
+#endif /* _PLASMATIC_CONTEXT_H */

@@ -1,0 +1,317 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Record protection and the EEM, through the crypto_aead interface.
+ *
+ * The EEM is ChaCha20-Poly1305 with a 96-bit nonce whose first 4 bytes are
+ * a per-session salt (SPEC section 5.2).  The chacha20poly1305 library only
+ * takes 64-bit nonces with those bytes zero, so the EEM uses the
+ * "rfc7539(chacha20,poly1305)" AEAD like the ChaCha20 record cipher does;
+ * its buffers are small and linear.
+ *
+ * All functions run in process context under the socket lock; requests
+ * may complete asynchronously and are waited for.
+ */
+#include <linux/errno.h>
+#include <linux/random.h>
+#include <linux/slab.h>
+#include <linux/string.h>
+#include <linux/tls.h>
+#include <crypto/aead.h>
+#include <crypto/algapi.h>
+#include <asm/unaligned.h>
+
+#include "crypto.h"
+
+#define PL_TAG_SIZE		16
+
+/* RFC 8446 section 5.5: 2^24.5 full-size records per AES-GCM key. */
+#define PL_GCM_RECORD_LIMIT	23726566ULL
+
+/* EEM plaintext layout (SPEC section 5.1). */
+#define PL_EEM_OFF_NONCE	0
+#define PL_EEM_OFF_FRAGMENT	12
+#define PL_EEM_OFF_SEED		14
+#define PL_EEM_OFF_PADDING	26
+#define PL_SEED_UPDATE_LEN	12
+#define PL_SEED_KIND_NONE	0
+#define PL_SEED_KIND_UPDATE	1
+#define PL_SEED_MODE_MAX	8
+#define PL_SEED_FLAG_LOCK	0x01
+
+static struct crypto_aead *pl_aead_alloc(const char *name, const u8 *key,
+					 unsigned int key_len,
+					 struct aead_request **req)
+{
+	struct crypto_aead *aead;
+	int err;
+
+	aead = crypto_alloc_aead(name, 0, 0);
+	if (IS_ERR(aead))
+		return aead;
+
+	err = crypto_aead_setkey(aead, key, key_len);
+	if (err)
+		goto free_aead;
+	err = crypto_aead_setauthsize(aead, PL_TAG_SIZE);
+	if (err)
+		goto free_aead;
+	*req = aead_request_alloc(aead, GFP_KERNEL);
+	if (!*req) {
+		err = -ENOMEM;
+		goto free_aead;
+	}
+	return aead;
+
+free_aead:
+	crypto_free_aead(aead);
+	return ERR_PTR(err);
+}
+
+static int pl_aead_run(struct aead_request *req, struct scatterlist *sg,
+		       unsigned int assoc_len, unsigned int len, u8 *nonce,
+		       bool enc)
+{
+	DECLARE_CRYPTO_WAIT(wait);
+
+	aead_request_set_callback(req, CRYPTO_TFM_REQ_MAY_BACKLOG |
+				  CRYPTO_TFM_REQ_MAY_SLEEP,
+				  crypto_req_done, &wait);
+	aead_request_set_ad(req, assoc_len);
+	aead_request_set_crypt(req, sg, sg, len, nonce);
+	return crypto_wait_req(enc ? crypto_aead_encrypt(req) :
+				     crypto_aead_decrypt(req), &wait);
+}
+
+int pl_cipher_init(struct pl_cipher *c, u16 type, const u8 *key,
+		   unsigned int key_len, const u8 *salt, unsigned int salt_len,
+		   const u8 *iv, unsigned int iv_len, const u8 *rec_seq)
+{
+	const char *name;
+
+	if (salt_len + iv_len != PL_NONCE_LEN)
+		return -EINVAL;
+
+	switch (type) {
+	case TLS_CIPHER_AES_GCM_128:
+	case TLS_CIPHER_AES_GCM_256:
+		name = "gcm(aes)";
+		c->seq_limit = PL_GCM_RECORD_LIMIT;
+		break;
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		name = "rfc7539(chacha20,poly1305)";
+		c->seq_limit = U64_MAX;
+		break;
+	default:
+		return -EINVAL;
+	}
+
+	c->aead = pl_aead_alloc(name, key, key_len, &c->req);
+	if (IS_ERR(c->aead)) {
+		int err = PTR_ERR(c->aead);
+
+		c->aead = NULL;
+		return err;
+	}
+	memcpy(c->iv, salt, salt_len);
+	memcpy(c->iv + salt_len, iv, iv_len);
+	c->seq = get_unaligned_be64(rec_seq);
+	c->type = type;
+	return 0;
+}
+
+void pl_cipher_free(struct pl_cipher *c)
+{
+	if (!c->aead)
+		return;
+	aead_request_free(c->req);
+	crypto_free_aead(c->aead);
+	c->aead = NULL;
+	memzero_explicit(c->iv, sizeof(c->iv));
+}
+
+/* RFC 8446 section 5.3: the static IV xor the sequence number. */
+static void pl_cipher_nonce(const struct pl_cipher *c, u8 *nonce)
+{
+	u8 seq[8];
+
+	memcpy(nonce, c->iv, PL_NONCE_LEN);
+	put_unaligned_be64(c->seq, seq);
+	crypto_xor(nonce + PL_NONCE_LEN - sizeof(seq), seq, sizeof(seq));
+}
+
+/*
+ * @sg covers header (the AAD), @pt_len bytes of TLSInnerPlaintext and room
+ * for the tag; encryption is in place.
+ */
+int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
+		   unsigned int pt_len)
+{
+	u8 nonce[PL_NONCE_LEN];
+	int err;
+
+	if (c->seq >= c->seq_limit)
+		return -EKEYEXPIRED;
+	pl_cipher_nonce(c, nonce);
+	err = pl_aead_run(c->req, sg, 5, pt_len, nonce, true);
+	if (!err)
+		c->seq++;
+	return err;
+}
+
+/* @sg covers header and the @ct_len bytes of encrypted_record. */
+int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
+		   unsigned int ct_len)
+{
+	u8 nonce[PL_NONCE_LEN];
+	int err;
+
+	pl_cipher_nonce(c, nonce);
+	err = pl_aead_run(c->req, sg, 5, ct_len, nonce, false);
+	if (!err)
+		c->seq++;
+	return err;
+}
+
+int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
+{
+	e->buf = kmalloc(PL_EEM_AAD_LEN + info->eem_len, GFP_KERNEL);
+	if (!e->buf)
+		return -ENOMEM;
+
+	e->aead = pl_aead_alloc("rfc7539(chacha20,poly1305)", info->key,
+				sizeof(info->key), &e->req);
+	if (IS_ERR(e->aead)) {
+		int err = PTR_ERR(e->aead);
+
+		e->aead = NULL;
+		kfree(e->buf);
+		e->buf = NULL;
+		return err;
+	}
+	memcpy(e->salt, info->nonce, sizeof(e->salt));
+	e->counter = get_unaligned_be64(info->nonce + sizeof(e->salt));
+	e->spent = false;
+	e->framing = info->framing;
+	e->len = info->eem_len;
+	return 0;
+}
+
+void pl_eem_free(struct pl_eem *e)
+{
+	if (!e->aead)
+		return;
+	aead_request_free(e->req);
+	crypto_free_aead(e->aead);
+	e->aead = NULL;
+	kfree_sensitive(e->buf);
+	e->buf = NULL;
+	memzero_explicit(e->salt, sizeof(e->salt));
+}
+
+static void pl_eem_nonce(const struct pl_eem *e, u8 *nonce)
+{
+	memcpy(nonce, e->salt, sizeof(e->salt));
+	put_unaligned_be64(e->counter, nonce + sizeof(e->salt));
+}
+
+/* The nonce is used: move on, and note when none is left. */
+static void pl_eem_advance(struct pl_eem *e)
+{
+	if (e->counter == U64_MAX)
+		e->spent = true;
+	else
+		e->counter++;
+}
+
+/*
+ * Seal the EEM of a record whose header is @hdr, whose TLS tag is @tag and
+ * whose encrypted_record starts with @fragment; write e->len bytes to @out.
+ * The nonce advances as soon as it has been used, whatever happens next.
+ */
+int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
+		const u8 *fragment)
+{
+	unsigned int pt_len = e->len - PL_TAG_SIZE;
+	u8 *pt = e->buf + PL_EEM_AAD_LEN;
+	u8 nonce[PL_NONCE_LEN];
+	struct scatterlist sg;
+	int err;
+
+	if (e->spent)
+		return -EKEYEXPIRED;
+
+	memcpy(e->buf, hdr, 5);
+	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
+	pl_eem_nonce(e, nonce);
+	memcpy(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN);
+	memcpy(pt + PL_EEM_OFF_FRAGMENT, fragment, 2);
+	memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
+	get_random_bytes(pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
+
+	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
+	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, pt_len, nonce, true);
+	pl_eem_advance(e);
+	if (err)
+		return err;
+	memcpy(out, pt, e->len);
+	return 0;
+}
+
+static bool pl_seed_update_ok(const u8 *su)
+{
+	switch (su[0]) {
+	case PL_SEED_KIND_NONE:
+		return !memchr_inv(su + 1, 0, PL_SEED_UPDATE_LEN - 1);
+	case PL_SEED_KIND_UPDATE:
+		return su[1] <= PL_SEED_MODE_MAX &&
+		       !(su[2] & ~PL_SEED_FLAG_LOCK) && !su[3];
+	default:
+		return false;
+	}
+}
+
+/*
+ * Open the EEM @in (e->len bytes) of a record and check it (SPEC section
+ * 7 step 2).  Returns 0 with *res == PL_EEM_OK if the record may proceed,
+ * 0 with another *res if the record is bad, or an error.  The expected
+ * nonce advances only on success.
+ */
+int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
+		const u8 *tag, const u8 *fragment, enum pl_eem_result *res)
+{
+	u8 *pt = e->buf + PL_EEM_AAD_LEN;
+	u8 nonce[PL_NONCE_LEN];
+	struct scatterlist sg;
+	int err;
+
+	*res = PL_EEM_BAD_NONCE;
+	if (e->spent)
+		return 0;
+
+	memcpy(e->buf, hdr, 5);
+	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
+	memcpy(pt, in, e->len);
+	pl_eem_nonce(e, nonce);
+
+	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
+	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, e->len, nonce, false);
+	if (err == -EBADMSG) {
+		*res = PL_EEM_BAD_TAG;
+		return 0;
+	}
+	if (err)
+		return err;
+
+	if (crypto_memneq(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN))
+		*res = PL_EEM_BAD_NONCE;
+	else if (crypto_memneq(pt + PL_EEM_OFF_FRAGMENT, fragment, 2))
+		*res = PL_EEM_BAD_FRAGMENT;
+	else if (!pl_seed_update_ok(pt + PL_EEM_OFF_SEED))
+		*res = PL_EEM_BAD_SEED_UPDATE;
+	else
+		*res = PL_EEM_OK;
+
+	if (*res == PL_EEM_OK)
+		pl_eem_advance(e);
+	return 0;
+}

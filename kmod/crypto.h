@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Record protection (TLS 1.3 AEAD) and EEM sealing and opening.
+ */
+#ifndef _PLASMATIC_CRYPTO_H
+#define _PLASMATIC_CRYPTO_H
+
+#include <linux/types.h>
+#include <linux/scatterlist.h>
+#include <linux/plasmatic.h>
+
+#define PL_NONCE_LEN		12
+#define PL_EEM_AAD_LEN		(5 + 16)	/* header || TLS tag */
+
+struct crypto_aead;
+struct aead_request;
+
+/* One direction's TLS 1.3 record key. */
+struct pl_cipher {
+	struct crypto_aead *aead;
+	struct aead_request *req;
+	u8 iv[PL_NONCE_LEN];		/* the key's static IV */
+	u64 seq;			/* next record sequence number */
+	u64 seq_limit;			/* records allowed under this key */
+	u16 type;			/* TLS_CIPHER_* */
+};
+
+/* One direction's EEM key and nonce sequence. */
+struct pl_eem {
+	struct crypto_aead *aead;
+	struct aead_request *req;
+	u8 *buf;			/* AAD || EEM, for the scatterlist */
+	u8 salt[4];
+	u64 counter;			/* next nonce's counter part */
+	bool spent;			/* the counter has been used up */
+	u8 framing;			/* PLASMATIC_FRAMING_* */
+	u8 len;				/* EEM bytes on the wire */
+};
+
+enum pl_eem_result {
+	PL_EEM_OK,
+	PL_EEM_BAD_TAG,
+	PL_EEM_BAD_NONCE,
+	PL_EEM_BAD_FRAGMENT,
+	PL_EEM_BAD_SEED_UPDATE,
+};
+
+int pl_cipher_init(struct pl_cipher *c, u16 type, const u8 *key,
+		   unsigned int key_len, const u8 *salt, unsigned int salt_len,
+		   const u8 *iv, unsigned int iv_len, const u8 *rec_seq);
+void pl_cipher_free(struct pl_cipher *c);
+int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
+		   unsigned int pt_len);
+int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
+		   unsigned int ct_len);
+
+int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info);
+void pl_eem_free(struct pl_eem *e);
+int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
+		const u8 *fragment);
+int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
+		const u8 *tag, const u8 *fragment, enum pl_eem_result *res);
+
+#endif /* _PLASMATIC_CRYPTO_H */

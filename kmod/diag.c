@@ -1,0 +1,69 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * INET_DIAG_ULP_INFO for ss -tie: version, ciphers, framing, EEM length.
+ * Runs without the socket lock: the context is freed after an RCU grace
+ * period and its fields only ever go from unset to set.
+ */
+#include <net/netlink.h>
+
+#include "context.h"
+#include "diag.h"
+
+int pl_diag_get_info(PL_DIAG_GET_INFO_ARGS)
+{
+	const struct plasmatic_context *ctx;
+	struct nlattr *start;
+	int dir, err = 0;
+
+	start = nla_nest_start_noflag(skb, PLASMATIC_INET_ULP_INFO);
+	if (!start)
+		return -EMSGSIZE;
+
+	rcu_read_lock();
+	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
+	if (!ctx)
+		goto out;
+
+	if (READ_ONCE(ctx->keys_set[PL_DIR_TX]) ||
+	    READ_ONCE(ctx->keys_set[PL_DIR_RX])) {
+		err = nla_put_u16(skb, PLASMATIC_INFO_VERSION, TLS_1_3_VERSION);
+		if (err)
+			goto out;
+	}
+	if (READ_ONCE(ctx->keys_set[PL_DIR_TX])) {
+		err = nla_put_u16(skb, PLASMATIC_INFO_TX_CIPHER,
+				  ctx->tx.cipher.type);
+		if (err)
+			goto out;
+	}
+	if (READ_ONCE(ctx->keys_set[PL_DIR_RX])) {
+		err = nla_put_u16(skb, PLASMATIC_INFO_RX_CIPHER,
+				  ctx->rx.cipher.type);
+		if (err)
+			goto out;
+	}
+	for (dir = 0; dir < PL_NUM_DIRS; dir++) {
+		if (!READ_ONCE(ctx->eem_set[dir]))
+			continue;
+		err = nla_put_u8(skb, PLASMATIC_INFO_FRAMING,
+				 ctx->eem_info[dir].framing) ?:
+		      nla_put_u8(skb, PLASMATIC_INFO_EEM_LEN,
+				 ctx->eem_info[dir].eem_len);
+		break;
+	}
+out:
+	rcu_read_unlock();
+	if (err) {
+		nla_nest_cancel(skb, start);
+		return err;
+	}
+	nla_nest_end(skb, start);
+	return 0;
+}
+
+size_t pl_diag_get_info_size(const struct sock *sk)
+{
+	return nla_total_size(0) +			/* nest */
+	       nla_total_size(sizeof(u16)) * 3 +	/* version, ciphers */
+	       nla_total_size(sizeof(u8)) * 2;		/* framing, EEM */
+}

@@ -1,0 +1,643 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Receive: TCP -> record parser -> EEM and record checks -> application.
+ *
+ * The parser copies one record at a time out of the TCP receive queue into
+ * an skb of page fragments (@cur), as soon as bytes arrive: in data_ready
+ * (softirq, GFP_ATOMIC) or in the reader's context.  Taking the bytes out
+ * keeps the TCP window open for records larger than the receive buffer.
+ * When @cur holds a whole record the parser stops, so TCP keeps the rest
+ * and its flow control applies; readers are woken only then, which makes
+ * poll readable exactly when a whole record can be read.
+ *
+ * A reader opens @cur (EEM, then record), in place, and queues it on
+ * @done, where it is read from; MSG_PEEK may open and queue several.
+ */
+#include <linux/sched/signal.h>
+#include <linux/splice.h>
+#include <net/inet_common.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "proc.h"
+#include "rx.h"
+#include "trace.h"
+#include "tx.h"
+
+#define PL_ALERT_CLOSE_NOTIFY	0
+#define PL_RX_EOF		1
+
+/* Where the content of an opened record is, in skb->cb. */
+struct pl_rx_msg {
+	unsigned int off;
+	unsigned int len;
+	u8 type;
+};
+
+static struct pl_rx_msg *pl_rx_msg(struct sk_buff *skb)
+{
+	BUILD_BUG_ON(sizeof(struct pl_rx_msg) > sizeof(skb->cb));
+	return (struct pl_rx_msg *)skb->cb;
+}
+
+struct pl_rx_reader {
+	struct sock *sk;
+	struct plasmatic_context *ctx;
+	gfp_t gfp;
+};
+
+/*
+ * The stream failed (SPEC section 7): nothing more is delivered past the
+ * records already opened, and the peer gets bad_record_mac from the
+ * transmit side's work.  Any context.
+ */
+static int pl_rx_fail(struct sock *sk, struct plasmatic_context *ctx,
+		      enum pl_fail cause)
+{
+	struct pl_rx *rx = &ctx->rx;
+
+	trace_plasmatic_rx_fail(sk, cause, rx->cipher.seq, rx->eem.counter);
+	pl_stat_inc(sk, PL_STAT_RX_FAIL + cause);
+
+	rx->fail = cause;
+	WRITE_ONCE(rx->err, -EBADMSG);
+	WRITE_ONCE(rx->end, PLASMATIC_END_ERROR);
+	kfree_skb(rx->cur);
+	rx->cur = NULL;
+	WRITE_ONCE(rx->ready, false);
+	if (pl_tx_ready(ctx)) {
+		WRITE_ONCE(rx->alert_due, true);
+		pl_tx_schedule(ctx);
+	}
+	return -EBADMSG;
+}
+
+static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+	unsigned int len = get_unaligned_be16(rx->hdr + 3);
+	unsigned int min = 17, max = PL_MAX_CT_LEN;
+
+	if (rx->hdr[0] != PLASMATIC_CT_APPLICATION_DATA ||
+	    rx->hdr[1] != 3 || rx->hdr[2] != 3)
+		return pl_rx_fail(sk, ctx, PL_FAIL_HEADER);
+
+	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED) {
+		min += rx->eem.len;
+		max += rx->eem.len;
+		rx->cur_need = PL_HDR_LEN + len;
+	} else {
+		rx->cur_need = PL_HDR_LEN + len + rx->eem.len;
+	}
+	if (len < min || len > max)
+		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
+	return 0;
+}
+
+/* Copy @len bytes at @soff of @src into our record @dst at @doff. */
+static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
+		      const struct sk_buff *src, unsigned int soff,
+		      unsigned int len)
+{
+	unsigned int start = 0;
+	int i, err;
+
+	for (i = 0; len && i < skb_shinfo(dst)->nr_frags; i++) {
+		skb_frag_t *frag = &skb_shinfo(dst)->frags[i];
+		unsigned int end = start + skb_frag_size(frag);
+		unsigned int n;
+
+		if (doff < end) {
+			n = min(len, end - doff);
+			/* Our own lowmem pages: always mapped. */
+			err = skb_copy_bits(src, soff,
+					    skb_frag_address(frag) + doff - start,
+					    n);
+			if (err)
+				return err;
+			doff += n;
+			soff += n;
+			len -= n;
+		}
+		start = end;
+	}
+	return len ? -EFAULT : 0;
+}
+
+static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
+		       unsigned int offset, size_t len)
+{
+	struct pl_rx_reader *r = desc->arg.data;
+	struct pl_rx *rx = &r->ctx->rx;
+	size_t used = 0;
+	unsigned int n;
+	int err;
+
+	if (rx->hdr_len < PL_HDR_LEN) {
+		n = min_t(size_t, len, PL_HDR_LEN - rx->hdr_len);
+		err = skb_copy_bits(skb, offset, rx->hdr + rx->hdr_len, n);
+		if (err)
+			goto stop;
+		rx->hdr_len += n;
+		used += n;
+		if (rx->hdr_len < PL_HDR_LEN)
+			return used;
+		err = pl_rx_parse_header(r->sk, r->ctx);
+		if (err)
+			goto stop;
+	}
+
+	if (!rx->cur) {
+		struct sk_buff *rec;
+
+		rec = alloc_skb_with_frags(0, rx->cur_need, 0, &err, r->gfp);
+		if (!rec) {
+			err = -ENOMEM;
+			goto stop;
+		}
+		rec->len = rx->cur_need;
+		rec->data_len = rx->cur_need;
+		err = skb_store_bits(rec, 0, rx->hdr, PL_HDR_LEN);
+		if (err) {
+			kfree_skb(rec);
+			goto stop;
+		}
+		rx->cur = rec;
+		rx->cur_len = PL_HDR_LEN;
+	}
+
+	n = min_t(size_t, len - used, rx->cur_need - rx->cur_len);
+	err = pl_rx_copy(rx->cur, rx->cur_len, skb, offset + used, n);
+	if (err)
+		goto stop;
+	rx->cur_len += n;
+	used += n;
+	if (rx->cur_len == rx->cur_need) {
+		WRITE_ONCE(rx->ready, true);
+		desc->count = 0;
+	}
+	return used;
+
+stop:
+	desc->error = err;
+	desc->count = 0;
+	return used;
+}
+
+/*
+ * Move bytes of the current record from TCP into @cur, up to its end.
+ * Returns -ENOMEM if a record buffer could not be had.
+ */
+static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
+		      gfp_t gfp)
+{
+	struct pl_rx_reader r = { .sk = sk, .ctx = ctx, .gfp = gfp };
+	read_descriptor_t desc = { .arg.data = &r, .count = 1 };
+	struct pl_rx *rx = &ctx->rx;
+
+	if (rx->err || rx->end || rx->ready)
+		return 0;
+	tcp_read_sock(sk, &desc, pl_rx_actor);
+	return desc.error == -ENOMEM ? -ENOMEM : 0;
+}
+
+/* The inner content type: the last non-zero byte of TLSInnerPlaintext. */
+static int pl_rx_inner_type(struct sk_buff *skb, unsigned int start,
+			    unsigned int end, unsigned int *pos)
+{
+	u8 buf[64];
+
+	while (end > start) {
+		unsigned int n = min_t(unsigned int, end - start, sizeof(buf));
+		int i;
+
+		if (skb_copy_bits(skb, end - n, buf, n))
+			return -EFAULT;
+		for (i = n - 1; i >= 0; i--) {
+			if (buf[i]) {
+				*pos = end - n + i;
+				return buf[i];
+			}
+		}
+		end -= n;
+	}
+	return 0;
+}
+
+static enum pl_fail pl_rx_eem_fail(enum pl_eem_result res)
+{
+	switch (res) {
+	case PL_EEM_BAD_TAG:
+		return PL_FAIL_EEM_TAG;
+	case PL_EEM_BAD_NONCE:
+		return PL_FAIL_EEM_NONCE;
+	case PL_EEM_BAD_FRAGMENT:
+		return PL_FAIL_FRAGMENT;
+	default:
+		return PL_FAIL_SEED_UPDATE;
+	}
+}
+
+/* A received alert: close_notify ends the stream, others are fatal. */
+static bool pl_rx_alert(struct sock *sk, struct plasmatic_context *ctx,
+			struct sk_buff *skb)
+{
+	struct pl_rx_msg *rxm = pl_rx_msg(skb);
+	struct pl_rx *rx = &ctx->rx;
+	u8 alert[2] = {};
+
+	skb_copy_bits(skb, rxm->off, alert, min(rxm->len, 2U));
+	trace_plasmatic_alert(sk, false, alert[0], alert[1]);
+	if (rxm->len == sizeof(alert) && alert[1] == PL_ALERT_CLOSE_NOTIFY) {
+		pl_stat_inc(sk, PL_STAT_CLOSE_NOTIFY_RECV);
+		WRITE_ONCE(rx->end, PLASMATIC_END_CLOSE_NOTIFY);
+		return true;
+	}
+	/* Delivered to the application, then the stream is over. */
+	pl_stat_inc(sk, PL_STAT_ALERTS_RECV);
+	WRITE_ONCE(rx->err, -ECONNRESET);
+	WRITE_ONCE(rx->end, PLASMATIC_END_ERROR);
+	return false;
+}
+
+/* Check and decrypt the whole record in @cur (SPEC section 7), in place. */
+static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 1];
+	struct pl_rx *rx = &ctx->rx;
+	struct sk_buff *skb = rx->cur;
+	u64 eem_counter = rx->eem.counter;
+	u64 seq = rx->cipher.seq;
+	u8 eem[PLASMATIC_EEM_LEN_MAX];
+	enum pl_eem_result res;
+	unsigned int ct_len, pos;
+	struct pl_rx_msg *rxm;
+	u8 hdr[PL_HDR_LEN];
+	u8 tag[PL_TAG_LEN];
+	u8 fragment[2];
+	int nsg, err, type;
+
+	ct_len = get_unaligned_be16(rx->hdr + 3);
+	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED)
+		ct_len -= rx->eem.len;
+	memcpy(hdr, rx->hdr, sizeof(hdr));
+
+	err = skb_copy_bits(skb, PL_HDR_LEN, fragment, sizeof(fragment)) ?:
+	      skb_copy_bits(skb, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag,
+			    sizeof(tag)) ?:
+	      skb_copy_bits(skb, PL_HDR_LEN + ct_len, eem, rx->eem.len);
+	if (err)
+		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+
+	err = pl_eem_open(&rx->eem, eem, hdr, tag, fragment, &res);
+	if (err)
+		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+	if (res != PL_EEM_OK)
+		return pl_rx_fail(sk, ctx, pl_rx_eem_fail(res));
+
+	sg_init_table(sg, ARRAY_SIZE(sg));
+	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
+	if (nsg < 0)
+		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+	err = pl_cipher_open(&rx->cipher, sg, ct_len);
+	if (err)
+		return pl_rx_fail(sk, ctx, err == -EBADMSG ? PL_FAIL_TLS_TAG :
+							     PL_FAIL_INTERNAL);
+
+	type = pl_rx_inner_type(skb, PL_HDR_LEN,
+				PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
+	if (type < 0)
+		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+	if (type != PLASMATIC_CT_ALERT && type != PLASMATIC_CT_HANDSHAKE &&
+	    type != PLASMATIC_CT_APPLICATION_DATA)
+		return pl_rx_fail(sk, ctx, PL_FAIL_CONTENT_TYPE);
+	if (type != PLASMATIC_CT_APPLICATION_DATA && pos == PL_HDR_LEN)
+		return pl_rx_fail(sk, ctx, PL_FAIL_EMPTY);
+
+	/* Accepted: the record is ours now, the parser may go on. */
+	rx->cur = NULL;
+	rx->hdr_len = 0;
+	WRITE_ONCE(rx->ready, false);
+
+	rxm = pl_rx_msg(skb);
+	rxm->off = PL_HDR_LEN;
+	rxm->len = pos - PL_HDR_LEN;
+	rxm->type = type;
+	trace_plasmatic_rx_record(sk, type, rxm->len, seq, eem_counter);
+	pl_stat_inc(sk, PL_STAT_RX_RECORDS);
+	pl_stat_add(sk, PL_STAT_RX_BYTES, rxm->len);
+
+	if (type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) {
+		consume_skb(skb);
+		return 0;
+	}
+	__skb_queue_tail(&rx->done, skb);
+	return 0;
+}
+
+/*
+ * Make one more record available on @done.  Returns 0 if something
+ * changed (a record was opened), PL_RX_EOF at the end of the stream,
+ * -EAGAIN if the reader has to wait, or an error.
+ */
+static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+	int err;
+
+	if (rx->err)
+		return rx->err;
+	if (rx->end)
+		return PL_RX_EOF;
+
+	err = pl_rx_pull(sk, ctx, GFP_KERNEL);
+	if (rx->ready) {
+		err = pl_rx_open(sk, ctx);
+		if (!err)
+			pl_rx_pull(sk, ctx, GFP_KERNEL);
+		return err;
+	}
+	if (rx->err)
+		return rx->err;
+	if (err)
+		return err;
+	if (sk->sk_err)
+		return sock_error(sk);
+
+	if ((sk->sk_shutdown & RCV_SHUTDOWN) && !tcp_inq(sk)) {
+		if (rx->hdr_len || rx->cur)
+			return pl_rx_fail(sk, ctx, PL_FAIL_TRUNCATED);
+		WRITE_ONCE(rx->end, PLASMATIC_END_TRUNCATED);
+		return PL_RX_EOF;
+	}
+	return -EAGAIN;
+}
+
+static bool pl_rx_can_go_on(struct sock *sk, struct plasmatic_context *ctx)
+{
+	return READ_ONCE(ctx->rx.ready) || READ_ONCE(ctx->rx.err) ||
+	       READ_ONCE(ctx->rx.end) || READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+static int pl_rx_wait(struct sock *sk, struct plasmatic_context *ctx,
+		      long *timeo)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+
+	if (!*timeo)
+		return -EAGAIN;
+	if (signal_pending(current))
+		return sock_intr_errno(*timeo);
+
+	add_wait_queue(sk_sleep(sk), &wait);
+	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	sk_wait_event(sk, timeo, pl_rx_can_go_on(sk, ctx), &wait);
+	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+	remove_wait_queue(sk_sleep(sk), &wait);
+	return 0;
+}
+
+static struct sk_buff *pl_rx_nth(struct sk_buff_head *list, unsigned int nth)
+{
+	struct sk_buff *skb;
+
+	skb_queue_walk(list, skb)
+		if (!nth--)
+			return skb;
+	return NULL;
+}
+
+/*
+ * The @nth opened record, opening and waiting as needed.  NULL with
+ * *err == 0 is the end of the stream.  The socket lock may be dropped
+ * while waiting: callers hold no record across this call.
+ */
+static struct sk_buff *pl_rx_record(struct sock *sk,
+				    struct plasmatic_context *ctx,
+				    unsigned int nth, long *timeo, int *err)
+{
+	struct sk_buff *skb;
+	int ret;
+
+	for (;;) {
+		skb = pl_rx_nth(&ctx->rx.done, nth);
+		if (skb)
+			return skb;
+		ret = pl_rx_next(sk, ctx);
+		if (!ret)
+			continue;
+		if (ret == -EAGAIN)
+			ret = pl_rx_wait(sk, ctx, timeo);
+		if (ret) {
+			*err = ret == PL_RX_EOF ? 0 : ret;
+			return NULL;
+		}
+	}
+}
+
+static void pl_rx_consume(struct plasmatic_context *ctx, struct sk_buff *skb,
+			  unsigned int n)
+{
+	struct pl_rx_msg *rxm = pl_rx_msg(skb);
+
+	rxm->off += n;
+	rxm->len -= n;
+	if (!rxm->len) {
+		__skb_unlink(skb, &ctx->rx.done);
+		consume_skb(skb);
+	}
+}
+
+static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
+		      struct msghdr *msg, size_t len, int flags)
+{
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	int target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
+	bool peek = flags & MSG_PEEK;
+	unsigned int nth = 0;
+	size_t copied = 0;
+	int type = 0;
+	int err = 0;
+
+	while (copied < len) {
+		struct pl_rx_msg *rxm;
+		struct sk_buff *skb;
+		long no_wait = 0;
+		size_t n;
+
+		skb = pl_rx_record(sk, ctx, nth,
+				   copied >= target ? &no_wait : &timeo, &err);
+		if (!skb)
+			break;
+		rxm = pl_rx_msg(skb);
+
+		/* One call returns records of one type (as kTLS). */
+		if (!type) {
+			type = rxm->type;
+			if (type != PLASMATIC_CT_APPLICATION_DATA) {
+				err = put_cmsg(msg, SOL_PLASMATIC,
+					       PLASMATIC_RECORD_TYPE,
+					       sizeof(rxm->type), &rxm->type);
+				if (err || msg->msg_flags & MSG_CTRUNC) {
+					err = -EIO;
+					break;
+				}
+			}
+		} else if (type != rxm->type) {
+			break;
+		}
+
+		n = min_t(size_t, rxm->len, len - copied);
+		err = skb_copy_datagram_msg(skb, rxm->off, msg, n);
+		if (err)
+			break;
+		copied += n;
+		if (peek)
+			nth++;
+		else
+			pl_rx_consume(ctx, skb, n);
+
+		if (type != PLASMATIC_CT_APPLICATION_DATA)
+			break;
+	}
+	/* An error after data is reported by the next call. */
+	return copied ?: err;
+}
+
+int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
+	       int *addr_len)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	int ret;
+
+	if (!pl_rx_ready(ctx) || (flags & MSG_ERRQUEUE))
+		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+	if (flags & MSG_OOB)
+		return -EINVAL;
+
+	lock_sock(sk);
+	ret = pl_rx_read(sk, ctx, msg, len, flags);
+	release_sock(sk);
+	return ret;
+}
+
+ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
+		       struct pipe_inode_info *pipe, size_t len,
+		       unsigned int flags)
+{
+	struct sock *sk = sock->sk;
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	struct pl_rx_msg *rxm;
+	struct sk_buff *skb;
+	long timeo;
+	int err = 0;
+	int ret;
+
+	if (!pl_rx_ready(ctx))
+		return ctx->sk_ops->splice_read(sock, ppos, pipe, len, flags);
+
+	lock_sock(sk);
+	timeo = sock_rcvtimeo(sk, (sock->file->f_flags & O_NONBLOCK) ||
+				  (flags & SPLICE_F_NONBLOCK));
+	for (;;) {
+		skb = pl_rx_record(sk, ctx, 0, &timeo, &err);
+		if (!skb) {
+			ret = err;
+			break;
+		}
+		rxm = pl_rx_msg(skb);
+		if (rxm->type != PLASMATIC_CT_APPLICATION_DATA) {
+			ret = -EINVAL;
+			break;
+		}
+		if (!rxm->len) {
+			pl_rx_consume(ctx, skb, 0);
+			continue;
+		}
+		ret = skb_splice_bits(skb, sk, rxm->off, pipe,
+				      min_t(size_t, len, rxm->len), flags);
+		if (ret > 0)
+			pl_rx_consume(ctx, skb, ret);
+		break;
+	}
+	release_sock(sk);
+	return ret;
+}
+
+__poll_t pl_poll(struct file *file, struct socket *sock,
+		 struct poll_table_struct *wait)
+{
+	struct sock *sk = sock->sk;
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	__poll_t mask;
+
+	mask = ctx->sk_ops->poll(file, sock, wait);
+	if (!pl_rx_ready(ctx))
+		return mask;
+
+	mask &= ~(EPOLLIN | EPOLLRDNORM);
+	if (!skb_queue_empty_lockless(&ctx->rx.done) ||
+	    pl_rx_can_go_on(sk, ctx))
+		mask |= EPOLLIN | EPOLLRDNORM;
+	return mask;
+}
+
+/* TCP has new bytes (softirq, or the owner's release_sock()). */
+void pl_rx_data_ready(struct sock *sk)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+
+	if (pl_rx_pull(sk, ctx, GFP_ATOMIC)) {
+		/* No memory here: fetch the record in process context. */
+		schedule_work(&ctx->rx.work);
+		return;
+	}
+	if (pl_rx_can_go_on(sk, ctx))
+		ctx->sk_data_ready(sk);
+}
+
+static void pl_rx_work(struct work_struct *work)
+{
+	struct plasmatic_context *ctx = container_of(work,
+						     struct plasmatic_context,
+						     rx.work);
+	struct sock *sk = ctx->sk;
+
+	lock_sock(sk);
+	pl_rx_pull(sk, ctx, GFP_KERNEL);
+	if (pl_rx_can_go_on(sk, ctx))
+		ctx->sk_data_ready(sk);
+	release_sock(sk);
+}
+
+/* Keys are in: take over data_ready and parse what TCP already holds. */
+void pl_rx_start(struct sock *sk, struct plasmatic_context *ctx)
+{
+	write_lock_bh(&sk->sk_callback_lock);
+	ctx->sk_data_ready = sk->sk_data_ready;
+	sk->sk_data_ready = pl_rx_data_ready;
+	write_unlock_bh(&sk->sk_callback_lock);
+
+	pl_rx_pull(sk, ctx, GFP_KERNEL);
+	if (pl_rx_can_go_on(sk, ctx))
+		ctx->sk_data_ready(sk);
+}
+
+void pl_rx_init(struct plasmatic_context *ctx)
+{
+	__skb_queue_head_init(&ctx->rx.done);
+	INIT_WORK(&ctx->rx.work, pl_rx_work);
+}
+
+/* Free the receive state; callbacks are restored and the work cancelled. */
+void pl_rx_release(struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+
+	kfree_skb(rx->cur);
+	rx->cur = NULL;
+	__skb_queue_purge(&rx->done);
+	pl_cipher_free(&rx->cipher);
+	pl_eem_free(&rx->eem);
+}

@@ -1,0 +1,280 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * SOL_PLASMATIC socket options; other levels go to TCP.  The order rules
+ * and errno values are those of the comment in <linux/plasmatic.h>.
+ */
+#include <linux/stddef.h>
+#include <linux/uaccess.h>
+#include <net/sock.h>
+#include <net/tcp.h>
+
+#include "context.h"
+#include "proc.h"
+#include "rx.h"
+#include "sockopt.h"
+#include "tx.h"
+
+/* Where the fields of each kTLS crypto_info structure are. */
+struct pl_cipher_layout {
+	u16 type;
+	unsigned int size;
+	unsigned int key, key_len;
+	unsigned int salt, salt_len;
+	unsigned int iv, iv_len;
+	unsigned int rec_seq;
+};
+
+#define PL_LAYOUT(t, s, k, sa, i)					\
+	{								\
+		.type = t, .size = sizeof(struct s),			\
+		.key = offsetof(struct s, key), .key_len = k,		\
+		.salt = offsetof(struct s, salt), .salt_len = sa,	\
+		.iv = offsetof(struct s, iv), .iv_len = i,		\
+		.rec_seq = offsetof(struct s, rec_seq),			\
+	}
+
+static const struct pl_cipher_layout pl_layouts[] = {
+	PL_LAYOUT(TLS_CIPHER_AES_GCM_128, tls12_crypto_info_aes_gcm_128,
+		  TLS_CIPHER_AES_GCM_128_KEY_SIZE,
+		  TLS_CIPHER_AES_GCM_128_SALT_SIZE,
+		  TLS_CIPHER_AES_GCM_128_IV_SIZE),
+	PL_LAYOUT(TLS_CIPHER_AES_GCM_256, tls12_crypto_info_aes_gcm_256,
+		  TLS_CIPHER_AES_GCM_256_KEY_SIZE,
+		  TLS_CIPHER_AES_GCM_256_SALT_SIZE,
+		  TLS_CIPHER_AES_GCM_256_IV_SIZE),
+	PL_LAYOUT(TLS_CIPHER_CHACHA20_POLY1305,
+		  tls12_crypto_info_chacha20_poly1305,
+		  TLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
+		  TLS_CIPHER_CHACHA20_POLY1305_SALT_SIZE,
+		  TLS_CIPHER_CHACHA20_POLY1305_IV_SIZE),
+};
+
+static const struct pl_cipher_layout *pl_layout(u16 type)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(pl_layouts); i++)
+		if (pl_layouts[i].type == type)
+			return &pl_layouts[i];
+	return NULL;
+}
+
+static int pl_set_eem(struct sock *sk, struct plasmatic_context *ctx,
+		      enum pl_dir dir, sockptr_t optval, unsigned int optlen)
+{
+	struct pl_eem *eem = dir == PL_DIR_TX ? &ctx->tx.eem : &ctx->rx.eem;
+	const struct plasmatic_eem_info *other;
+	struct plasmatic_eem_info info;
+	int err;
+
+	if (ctx->eem_set[dir])
+		return -EBUSY;
+	if (optlen != sizeof(info))
+		return -EINVAL;
+	if (copy_from_sockptr(&info, optval, sizeof(info)))
+		return -EFAULT;
+
+	err = -EINVAL;
+	if (info.version != PLASMATIC_EEM_VERSION_1 ||
+	    info.framing > PLASMATIC_FRAMING_COVERED ||
+	    info.eem_len < PLASMATIC_EEM_LEN_MIN ||
+	    memchr_inv(info.reserved, 0, sizeof(info.reserved)))
+		goto out;
+	/* Both directions share the connection parameters (SPEC 3). */
+	other = &ctx->eem_info[!dir];
+	if (ctx->eem_set[!dir] && (other->framing != info.framing ||
+				   other->eem_len != info.eem_len))
+		goto out;
+
+	err = pl_eem_init(eem, &info);
+	if (err)
+		goto out;
+
+	memzero_explicit(info.key, sizeof(info.key));
+	memzero_explicit(info.nonce, sizeof(info.nonce));
+	ctx->eem_info[dir] = info;
+	if (!ctx->eem_set[!dir])
+		pl_stat_inc(sk, pl_stat_framing(info.framing));
+	WRITE_ONCE(ctx->eem_set[dir], true);
+out:
+	memzero_explicit(&info, sizeof(info));
+	return err;
+}
+
+static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
+		       enum pl_dir dir, sockptr_t optval, unsigned int optlen)
+{
+	struct pl_cipher *c = dir == PL_DIR_TX ? &ctx->tx.cipher :
+						 &ctx->rx.cipher;
+	const struct pl_cipher_layout *l;
+	union pl_crypto_info ci;
+	u8 *p = (u8 *)&ci;
+	int err;
+
+	if (ctx->keys_set[dir])
+		return -EBUSY;
+	if (!ctx->eem_set[dir])
+		return -ENOKEY;
+	if (optlen < sizeof(ci.info))
+		return -EINVAL;
+	if (copy_from_sockptr(&ci.info, optval, sizeof(ci.info)))
+		return -EFAULT;
+	if (ci.info.version != TLS_1_3_VERSION)
+		return -EINVAL;
+	l = pl_layout(ci.info.cipher_type);
+	if (!l || optlen != l->size)
+		return -EINVAL;
+	if (copy_from_sockptr(&ci, optval, l->size)) {
+		err = -EFAULT;
+		goto out;
+	}
+
+	err = pl_cipher_init(c, l->type, p + l->key, l->key_len,
+			     p + l->salt, l->salt_len, p + l->iv, l->iv_len,
+			     p + l->rec_seq);
+	if (err)
+		goto out;
+
+	memzero_explicit(p + l->key, l->key_len);
+	memzero_explicit(p + l->salt, l->salt_len);
+	memzero_explicit(p + l->iv, l->iv_len);
+	ctx->crypto_info[dir] = ci;
+	pl_stat_inc(sk, pl_stat_cipher(dir, l->type));
+	WRITE_ONCE(ctx->keys_set[dir], true);
+
+	if (dir == PL_DIR_TX) {
+		write_lock_bh(&sk->sk_callback_lock);
+		ctx->sk_write_space = sk->sk_write_space;
+		sk->sk_write_space = pl_tx_write_space;
+		write_unlock_bh(&sk->sk_callback_lock);
+	} else {
+		pl_rx_start(sk, ctx);
+	}
+out:
+	memzero_explicit(&ci, sizeof(ci));
+	return err;
+}
+
+static int pl_set_int(sockptr_t optval, unsigned int optlen, int *val)
+{
+	if (optlen < sizeof(int))
+		return -EINVAL;
+	if (copy_from_sockptr(val, optval, sizeof(int)))
+		return -EFAULT;
+	return 0;
+}
+
+int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
+		  unsigned int optlen)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	int err, val;
+
+	if (level != SOL_PLASMATIC)
+		return ctx->sk_proto->setsockopt(sk, level, optname, optval,
+						 optlen);
+	if (sockptr_is_null(optval))
+		return -EFAULT;
+	if (!optlen)
+		return -EINVAL;
+
+	lock_sock(sk);
+	switch (optname) {
+	case PLASMATIC_EEM_TX:
+	case PLASMATIC_EEM_RX:
+		err = pl_set_eem(sk, ctx, optname == PLASMATIC_EEM_TX ?
+				 PL_DIR_TX : PL_DIR_RX, optval, optlen);
+		break;
+	case PLASMATIC_TX:
+	case PLASMATIC_RX:
+		err = pl_set_keys(sk, ctx, optname == PLASMATIC_TX ?
+				  PL_DIR_TX : PL_DIR_RX, optval, optlen);
+		break;
+	case PLASMATIC_CLOSE_NOTIFY:
+		err = pl_set_int(optval, optlen, &val);
+		if (!err)
+			ctx->close_notify = !!val;
+		break;
+	case PLASMATIC_TX_SECRET:
+	case PLASMATIC_RX_SECRET:
+	case PLASMATIC_KEY_UPDATE:
+		err = -EOPNOTSUPP;
+		break;
+	default:
+		err = -ENOPROTOOPT;
+		break;
+	}
+	release_sock(sk);
+	return err;
+}
+
+static int pl_get_value(char __user *optval, int __user *optlen,
+			const void *val, int size)
+{
+	int len;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < size)
+		return -EINVAL;
+	if (put_user(size, optlen) || copy_to_user(optval, val, size))
+		return -EFAULT;
+	return 0;
+}
+
+int pl_getsockopt(struct sock *sk, int level, int optname,
+		  char __user *optval, int __user *optlen)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	union pl_crypto_info ci;
+	struct plasmatic_eem_info eem;
+	enum pl_dir dir;
+	int err, val;
+
+	if (level != SOL_PLASMATIC) {
+		/* It would map the ciphertext under us. */
+		if (level == SOL_TCP && optname == TCP_ZEROCOPY_RECEIVE &&
+		    pl_rx_ready(ctx))
+			return -EOPNOTSUPP;
+		return ctx->sk_proto->getsockopt(sk, level, optname, optval,
+						 optlen);
+	}
+	if (!optval || !optlen)
+		return -EFAULT;
+
+	lock_sock(sk);
+	switch (optname) {
+	case PLASMATIC_EEM_TX:
+	case PLASMATIC_EEM_RX:
+		dir = optname == PLASMATIC_EEM_TX ? PL_DIR_TX : PL_DIR_RX;
+		err = -ENOENT;
+		if (!ctx->eem_set[dir])
+			break;
+		eem = ctx->eem_info[dir];
+		err = pl_get_value(optval, optlen, &eem, sizeof(eem));
+		break;
+	case PLASMATIC_TX:
+	case PLASMATIC_RX:
+		dir = optname == PLASMATIC_TX ? PL_DIR_TX : PL_DIR_RX;
+		err = -ENOENT;
+		if (!ctx->keys_set[dir])
+			break;
+		ci = ctx->crypto_info[dir];
+		err = pl_get_value(optval, optlen, &ci,
+				   pl_layout(ci.info.cipher_type)->size);
+		break;
+	case PLASMATIC_CLOSE_NOTIFY:
+		val = ctx->close_notify;
+		err = pl_get_value(optval, optlen, &val, sizeof(val));
+		break;
+	case PLASMATIC_RX_END:
+		val = ctx->rx.end;
+		err = pl_get_value(optval, optlen, &val, sizeof(val));
+		break;
+	default:
+		err = -ENOPROTOOPT;
+		break;
+	}
+	release_sock(sk);
+	return err;
+}

@@ -1,0 +1,516 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Transmit: application data -> records of at most 2^14 bytes, each sealed
+ * and followed by its EEM -> TCP.
+ *
+ * A record is built in an skb of page fragments: the content is copied in
+ * at PL_HDR_LEN, then the record is encrypted in place, its EEM appended,
+ * and the pages are handed to TCP without another copy.  At most one
+ * record is open (collecting data under MSG_MORE) and at most one is
+ * pending (sealed, partly taken by TCP); a pending record is always
+ * finished before another is sealed, so records leave in sequence order.
+ */
+#include <linux/highmem.h>
+#include <linux/sched/signal.h>
+#include <net/sock.h>
+
+#include "proc.h"
+#include "trace.h"
+#include "tx.h"
+
+#define PL_TX_MSG_FLAGS		(MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL | \
+				 MSG_EOR | MSG_CMSG_COMPAT | PL_MSG_SPLICE)
+#define PL_TX_PUSH_FLAGS	(MSG_DONTWAIT | MSG_NOSIGNAL)
+
+#define PL_ALERT_LEVEL_WARNING	1
+#define PL_ALERT_LEVEL_FATAL	2
+#define PL_ALERT_CLOSE_NOTIFY	0
+#define PL_ALERT_BAD_RECORD_MAC	20
+
+static void pl_tx_fail(struct sock *sk, struct plasmatic_context *ctx, int err)
+{
+	struct pl_tx *tx = &ctx->tx;
+
+	tx->err = err;
+	kfree_skb(tx->open);
+	tx->open = NULL;
+	trace_plasmatic_tx_fail(sk, err);
+}
+
+static int pl_tx_open(struct sock *sk, struct plasmatic_context *ctx, u8 type,
+		      unsigned int cap)
+{
+	struct pl_tx *tx = &ctx->tx;
+	unsigned int len = PL_HDR_LEN + cap + 1 + PL_TAG_LEN + tx->eem.len;
+	struct sk_buff *skb;
+	int err;
+
+	skb = alloc_skb_with_frags(0, len, 0, &err, sk->sk_allocation);
+	if (!skb)
+		return -ENOMEM;
+	skb->len = len;
+	skb->data_len = len;
+
+	tx->open = skb;
+	tx->open_len = 0;
+	tx->open_cap = cap;
+	tx->open_type = type;
+	return 0;
+}
+
+/* Seal the open record: header, inner content type, AEAD, then the EEM. */
+static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct scatterlist sg[MAX_SKB_FRAGS + 1];
+	struct pl_tx *tx = &ctx->tx;
+	struct sk_buff *skb = tx->open;
+	unsigned int pt_len = tx->open_len + 1;
+	unsigned int ct_len = pt_len + PL_TAG_LEN;
+	u8 eem[PLASMATIC_EEM_LEN_MAX];
+	u8 hdr[PL_HDR_LEN];
+	u8 tag[PL_TAG_LEN];
+	u64 seq = tx->cipher.seq;
+	u64 eem_counter = tx->eem.counter;
+	u8 fragment[2];
+	int nsg, err;
+
+	hdr[0] = PLASMATIC_CT_APPLICATION_DATA;
+	hdr[1] = 3;
+	hdr[2] = 3;
+	put_unaligned_be16(pl_hdr_length(&tx->eem, ct_len), hdr + 3);
+	err = skb_store_bits(skb, 0, hdr, sizeof(hdr)) ?:
+	      skb_store_bits(skb, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
+	if (err)
+		goto fail;
+
+	sg_init_table(sg, ARRAY_SIZE(sg));
+	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
+	if (nsg < 0) {
+		err = nsg;
+		goto fail;
+	}
+	err = pl_cipher_seal(&tx->cipher, sg, pt_len);
+	if (err)
+		goto fail;
+
+	err = skb_copy_bits(skb, PL_HDR_LEN, fragment, sizeof(fragment)) ?:
+	      skb_copy_bits(skb, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag,
+			    sizeof(tag));
+	if (err)
+		goto fail;
+	err = pl_eem_seal(&tx->eem, eem, hdr, tag, fragment);
+	if (err)
+		goto fail;
+	err = skb_store_bits(skb, PL_HDR_LEN + ct_len, eem, tx->eem.len);
+	if (err)
+		goto fail;
+
+	trace_plasmatic_tx_record(sk, tx->open_type, tx->open_len, seq,
+				  eem_counter);
+	pl_stat_inc(sk, PL_STAT_TX_RECORDS);
+	pl_stat_add(sk, PL_STAT_TX_BYTES, tx->open_len);
+
+	tx->pending = skb;
+	tx->pending_off = 0;
+	tx->pending_len = PL_HDR_LEN + ct_len + tx->eem.len;
+	tx->open = NULL;
+	return 0;
+
+fail:
+	pl_tx_fail(sk, ctx, err);
+	return err;
+}
+
+/*
+ * Hand the rest of the pending record to TCP.  Returns 0 once all of it
+ * is queued there, else TCP's error (-EAGAIN: no room in time).
+ */
+static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
+		      int flags)
+{
+	struct pl_tx *tx = &ctx->tx;
+	struct sk_buff *skb = tx->pending;
+
+	while (tx->pending_off < tx->pending_len) {
+		unsigned int off = tx->pending_off, start = 0;
+		int i, ret = -EINVAL;
+
+		for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
+			const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+			unsigned int end = start + skb_frag_size(frag);
+			unsigned int n;
+			int sflags = flags;
+
+			if (off >= end) {
+				start = end;
+				continue;
+			}
+			n = min(end, tx->pending_len) - off;
+			if (off + n < tx->pending_len)
+				sflags |= PL_MSG_MORE_PAGES;
+			ret = pl_tcp_sendpage(sk, skb_frag_page(frag),
+					      skb_frag_off(frag) + off - start,
+					      n, sflags);
+			break;
+		}
+		if (ret <= 0)
+			return ret ?: -EAGAIN;
+		tx->pending_off += ret;
+	}
+
+	consume_skb(skb);
+	tx->pending = NULL;
+	return 0;
+}
+
+/* Push the pending record, then seal and push the open one. */
+int pl_tx_flush(struct sock *sk, struct plasmatic_context *ctx, int flags)
+{
+	struct pl_tx *tx = &ctx->tx;
+	int err;
+
+	if (tx->pending) {
+		err = pl_tx_push(sk, ctx, flags);
+		if (err)
+			return err;
+	}
+	if (!tx->open)
+		return 0;
+	err = pl_tx_seal(sk, ctx);
+	if (err)
+		return err;
+	return pl_tx_push(sk, ctx, flags);
+}
+
+/*
+ * Send an alert record after everything queued before it.  Returns 0 once
+ * the alert is sealed (it may still be pending in us), -EAGAIN if what
+ * was queued before it could not be pushed yet.
+ */
+int pl_tx_alert(struct sock *sk, struct plasmatic_context *ctx, u8 level,
+		u8 desc, int flags)
+{
+	struct pl_tx *tx = &ctx->tx;
+	u8 alert[2] = { level, desc };
+	int err;
+
+	if (tx->err)
+		return tx->err;
+	if (tx->closed)
+		return -EPIPE;
+	err = pl_tx_flush(sk, ctx, flags);
+	if (err)
+		return err;
+
+	err = pl_tx_open(sk, ctx, PLASMATIC_CT_ALERT, sizeof(alert));
+	if (err)
+		return err;
+	err = skb_store_bits(tx->open, PL_HDR_LEN, alert, sizeof(alert));
+	if (err) {
+		pl_tx_fail(sk, ctx, err);
+		return err;
+	}
+	tx->open_len = sizeof(alert);
+	err = pl_tx_seal(sk, ctx);
+	if (err)
+		return err;
+
+	tx->closed = true;
+	trace_plasmatic_alert(sk, true, level, desc);
+	pl_stat_inc(sk, desc == PL_ALERT_CLOSE_NOTIFY ?
+			PL_STAT_CLOSE_NOTIFY_SENT : PL_STAT_ALERTS_SENT);
+
+	err = pl_tx_push(sk, ctx, flags);
+	return err == -EAGAIN ? 0 : err;
+}
+
+/* The receive side failed: tell the peer, if TCP can still take it. */
+static void pl_tx_due_alert(struct sock *sk, struct plasmatic_context *ctx,
+			    int flags)
+{
+	int err;
+
+	if (!ctx->rx.alert_due)
+		return;
+	err = pl_tx_alert(sk, ctx, PL_ALERT_LEVEL_FATAL,
+			  PL_ALERT_BAD_RECORD_MAC, flags);
+	if (err != -EAGAIN)
+		ctx->rx.alert_due = false;
+}
+
+void pl_tx_schedule(struct plasmatic_context *ctx)
+{
+	schedule_work(&ctx->tx.work);
+}
+
+static void pl_tx_work(struct work_struct *work)
+{
+	struct plasmatic_context *ctx = container_of(work,
+						     struct plasmatic_context,
+						     tx.work);
+	struct sock *sk = ctx->sk;
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	if (pl_tx_ready(ctx)) {
+		if (ctx->tx.pending)
+			pl_tx_push(sk, ctx, PL_TX_PUSH_FLAGS);
+		if (!ctx->tx.pending)
+			pl_tx_due_alert(sk, ctx, PL_TX_PUSH_FLAGS);
+	}
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+}
+
+/*
+ * TCP has room again: finish a pending record in process context.  Runs
+ * in softirq or in the lock owner's release_sock(), so it only looks.
+ */
+void pl_tx_write_space(struct sock *sk)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+
+	if (READ_ONCE(ctx->tx.pending) || READ_ONCE(ctx->rx.alert_due))
+		pl_tx_schedule(ctx);
+	ctx->sk_write_space(sk);
+}
+
+static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
+		       int flags)
+{
+	if (ctx->tx.err)
+		return ctx->tx.err;
+	if (ctx->tx.closed)
+		return sk_stream_error(sk, flags, -EPIPE);
+	return 0;
+}
+
+/* The record type of a sendmsg: the PLASMATIC_RECORD_TYPE cmsg, if any. */
+static int pl_tx_cmsg(struct msghdr *msg, u8 *type)
+{
+	struct cmsghdr *cmsg;
+
+	if (!msg->msg_controllen)
+		return 0;
+	for_each_cmsghdr(cmsg, msg) {
+		if (!CMSG_OK(msg, cmsg))
+			return -EINVAL;
+		if (cmsg->cmsg_level != SOL_PLASMATIC)
+			continue;
+		if (cmsg->cmsg_type != PLASMATIC_RECORD_TYPE ||
+		    cmsg->cmsg_len < CMSG_LEN(sizeof(u8)))
+			return -EINVAL;
+		*type = *(u8 *)CMSG_DATA(cmsg);
+		switch (*type) {
+		case PLASMATIC_CT_APPLICATION_DATA:
+			break;
+		case PLASMATIC_CT_ALERT:
+		case PLASMATIC_CT_HANDSHAKE:
+			/* A non-data record ends with its sendmsg. */
+			if (msg->msg_flags & MSG_MORE)
+				return -EINVAL;
+			break;
+		default:
+			return -EINVAL;
+		}
+	}
+	return 0;
+}
+
+/*
+ * Copy @from into records of @type.  A record is sealed when full, or at
+ * the end of the data unless @more.  *copied counts what was taken: it
+ * is in a record that will be sent, even if pushing it failed.
+ */
+static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
+			struct iov_iter *from, u8 type, int flags, bool more,
+			size_t *copied)
+{
+	int pflags = flags & PL_TX_PUSH_FLAGS;
+	struct pl_tx *tx = &ctx->tx;
+	int err = 0;
+
+	while (iov_iter_count(from)) {
+		size_t left = iov_iter_count(from);
+		size_t n;
+
+		if (tx->pending) {
+			err = pl_tx_push(sk, ctx, pflags);
+			if (err)
+				break;
+		}
+		if (!tx->open) {
+			err = pl_tx_open(sk, ctx, type, more ? PL_MAX_CONTENT :
+					 min_t(size_t, left, PL_MAX_CONTENT));
+			if (err)
+				break;
+		}
+
+		n = min_t(size_t, left, tx->open_cap - tx->open_len);
+		err = skb_copy_datagram_from_iter(tx->open,
+						  PL_HDR_LEN + tx->open_len,
+						  from, n);
+		if (err) {
+			iov_iter_revert(from, left - iov_iter_count(from));
+			break;
+		}
+		tx->open_len += n;
+		*copied += n;
+
+		if (tx->open_len == tx->open_cap ||
+		    (!more && !iov_iter_count(from))) {
+			err = pl_tx_seal(sk, ctx);
+			if (err)
+				break;
+			err = pl_tx_push(sk, ctx, pflags |
+					 (more || iov_iter_count(from) ?
+					  PL_MSG_MORE_PAGES : 0));
+			if (err)
+				break;
+		}
+	}
+	return err;
+}
+
+static int pl_tx_send(struct sock *sk, struct plasmatic_context *ctx,
+		      struct iov_iter *from, u8 type, int flags, bool more)
+{
+	int pflags = flags & PL_TX_PUSH_FLAGS;
+	size_t copied = 0;
+	int err;
+
+	err = pl_tx_check(sk, ctx, flags);
+	if (err)
+		return err;
+
+	if (ctx->tx.open && ctx->tx.open_type != type) {
+		err = pl_tx_flush(sk, ctx, pflags);
+		if (err)
+			return err;
+	}
+	if (type != PLASMATIC_CT_APPLICATION_DATA && !iov_iter_count(from))
+		return -EINVAL;
+
+	err = pl_tx_append(sk, ctx, from, type, flags, more, &copied);
+	if (!err && !more && ctx->tx.open)
+		err = pl_tx_flush(sk, ctx, pflags);
+	return copied ?: err;
+}
+
+int pl_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	u8 type = PLASMATIC_CT_APPLICATION_DATA;
+	int flags = msg->msg_flags;
+	bool more;
+	int ret;
+
+	if (!pl_tx_ready(ctx))
+		return ctx->sk_proto->sendmsg(sk, msg, size);
+	if (flags & ~PL_TX_MSG_FLAGS)
+		return -EOPNOTSUPP;
+	ret = pl_tx_cmsg(msg, &type);
+	if (ret)
+		return ret;
+	more = (flags & MSG_MORE) && !(flags & MSG_EOR);
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	ret = pl_tx_send(sk, ctx, &msg->msg_iter, type, flags, more);
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+	return ret;
+}
+
+#if PL_HAVE_SENDPAGE
+int pl_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
+		int flags)
+{
+	struct plasmatic_context *ctx = pl_ctx(sk);
+	struct iov_iter from;
+	struct bio_vec bvec;
+	int ret;
+
+	if (!pl_tx_ready(ctx))
+		return ctx->sk_proto->sendpage(sk, page, offset, size, flags);
+	if (flags & ~(MSG_MORE | MSG_DONTWAIT | MSG_NOSIGNAL |
+		      MSG_SENDPAGE_NOTLAST | MSG_SENDPAGE_NOPOLICY))
+		return -EOPNOTSUPP;
+
+	bvec_set_page(&bvec, page, size, offset);
+	iov_iter_bvec(&from, ITER_SOURCE, &bvec, 1, size);
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	ret = pl_tx_send(sk, ctx, &from, PLASMATIC_CT_APPLICATION_DATA, flags,
+			 flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST));
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+	return ret;
+}
+#endif
+
+/* A splice into the socket ended: send what it left in the open record. */
+void pl_splice_eof(struct socket *sock)
+{
+	struct sock *sk = sock->sk;
+	struct plasmatic_context *ctx = pl_ctx(sk);
+
+	if (!pl_tx_ready(ctx)) {
+		if (ctx->sk_proto->splice_eof)
+			ctx->sk_proto->splice_eof(sock);
+		return;
+	}
+	if (!READ_ONCE(ctx->tx.open))
+		return;
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	if (!ctx->tx.err)
+		pl_tx_flush(sk, ctx, PL_TX_PUSH_FLAGS);
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+}
+
+/*
+ * shutdown(SHUT_WR) and close: send what is queued, then close_notify if
+ * asked for, or a bad_record_mac the receive side still owes.  Blocks up
+ * to the send timeout.  Caller holds tx.lock and the socket lock.
+ */
+void pl_tx_close(struct sock *sk, struct plasmatic_context *ctx)
+{
+	int flags = MSG_NOSIGNAL;
+
+	if (!pl_tx_ready(ctx) || ctx->tx.err)
+		return;
+	if (pl_tx_flush(sk, ctx, flags))
+		return;
+	if (ctx->rx.alert_due)
+		pl_tx_due_alert(sk, ctx, flags);
+	else if (ctx->close_notify && !ctx->tx.closed)
+		pl_tx_alert(sk, ctx, PL_ALERT_LEVEL_WARNING,
+			    PL_ALERT_CLOSE_NOTIFY, flags);
+	if (ctx->tx.pending)
+		pl_tx_push(sk, ctx, flags);
+	ctx->tx.closed = true;
+}
+
+void pl_tx_init(struct plasmatic_context *ctx)
+{
+	mutex_init(&ctx->tx.lock);
+	INIT_WORK(&ctx->tx.work, pl_tx_work);
+}
+
+/* Free the transmit state; the work is cancelled and the lock not held. */
+void pl_tx_release(struct plasmatic_context *ctx)
+{
+	struct pl_tx *tx = &ctx->tx;
+
+	kfree_skb(tx->open);
+	tx->open = NULL;
+	kfree_skb(tx->pending);
+	tx->pending = NULL;
+	pl_cipher_free(&tx->cipher);
+	pl_eem_free(&tx->eem);
+	mutex_destroy(&tx->lock);
+}

@@ -1,0 +1,244 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Tests of the plasmatic command, TAP output.
+#
+#   cli_test.sh [PLASMATIC_BINARY]
+#
+# Environment: PL_CLI_BYTES bytes each way per transfer (default 1M; K, M),
+# PL_CLI_DIR scratch directory (default build/userspace/cli-tests),
+# PL_CLI_DATAPATH datapath for both ends (default auto).
+# Only loopback addresses are used.
+set -u
+top=$(cd "$(dirname "$0")/../../.." && pwd)
+P=${1:-$top/build/userspace/plasmatic}
+D=${PL_CLI_DIR:-$top/build/userspace/cli-tests}
+DP=${PL_CLI_DATAPATH:-auto}
+bytes=${PL_CLI_BYTES:-1M}
+n=0 failed=0
+pids=()
+
+rm -rf "$D"
+mkdir -p "$D"
+cd "$D" || exit 1
+
+cleanup() {
+	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+}
+trap cleanup EXIT
+
+ok() { n=$((n + 1)); echo "ok $n $1"; }
+notok() {
+	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"
+	shift
+	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f" | head -20; done
+}
+# check NAME CONDITION-STATUS [FILES TO SHOW ON FAILURE]
+check() { local name=$1 st=$2; shift 2; if [ "$st" -eq 0 ]; then ok "$name"; else notok "$name" "$@"; fi; }
+
+to_bytes() {
+	case "$1" in
+	*[kK]) echo $(( ${1%?} * 1024 )) ;;
+	*[mM]) echo $(( ${1%?} * 1024 * 1024 )) ;;
+	*) echo "$1" ;;
+	esac
+}
+nbytes=$(to_bytes "$bytes")
+
+# ---------------------------------------------------------------- PKI
+openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null &&
+openssl req -x509 -new -key ca.key -subj /CN=cli-test-CA -days 2 -out ca.pem 2>/dev/null &&
+openssl ecparam -name prime256v1 -genkey -noout -out other.key 2>/dev/null &&
+openssl req -x509 -new -key other.key -subj /CN=other-CA -days 2 -out other-ca.pem 2>/dev/null &&
+openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null &&
+openssl req -new -key server.key -subj /CN=localhost -out server.csr 2>/dev/null &&
+printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf &&
+openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
+	-extfile ext.cnf -out server.pem 2>/dev/null
+if [ $? -ne 0 ] || [ ! -x "$P" ]; then
+	echo "1..1"
+	echo "not ok 1 setup: PKI with openssl, or $P missing"
+	exit 1
+fi
+head -c "$nbytes" /dev/urandom > up.bin
+head -c "$((nbytes - 333))" /dev/urandom > down.bin
+
+# start_listen NAME ARGS...: start a server, set $port and $spid.
+start_listen() {
+	local name=$1
+	shift
+	"$P" listen 127.0.0.1:0 --cert server.pem --key server.key \
+		--datapath "$DP" -v "$@" > "$name.srv.out" 2> "$name.srv.err" &
+	spid=$!
+	pids+=("$spid")
+	port=
+	for _ in $(seq 100); do
+		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.srv.err")
+		[ -n "$port" ] && return 0
+		kill -0 "$spid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# expect_rc NAME WANT CMD...: run CMD (stdin /dev/null), check its status.
+expect_rc() {
+	local name=$1 want=$2 rc
+	shift 2
+	"$@" < /dev/null > "$D/last.out" 2> "$D/last.err"
+	rc=$?
+	if [ "$rc" -eq "$want" ]; then ok "$name (exit $rc)"; else
+		notok "$name (exit $rc, want $want)" "$D/last.err"; fi
+}
+
+# ------------------------------------------------------------ help, usage
+echo "TAP version 13"
+expect_rc "--help" 0 "$P" --help
+grep -q "exit codes" last.out; check "--help lists the exit codes" $?
+for c in keygen connect listen; do
+	expect_rc "$c --help" 0 "$P" "$c" --help
+	grep -q "usage: plasmatic $c" last.out; check "$c --help text" $?
+done
+expect_rc "no command" 2 "$P"
+expect_rc "unknown command" 2 "$P" frobnicate
+grep -q "unknown command 'frobnicate'" last.err; check "unknown command message" $? last.err
+expect_rc "connect without address" 2 "$P" connect
+expect_rc "connect bad address" 2 "$P" connect localhost
+expect_rc "connect bad port" 2 "$P" connect localhost:70000
+expect_rc "connect bad framing" 2 "$P" connect localhost:1 --framing sideways
+grep -q "detached or covered" last.err; check "bad framing message" $? last.err
+expect_rc "connect bad eem-len" 2 "$P" connect localhost:1 --eem-len 300
+expect_rc "connect bad cipher" 2 "$P" connect localhost:1 --cipher rc4
+grep -q "unknown cipher suite 'rc4'" last.err; check "bad cipher message" $? last.err
+expect_rc "connect bad datapath" 2 "$P" connect localhost:1 --datapath gpu
+expect_rc "connect unknown option" 2 "$P" connect localhost:1 --frobnicate
+expect_rc "connect option of listen" 2 "$P" connect localhost:1 --cert x
+expect_rc "connect missing option argument" 2 "$P" connect localhost:1 --ca
+expect_rc "connect two addresses" 2 "$P" connect localhost:1 localhost:2
+expect_rc "listen without cert" 2 "$P" listen 0
+expect_rc "listen bad address" 2 "$P" listen 127.0.0.1:x --cert server.pem --key server.key
+expect_rc "listen --once without --exec" 2 "$P" listen 0 --once --cert server.pem --key server.key
+expect_rc "listen missing cert file" 3 "$P" listen 127.0.0.1:0 --cert nonexistent.pem --key server.key
+grep -q "cannot load certificate nonexistent.pem" last.err; check "missing cert message" $? last.err
+expect_rc "listen key not matching cert" 3 "$P" listen 127.0.0.1:0 --cert server.pem --key other.key
+expect_rc "connect missing CA file" 3 "$P" connect 127.0.0.1:1 --ca nonexistent.pem
+expect_rc "connect refused" 4 "$P" connect 127.0.0.1:1 --ca ca.pem
+
+# --------------------------------------------------------------- keygen
+expect_rc "keygen -o" 0 "$P" keygen -o k1
+[ "$(stat -c %a k1)" = 600 ] && grep -qE '^plasmatic-psk-v1 [0-9a-f]{64}$' k1
+check "keygen file is 0600 with one key line" $? k1
+expect_rc "keygen refuses to overwrite" 3 "$P" keygen -o k1
+grep -q "refusing to overwrite" last.err; check "overwrite message" $? last.err
+expect_rc "keygen to stdout" 0 "$P" keygen
+grep -qE '^plasmatic-psk-v1 [0-9a-f]{64}$' last.out; check "keygen stdout format" $? last.out
+expect_rc "keygen extra argument" 2 "$P" keygen foo
+expect_rc "keygen into missing dir" 3 "$P" keygen -o nodir/k
+"$P" keygen -o k2 && cp k1 kshared && chmod 644 kshared
+expect_rc "PSK file readable by others refused" 3 "$P" connect 127.0.0.1:1 --ca ca.pem --psk kshared
+grep -q "accessible by group or others.*chmod 600" last.err; check "PSK permission message" $? last.err
+chmod 640 kshared
+expect_rc "PSK file readable by group refused" 3 "$P" listen 127.0.0.1:0 --cert server.pem --key server.key --psk kshared
+printf 'plasmatic-psk-v1 1234\n' > kbad; chmod 600 kbad
+expect_rc "malformed PSK file" 3 "$P" connect 127.0.0.1:1 --ca ca.pem --psk kbad
+grep -q "malformed" last.err; check "malformed PSK message" $? last.err
+
+# ------------------------------------------------------------ transfers
+# Both ways at once: the server sends down.bin, the client up.bin.
+for cipher in aes128 aes256 chacha20; do
+	for framing in covered detached; do
+		t="$cipher-$framing"
+		if ! start_listen "$t" --framing "$framing" --psk k1 < down.bin; then
+			notok "$t: server start" "$t.srv.err"
+			continue
+		fi
+		"$P" connect "localhost:$port" --ca ca.pem --cipher "$cipher" \
+			--framing "$framing" --psk k1 --datapath "$DP" -v \
+			< up.bin > "$t.cli.out" 2> "$t.cli.err"
+		crc=$?
+		wait "$spid"; src=$?
+		[ $crc -eq 0 ] && [ $src -eq 0 ] && cmp -s up.bin "$t.srv.out" &&
+			cmp -s down.bin "$t.cli.out"
+		check "transfer $t, $nbytes bytes both ways (sha256 $(sha256sum < up.bin | cut -c1-12)..)" $? \
+			"$t.cli.err" "$t.srv.err"
+		grep -q "path=[a-z]* suite=TLS_[A-Z0-9_]* framing=$framing eem_len=80 psk=yes" "$t.cli.err" &&
+			grep -q "framing=$framing eem_len=80" "$t.srv.err"
+		check "$t: -v prints path, suite, framing, EEM length" $? "$t.cli.err"
+		case $cipher in
+		aes128) s=TLS_AES_128_GCM_SHA256 ;;
+		aes256) s=TLS_AES_256_GCM_SHA384 ;;
+		chacha20) s=TLS_CHACHA20_POLY1305_SHA256 ;;
+		esac
+		grep -q "suite=$s" "$t.cli.err" && grep -q "suite=$s" "$t.srv.err"
+		check "$t: suite $s on both ends" $? "$t.cli.err"
+	done
+done
+
+# --exec: the server pipes the tunnel through a command.
+if start_listen exec --exec "sha256sum" --once; then
+	"$P" connect "localhost:$port" --ca ca.pem --datapath "$DP" < up.bin > exec.cli.out 2> exec.cli.err
+	crc=$?
+	wait "$spid"; src=$?
+	[ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(cat exec.cli.out)" = "$(sha256sum < up.bin)" ]
+	check "listen --exec sha256sum" $? exec.cli.err exec.srv.err
+else
+	notok "listen --exec: server start" exec.srv.err
+fi
+
+# ------------------------------------------------------------- failures
+if start_listen wrongpsk --psk k2; then
+	echo hello | "$P" connect "localhost:$port" --ca ca.pem --psk k1 --datapath "$DP" \
+		> wrongpsk.cli.out 2> wrongpsk.cli.err
+	crc=$?
+	wait "$spid"; src=$?
+	[ $crc -eq 6 ] && [ $src -eq 6 ]
+	check "wrong PSK: both ends exit 6 (client $crc, server $src)" $? wrongpsk.cli.err wrongpsk.srv.err
+	grep -q "PSK or the connection parameters" wrongpsk.cli.err &&
+		grep -q "PSK or the connection parameters" wrongpsk.srv.err
+	check "wrong PSK: both ends say why" $? wrongpsk.cli.err wrongpsk.srv.err
+	[ ! -s wrongpsk.srv.out ] && [ ! -s wrongpsk.cli.out ]
+	check "wrong PSK: no data delivered" $?
+else
+	notok "wrong PSK: server start" wrongpsk.srv.err
+fi
+
+if start_listen untrusted; then
+	"$P" connect "localhost:$port" --ca other-ca.pem < /dev/null > /dev/null 2> untrusted.cli.err
+	crc=$?
+	wait "$spid"; src=$?
+	[ $crc -eq 5 ] && grep -q "certificate verification failed" untrusted.cli.err
+	check "untrusted CA: exit 5 with reason (client $crc, server $src)" $? untrusted.cli.err untrusted.srv.err
+else
+	notok "untrusted CA: server start" untrusted.srv.err
+fi
+
+if start_listen hostname; then
+	"$P" connect "127.0.0.1:$port" --ca ca.pem --sni wrong.example < /dev/null > /dev/null 2> hostname.cli.err
+	crc=$?
+	wait "$spid"
+	[ $crc -eq 5 ] && grep -q "does not match the host name" hostname.cli.err
+	check "wrong host name: exit 5 with reason" $? hostname.cli.err
+else
+	notok "wrong host name: server start" hostname.srv.err
+fi
+
+# A plain TLS client: the handshake completes, then its first data gets
+# the alert and the close (covered framing).
+if start_listen sclient < /dev/null; then
+	{ echo "hello from a plain TLS client"; sleep 2; } |
+		timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile ca.pem \
+		-servername localhost > sclient.out 2> sclient.err
+	crc=$?
+	wait "$spid"; src=$?
+	grep -q "Verification: OK" sclient.out && grep -q "TLSv1.3" sclient.out
+	check "openssl s_client completes TLS 1.3 with a Plasmatic server" $? sclient.out sclient.err
+	[ $crc -ne 0 ] && [ $crc -ne 124 ] && grep -qi "bad record mac\|alert" sclient.err
+	check "openssl s_client: its first data gets an alert and the close (exit $crc)" $? sclient.err
+	[ $src -eq 6 ] && grep -q "first record from the peer failed" sclient.srv.err
+	check "server: exit 6 on the plain TLS record (exit $src)" $? sclient.srv.err
+else
+	notok "s_client: server start" sclient.srv.err
+fi
+
+echo "1..$n"
+echo "# $((n - failed)) passed, $failed failed"
+[ $failed -eq 0 ]
