@@ -192,11 +192,41 @@ static inline int pl_set_dir(int fd, const struct pl_keys *k, int tx)
 	return 0;
 }
 
+/*
+ * Calibration aid: with PLASMATIC_TEST_KTLS=1 in the environment,
+ * pl_upgrade() installs the kernel's own kTLS (same keys, no EEM) instead,
+ * so that the kernel-to-kernel tests' expectations can be checked against
+ * net/tls.  Tests that look at the wire fail in that mode, as they should.
+ */
+static inline int pl_upgrade_ktls(int fd, const struct pl_keys *tx,
+				  const struct pl_keys *rx)
+{
+	struct pl_crypto c;
+
+	if (setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")))
+		return -errno;
+	if (tx) {
+		pl_crypto_init(&c, tx);
+		if (setsockopt(fd, 282 /* SOL_TLS */, TLS_TX, &c, c.len))
+			return -errno;
+	}
+	if (rx) {
+		pl_crypto_init(&c, rx);
+		if (setsockopt(fd, 282 /* SOL_TLS */, TLS_RX, &c, c.len))
+			return -errno;
+	}
+	return 0;
+}
+
 /* ULP, then TX with tx keys (may be NULL), then RX with rx keys (or NULL). */
 static inline int pl_upgrade(int fd, const struct pl_keys *tx,
 			     const struct pl_keys *rx)
 {
-	int err = pl_ulp(fd);
+	int err;
+
+	if (getenv("PLASMATIC_TEST_KTLS"))
+		return pl_upgrade_ktls(fd, tx, rx);
+	err = pl_ulp(fd);
 
 	if (!err && tx)
 		err = pl_set_dir(fd, tx, 1);
@@ -225,14 +255,14 @@ static inline ssize_t pl_write_all(int fd, const void *buf, size_t len)
 	return done;
 }
 
-/* Read exactly len bytes (0 < return < len on EOF). */
+/* Read exactly len bytes from a socket or pipe (0 < return < len on EOF). */
 static inline ssize_t pl_read_all(int fd, void *buf, size_t len)
 {
 	uint8_t *p = buf;
 	size_t done = 0;
 
 	while (done < len) {
-		ssize_t n = recv(fd, p + done, len - done, 0);
+		ssize_t n = read(fd, p + done, len - done);
 
 		if (n < 0) {
 			if (errno == EINTR)
