@@ -31,7 +31,7 @@
 #define PL_TX_MAX_WIRE		(PL_HDR_LEN + PL_MAX_CONTENT + 1 + PL_TAG_LEN + \
 				 PLASMATIC_EEM_LEN_MAX)
 
-#define PL_CT_CHANGE_CIPHER_SPEC	20
+#define PL_HS_KEY_UPDATE	24	/* handshake message type */
 
 enum pl_dir {
 	PL_DIR_TX,
@@ -76,6 +76,7 @@ struct pl_tx {
 	u8 open_type;
 	int err;		/* sticky; later sends fail with it */
 	bool closed;		/* close_notify sent, or shut down */
+	bool key_update_due;	/* the peer asked for our KeyUpdate */
 	/*
 	 * Serializes senders: TCP drops the socket lock while it waits for
 	 * memory, and no other sender may touch @pending meanwhile.  Taken
@@ -115,8 +116,10 @@ struct plasmatic_context {
 	/* What setsockopt installed, secrets zeroed, for getsockopt. */
 	struct plasmatic_eem_info eem_info[PL_NUM_DIRS];
 	union pl_crypto_info crypto_info[PL_NUM_DIRS];
+	struct plasmatic_secret_info secret_info[PL_NUM_DIRS];
 	bool eem_set[PL_NUM_DIRS];
 	bool keys_set[PL_NUM_DIRS];
+	bool by_secret[PL_NUM_DIRS];	/* keys from *_SECRET */
 	bool close_notify;
 
 	struct pl_tx tx;

@@ -18,6 +18,8 @@
 #include <linux/tls.h>
 #include <crypto/aead.h>
 #include <crypto/algapi.h>
+#include <crypto/hash.h>
+#include <crypto/sha2.h>
 #include <asm/unaligned.h>
 
 #include "crypto.h"
@@ -119,6 +121,137 @@ int pl_cipher_init(struct pl_cipher *c, u16 type, const u8 *key,
 	return 0;
 }
 
+static unsigned int pl_cipher_key_len(u16 type)
+{
+	switch (type) {
+	case TLS_CIPHER_AES_GCM_128:
+		return TLS_CIPHER_AES_GCM_128_KEY_SIZE;
+	case TLS_CIPHER_AES_GCM_256:
+		return TLS_CIPHER_AES_GCM_256_KEY_SIZE;
+	case TLS_CIPHER_CHACHA20_POLY1305:
+		return TLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE;
+	default:
+		return 0;
+	}
+}
+
+/*
+ * HKDF-Expand-Label(secret, label, "", len) of RFC 8446 section 7.1 for
+ * len up to the hash length, which is all TLS 1.3 record keys need: one
+ * HMAC block.
+ */
+static int pl_expand_label(struct crypto_shash *hmac, const char *label,
+			   u8 *out, unsigned int len)
+{
+	unsigned int label_len = strlen(label);
+	u8 digest[SHA512_DIGEST_SIZE];
+	u8 info[2 + 1 + 6 + 16 + 1 + 1];
+	unsigned int n = 0;
+	int err;
+
+	if (len > crypto_shash_digestsize(hmac) ||
+	    label_len > sizeof(info) - 10)
+		return -EINVAL;
+	put_unaligned_be16(len, info);
+	n += 2;
+	info[n++] = 6 + label_len;
+	memcpy(info + n, "tls13 ", 6);
+	n += 6;
+	memcpy(info + n, label, label_len);
+	n += label_len;
+	info[n++] = 0;		/* empty context */
+	info[n++] = 1;		/* HKDF-Expand block counter */
+
+	{
+		SHASH_DESC_ON_STACK(desc, hmac);
+
+		desc->tfm = hmac;
+		err = crypto_shash_digest(desc, info, n, digest);
+		shash_desc_zero(desc);
+	}
+	if (!err)
+		memcpy(out, digest, len);
+	memzero_explicit(digest, sizeof(digest));
+	return err;
+}
+
+/*
+ * The record key and IV of @secret (and, with @next, the secret that
+ * follows it on KeyUpdate), into @key and @iv.
+ */
+static int pl_derive(u16 type, const u8 *secret, unsigned int secret_len,
+		     u8 *key, u8 *iv, u8 *next)
+{
+	struct crypto_shash *hmac;
+	int err;
+
+	hmac = crypto_alloc_shash(secret_len == SHA384_DIGEST_SIZE ?
+				  "hmac(sha384)" : "hmac(sha256)", 0, 0);
+	if (IS_ERR(hmac))
+		return PTR_ERR(hmac);
+	err = crypto_shash_setkey(hmac, secret, secret_len);
+	if (!err && next)
+		err = pl_expand_label(hmac, "traffic upd", next, secret_len) ?:
+		      crypto_shash_setkey(hmac, next, secret_len);
+	if (!err)
+		err = pl_expand_label(hmac, "key", key,
+				      pl_cipher_key_len(type)) ?:
+		      pl_expand_label(hmac, "iv", iv, PL_NONCE_LEN);
+	crypto_free_shash(hmac);
+	return err;
+}
+
+static unsigned int pl_secret_len(u16 type)
+{
+	return type == TLS_CIPHER_AES_GCM_256 ? SHA384_DIGEST_SIZE :
+						SHA256_DIGEST_SIZE;
+}
+
+int pl_cipher_init_secret(struct pl_cipher *c, u16 type, const u8 *secret,
+			  const u8 *rec_seq)
+{
+	unsigned int secret_len = pl_secret_len(type);
+	u8 key[TLS_CIPHER_AES_GCM_256_KEY_SIZE];
+	u8 iv[PL_NONCE_LEN];
+	int err;
+
+	if (!pl_cipher_key_len(type))
+		return -EINVAL;
+	err = pl_derive(type, secret, secret_len, key, iv, NULL) ?:
+	      pl_cipher_init(c, type, key, pl_cipher_key_len(type), iv,
+			     sizeof(iv), iv + sizeof(iv), 0, rec_seq);
+	if (!err) {
+		memcpy(c->secret, secret, secret_len);
+		c->secret_len = secret_len;
+	}
+	memzero_explicit(key, sizeof(key));
+	memzero_explicit(iv, sizeof(iv));
+	return err;
+}
+
+/* KeyUpdate (RFC 8446 section 4.6.3): the next secret, key and IV. */
+int pl_cipher_update(struct pl_cipher *c)
+{
+	u8 key[TLS_CIPHER_AES_GCM_256_KEY_SIZE];
+	u8 next[PLASMATIC_SECRET_MAX];
+	u8 iv[PL_NONCE_LEN];
+	int err;
+
+	if (!c->secret_len)
+		return -EOPNOTSUPP;
+	err = pl_derive(c->type, c->secret, c->secret_len, key, iv, next) ?:
+	      crypto_aead_setkey(c->aead, key, pl_cipher_key_len(c->type));
+	if (!err) {
+		memcpy(c->secret, next, c->secret_len);
+		memcpy(c->iv, iv, sizeof(iv));
+		c->seq = 0;
+	}
+	memzero_explicit(key, sizeof(key));
+	memzero_explicit(next, sizeof(next));
+	memzero_explicit(iv, sizeof(iv));
+	return err;
+}
+
 void pl_cipher_free(struct pl_cipher *c)
 {
 	if (!c->aead)
@@ -127,6 +260,7 @@ void pl_cipher_free(struct pl_cipher *c)
 	crypto_free_aead(c->aead);
 	c->aead = NULL;
 	memzero_explicit(c->iv, sizeof(c->iv));
+	memzero_explicit(c->secret, sizeof(c->secret));
 }
 
 /* RFC 8446 section 5.3: the static IV xor the sequence number. */

@@ -23,6 +23,9 @@ struct pl_cipher {
 	u64 seq;			/* next record sequence number */
 	u64 seq_limit;			/* records allowed under this key */
 	u16 type;			/* TLS_CIPHER_* */
+	/* Set when the key comes from a traffic secret: KeyUpdate works. */
+	u8 secret[PLASMATIC_SECRET_MAX];
+	unsigned int secret_len;
 };
 
 /* One direction's EEM key and nonce sequence. */
@@ -48,6 +51,9 @@ enum pl_eem_result {
 int pl_cipher_init(struct pl_cipher *c, u16 type, const u8 *key,
 		   unsigned int key_len, const u8 *salt, unsigned int salt_len,
 		   const u8 *iv, unsigned int iv_len, const u8 *rec_seq);
+int pl_cipher_init_secret(struct pl_cipher *c, u16 type, const u8 *secret,
+			  const u8 *rec_seq);
+int pl_cipher_update(struct pl_cipher *c);
 void pl_cipher_free(struct pl_cipher *c);
 int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int pt_len);

@@ -260,6 +260,32 @@ static bool pl_rx_alert(struct sock *sk, struct plasmatic_context *ctx,
 	return false;
 }
 
+/*
+ * A KeyUpdate from the peer, with RX keys from a traffic secret: the next
+ * records use the next secret; the record is not delivered.  Returns
+ * true if @skb was one.
+ */
+static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
+			     struct sk_buff *skb, int *err)
+{
+	struct pl_rx_msg *rxm = pl_rx_msg(skb);
+	u8 msg[5];
+
+	if (!ctx->rx.cipher.secret_len || rxm->len != sizeof(msg) ||
+	    skb_copy_bits(skb, rxm->off, msg, sizeof(msg)))
+		return false;
+	if (msg[0] != PL_HS_KEY_UPDATE || msg[1] || msg[2] || msg[3] != 1 ||
+	    msg[4] > PLASMATIC_KU_REQUESTED)
+		return false;
+
+	*err = pl_cipher_update(&ctx->rx.cipher);
+	if (*err)
+		*err = pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+	else if (msg[4] == PLASMATIC_KU_REQUESTED && ctx->by_secret[PL_DIR_TX])
+		ctx->tx.key_update_due = true;
+	return true;
+}
+
 /* Check and decrypt the whole record in @cur (SPEC section 7), in place. */
 static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 {
@@ -327,9 +353,12 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 	pl_stat_inc(sk, PL_STAT_RX_RECORDS);
 	pl_stat_add(sk, PL_STAT_RX_BYTES, rxm->len);
 
-	if (type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) {
+	err = 0;
+	if ((type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) ||
+	    (type == PLASMATIC_CT_HANDSHAKE &&
+	     pl_rx_key_update(sk, ctx, skb, &err))) {
 		consume_skb(skb);
-		return 0;
+		return err;
 	}
 	__skb_queue_tail(&rx->done, skb);
 	return 0;

@@ -63,7 +63,6 @@ static int pl_set_eem(struct sock *sk, struct plasmatic_context *ctx,
 		      enum pl_dir dir, sockptr_t optval, unsigned int optlen)
 {
 	struct pl_eem *eem = dir == PL_DIR_TX ? &ctx->tx.eem : &ctx->rx.eem;
-	const struct plasmatic_eem_info *other;
 	struct plasmatic_eem_info info;
 	int err;
 
@@ -80,11 +79,6 @@ static int pl_set_eem(struct sock *sk, struct plasmatic_context *ctx,
 	    info.eem_len < PLASMATIC_EEM_LEN_MIN ||
 	    memchr_inv(info.reserved, 0, sizeof(info.reserved)))
 		goto out;
-	/* Both directions share the connection parameters (SPEC 3). */
-	other = &ctx->eem_info[!dir];
-	if (ctx->eem_set[!dir] && (other->framing != info.framing ||
-				   other->eem_len != info.eem_len))
-		goto out;
 
 	err = pl_eem_init(eem, &info);
 	if (err)
@@ -99,6 +93,23 @@ static int pl_set_eem(struct sock *sk, struct plasmatic_context *ctx,
 out:
 	memzero_explicit(&info, sizeof(info));
 	return err;
+}
+
+/* A direction has keys: count it and start its datapath. */
+static void pl_keys_installed(struct sock *sk, struct plasmatic_context *ctx,
+			      enum pl_dir dir)
+{
+	pl_stat_inc(sk, pl_stat_cipher(dir, ctx->crypto_info[dir].info.cipher_type));
+	WRITE_ONCE(ctx->keys_set[dir], true);
+
+	if (dir == PL_DIR_TX) {
+		write_lock_bh(&sk->sk_callback_lock);
+		ctx->sk_write_space = sk->sk_write_space;
+		sk->sk_write_space = pl_tx_write_space;
+		write_unlock_bh(&sk->sk_callback_lock);
+	} else {
+		pl_rx_start(sk, ctx);
+	}
 }
 
 static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
@@ -139,19 +150,43 @@ static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
 	memzero_explicit(p + l->salt, l->salt_len);
 	memzero_explicit(p + l->iv, l->iv_len);
 	ctx->crypto_info[dir] = ci;
-	pl_stat_inc(sk, pl_stat_cipher(dir, l->type));
-	WRITE_ONCE(ctx->keys_set[dir], true);
-
-	if (dir == PL_DIR_TX) {
-		write_lock_bh(&sk->sk_callback_lock);
-		ctx->sk_write_space = sk->sk_write_space;
-		sk->sk_write_space = pl_tx_write_space;
-		write_unlock_bh(&sk->sk_callback_lock);
-	} else {
-		pl_rx_start(sk, ctx);
-	}
+	pl_keys_installed(sk, ctx, dir);
 out:
 	memzero_explicit(&ci, sizeof(ci));
+	return err;
+}
+
+static int pl_set_secret(struct sock *sk, struct plasmatic_context *ctx,
+			 enum pl_dir dir, sockptr_t optval, unsigned int optlen)
+{
+	struct pl_cipher *c = dir == PL_DIR_TX ? &ctx->tx.cipher :
+						 &ctx->rx.cipher;
+	struct plasmatic_secret_info si;
+	int err;
+
+	if (ctx->keys_set[dir])
+		return -EBUSY;
+	if (!ctx->eem_set[dir])
+		return -ENOKEY;
+	if (optlen != sizeof(si))
+		return -EINVAL;
+	if (copy_from_sockptr(&si, optval, sizeof(si)))
+		return -EFAULT;
+
+	err = -EINVAL;
+	if (si.version != TLS_1_3_VERSION || !pl_layout(si.cipher_type))
+		goto out;
+	err = pl_cipher_init_secret(c, si.cipher_type, si.secret, si.rec_seq);
+	if (err)
+		goto out;
+
+	memzero_explicit(si.secret, sizeof(si.secret));
+	ctx->secret_info[dir] = si;
+	ctx->crypto_info[dir].info.cipher_type = si.cipher_type;
+	ctx->by_secret[dir] = true;
+	pl_keys_installed(sk, ctx, dir);
+out:
+	memzero_explicit(&si, sizeof(si));
 	return err;
 }
 
@@ -177,6 +212,15 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		return -EFAULT;
 	if (!optlen)
 		return -EINVAL;
+	if (optname == PLASMATIC_KEY_UPDATE) {
+		err = pl_set_int(optval, optlen, &val);
+		if (err)
+			return err;
+		if (val != PLASMATIC_KU_NOT_REQUESTED &&
+		    val != PLASMATIC_KU_REQUESTED)
+			return -EINVAL;
+		return pl_tx_key_update(sk, ctx, val);
+	}
 
 	lock_sock(sk);
 	switch (optname) {
@@ -197,8 +241,8 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		break;
 	case PLASMATIC_TX_SECRET:
 	case PLASMATIC_RX_SECRET:
-	case PLASMATIC_KEY_UPDATE:
-		err = -EOPNOTSUPP;
+		err = pl_set_secret(sk, ctx, optname == PLASMATIC_TX_SECRET ?
+				    PL_DIR_TX : PL_DIR_RX, optval, optlen);
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -226,8 +270,9 @@ int pl_getsockopt(struct sock *sk, int level, int optname,
 		  char __user *optval, int __user *optlen)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
-	union pl_crypto_info ci;
+	struct plasmatic_secret_info si;
 	struct plasmatic_eem_info eem;
+	union pl_crypto_info ci;
 	enum pl_dir dir;
 	int err, val;
 
@@ -253,11 +298,20 @@ int pl_getsockopt(struct sock *sk, int level, int optname,
 		eem = ctx->eem_info[dir];
 		err = pl_get_value(optval, optlen, &eem, sizeof(eem));
 		break;
+	case PLASMATIC_TX_SECRET:
+	case PLASMATIC_RX_SECRET:
+		dir = optname == PLASMATIC_TX_SECRET ? PL_DIR_TX : PL_DIR_RX;
+		err = -ENOENT;
+		if (!ctx->keys_set[dir] || !ctx->by_secret[dir])
+			break;
+		si = ctx->secret_info[dir];
+		err = pl_get_value(optval, optlen, &si, sizeof(si));
+		break;
 	case PLASMATIC_TX:
 	case PLASMATIC_RX:
 		dir = optname == PLASMATIC_TX ? PL_DIR_TX : PL_DIR_RX;
 		err = -ENOENT;
-		if (!ctx->keys_set[dir])
+		if (!ctx->keys_set[dir] || ctx->by_secret[dir])
 			break;
 		ci = ctx->crypto_info[dir];
 		err = pl_get_value(optval, optlen, &ci,

@@ -163,6 +163,16 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 	return 0;
 }
 
+static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
+		       int flags)
+{
+	if (ctx->tx.err)
+		return ctx->tx.err;
+	if (ctx->tx.closed)
+		return sk_stream_error(sk, flags, -EPIPE);
+	return 0;
+}
+
 /* Push the pending record, then seal and push the open one. */
 int pl_tx_flush(struct sock *sk, struct plasmatic_context *ctx, int flags)
 {
@@ -224,6 +234,60 @@ int pl_tx_alert(struct sock *sk, struct plasmatic_context *ctx, u8 level,
 	return err == -EAGAIN ? 0 : err;
 }
 
+/*
+ * KeyUpdate (SPEC 8.4): the handshake message under the old key, then
+ * everything after it under the next traffic secret, from sequence 0.
+ */
+static int __pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
+			      u8 requested, int flags)
+{
+	u8 msg[5] = { PL_HS_KEY_UPDATE, 0, 0, 1, requested };
+	struct pl_tx *tx = &ctx->tx;
+	int err;
+
+	err = pl_tx_flush(sk, ctx, flags) ?:
+	      pl_tx_open(sk, ctx, PLASMATIC_CT_HANDSHAKE, sizeof(msg));
+	if (err)
+		return err;
+	err = skb_store_bits(tx->open, PL_HDR_LEN, msg, sizeof(msg));
+	if (err) {
+		pl_tx_fail(sk, ctx, err);
+		return err;
+	}
+	tx->open_len = sizeof(msg);
+	err = pl_tx_seal(sk, ctx);
+	if (err)
+		return err;
+	err = pl_cipher_update(&tx->cipher);
+	if (err) {
+		pl_tx_fail(sk, ctx, err);
+		return err;
+	}
+	tx->key_update_due = false;
+
+	err = pl_tx_push(sk, ctx, flags);
+	return err == -EAGAIN ? 0 : err;
+}
+
+int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
+		     int requested)
+{
+	int err;
+
+	mutex_lock(&ctx->tx.lock);
+	lock_sock(sk);
+	if (!pl_tx_ready(ctx))
+		err = -ENOKEY;
+	else if (!ctx->by_secret[PL_DIR_TX])
+		err = -EOPNOTSUPP;
+	else
+		err = pl_tx_check(sk, ctx, MSG_NOSIGNAL) ?:
+		      __pl_tx_key_update(sk, ctx, requested, MSG_NOSIGNAL);
+	release_sock(sk);
+	mutex_unlock(&ctx->tx.lock);
+	return err;
+}
+
 /* The receive side failed: tell the peer, if TCP can still take it. */
 static void pl_tx_due_alert(struct sock *sk, struct plasmatic_context *ctx,
 			    int flags)
@@ -273,16 +337,6 @@ void pl_tx_write_space(struct sock *sk)
 	if (READ_ONCE(ctx->tx.pending) || READ_ONCE(ctx->rx.alert_due))
 		pl_tx_schedule(ctx);
 	ctx->sk_write_space(sk);
-}
-
-static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
-		       int flags)
-{
-	if (ctx->tx.err)
-		return ctx->tx.err;
-	if (ctx->tx.closed)
-		return sk_stream_error(sk, flags, -EPIPE);
-	return 0;
 }
 
 /* The record type of a sendmsg: the PLASMATIC_RECORD_TYPE cmsg, if any. */
@@ -390,6 +444,12 @@ static int pl_tx_send(struct sock *sk, struct plasmatic_context *ctx,
 	}
 	if (type != PLASMATIC_CT_APPLICATION_DATA && !iov_iter_count(from))
 		return -EINVAL;
+	if (ctx->tx.key_update_due) {
+		err = __pl_tx_key_update(sk, ctx, PLASMATIC_KU_NOT_REQUESTED,
+					 pflags);
+		if (err)
+			return err;
+	}
 
 	err = pl_tx_append(sk, ctx, from, type, flags, more, &copied);
 	if (!err && !more && ctx->tx.open)
