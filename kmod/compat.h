@@ -6,7 +6,6 @@
 #ifndef _PLASMATIC_COMPAT_H
 #define _PLASMATIC_COMPAT_H
 
-#include <linux/version.h>
 #include <linux/bvec.h>
 #include <linux/uio.h>
 #include <net/tcp.h>
@@ -14,8 +13,9 @@
 /*
  * Until 6.5 pages reach TCP through do_tcp_sendpages() and struct proto
  * has ->sendpage; later kernels take them as MSG_SPLICE_PAGES sendmsg.
+ * MSG_SENDPAGE_NOTLAST went away with ->sendpage.
  */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 5, 0)
+#ifdef MSG_SENDPAGE_NOTLAST
 #define PL_HAVE_SENDPAGE	1
 #define PL_MSG_MORE_PAGES	MSG_SENDPAGE_NOTLAST
 #else
@@ -45,8 +45,11 @@ static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
 #endif
 }
 
-/* INET_DIAG ULP info gained a net_admin argument in 6.9. */
-#if LINUX_VERSION_CODE < KERNEL_VERSION(6, 9, 0)
+/*
+ * tcp_ulp_ops.get_info gained a net_admin argument in later kernels;
+ * kmod/Kbuild looks at the headers and defines PL_DIAG_NET_ADMIN then.
+ */
+#ifndef PL_DIAG_NET_ADMIN
 #define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb
 #else
 #define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb, \

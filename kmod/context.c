@@ -30,7 +30,7 @@ enum {
 /*
  * One copy of TCP's operations per address family, built when the first
  * socket of the family upgrades (tcpv6_prot lives in the ipv6 module) and
- * rebuilt should the base change, as net/tls does.
+ * rebuilt should the base change, as net/tls does; hence not const.
  */
 static struct proto pl_prots[PL_NUM_FAMILIES];
 static struct proto_ops pl_proto_ops[PL_NUM_FAMILIES];
@@ -81,12 +81,14 @@ static int pl_build_proto(struct sock *sk)
 	int family = sk->sk_family == AF_INET6 ? PL_IPV6 : PL_IPV4;
 	const struct proto *prot = READ_ONCE(sk->sk_prot);
 
+	/* Pairs with the release below: a seen base has its copy built. */
 	if (likely(prot == smp_load_acquire(&pl_saved_prot[family])))
 		return family;
 
 	mutex_lock(&pl_prot_mutex);
 	if (prot != pl_saved_prot[family]) {
 		pl_build_ops(family, prot, sk->sk_socket->ops);
+		/* Publish the base only once its copy is complete. */
 		smp_store_release(&pl_saved_prot[family], prot);
 	}
 	mutex_unlock(&pl_prot_mutex);

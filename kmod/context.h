@@ -24,7 +24,7 @@
 
 #define PL_HDR_LEN		5
 #define PL_TAG_LEN		16
-#define PL_MAX_CONTENT		(1U << 14)
+#define PL_MAX_CONTENT		16384U	/* 2^14 */
 /* Largest encrypted_record a receiver accepts (SPEC section 6). */
 #define PL_MAX_CT_LEN		(PL_MAX_CONTENT + 256)
 /* Largest record we send: content, type byte, tag, EEM. */

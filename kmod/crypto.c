@@ -38,7 +38,7 @@
 #define PL_SEED_KIND_NONE	0
 #define PL_SEED_KIND_UPDATE	1
 #define PL_SEED_MODE_MAX	8
-#define PL_SEED_FLAG_LOCK	0x01
+#define PL_SEED_FLAG_LOCK	BIT(0)
 
 static struct crypto_aead *pl_aead_alloc(const char *name, const u8 *key,
 					 unsigned int key_len,

@@ -557,6 +557,8 @@ ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
 {
 	struct sock *sk = sock->sk;
 	struct plasmatic_context *ctx = pl_ctx(sk);
+	bool nonblock = (sock->file->f_flags & O_NONBLOCK) ||
+			(flags & SPLICE_F_NONBLOCK);
 	struct pl_rx_msg *rxm;
 	struct sk_buff *skb;
 	long timeo;
@@ -567,8 +569,7 @@ ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
 		return ctx->sk_ops->splice_read(sock, ppos, pipe, len, flags);
 
 	lock_sock(sk);
-	timeo = sock_rcvtimeo(sk, (sock->file->f_flags & O_NONBLOCK) ||
-				  (flags & SPLICE_F_NONBLOCK));
+	timeo = sock_rcvtimeo(sk, nonblock);
 	for (;;) {
 		skb = pl_rx_record(sk, ctx, 0, &timeo, &err);
 		if (!skb) {

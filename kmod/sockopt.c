@@ -24,29 +24,45 @@ struct pl_cipher_layout {
 	unsigned int rec_seq;
 };
 
-#define PL_LAYOUT(t, s, k, sa, i)					\
-	{								\
-		.type = t, .size = sizeof(struct s),			\
-		.key = offsetof(struct s, key), .key_len = k,		\
-		.salt = offsetof(struct s, salt), .salt_len = sa,	\
-		.iv = offsetof(struct s, iv), .iv_len = i,		\
-		.rec_seq = offsetof(struct s, rec_seq),			\
-	}
-
 static const struct pl_cipher_layout pl_layouts[] = {
-	PL_LAYOUT(TLS_CIPHER_AES_GCM_128, tls12_crypto_info_aes_gcm_128,
-		  TLS_CIPHER_AES_GCM_128_KEY_SIZE,
-		  TLS_CIPHER_AES_GCM_128_SALT_SIZE,
-		  TLS_CIPHER_AES_GCM_128_IV_SIZE),
-	PL_LAYOUT(TLS_CIPHER_AES_GCM_256, tls12_crypto_info_aes_gcm_256,
-		  TLS_CIPHER_AES_GCM_256_KEY_SIZE,
-		  TLS_CIPHER_AES_GCM_256_SALT_SIZE,
-		  TLS_CIPHER_AES_GCM_256_IV_SIZE),
-	PL_LAYOUT(TLS_CIPHER_CHACHA20_POLY1305,
-		  tls12_crypto_info_chacha20_poly1305,
-		  TLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
-		  TLS_CIPHER_CHACHA20_POLY1305_SALT_SIZE,
-		  TLS_CIPHER_CHACHA20_POLY1305_IV_SIZE),
+	{
+		.type = TLS_CIPHER_AES_GCM_128,
+		.size = sizeof(struct tls12_crypto_info_aes_gcm_128),
+		.key = offsetof(struct tls12_crypto_info_aes_gcm_128, key),
+		.key_len = TLS_CIPHER_AES_GCM_128_KEY_SIZE,
+		.salt = offsetof(struct tls12_crypto_info_aes_gcm_128, salt),
+		.salt_len = TLS_CIPHER_AES_GCM_128_SALT_SIZE,
+		.iv = offsetof(struct tls12_crypto_info_aes_gcm_128, iv),
+		.iv_len = TLS_CIPHER_AES_GCM_128_IV_SIZE,
+		.rec_seq = offsetof(struct tls12_crypto_info_aes_gcm_128,
+				    rec_seq),
+	},
+	{
+		.type = TLS_CIPHER_AES_GCM_256,
+		.size = sizeof(struct tls12_crypto_info_aes_gcm_256),
+		.key = offsetof(struct tls12_crypto_info_aes_gcm_256, key),
+		.key_len = TLS_CIPHER_AES_GCM_256_KEY_SIZE,
+		.salt = offsetof(struct tls12_crypto_info_aes_gcm_256, salt),
+		.salt_len = TLS_CIPHER_AES_GCM_256_SALT_SIZE,
+		.iv = offsetof(struct tls12_crypto_info_aes_gcm_256, iv),
+		.iv_len = TLS_CIPHER_AES_GCM_256_IV_SIZE,
+		.rec_seq = offsetof(struct tls12_crypto_info_aes_gcm_256,
+				    rec_seq),
+	},
+	{
+		.type = TLS_CIPHER_CHACHA20_POLY1305,
+		.size = sizeof(struct tls12_crypto_info_chacha20_poly1305),
+		.key = offsetof(struct tls12_crypto_info_chacha20_poly1305,
+				key),
+		.key_len = TLS_CIPHER_CHACHA20_POLY1305_KEY_SIZE,
+		.salt = offsetof(struct tls12_crypto_info_chacha20_poly1305,
+				 salt),
+		.salt_len = TLS_CIPHER_CHACHA20_POLY1305_SALT_SIZE,
+		.iv = offsetof(struct tls12_crypto_info_chacha20_poly1305, iv),
+		.iv_len = TLS_CIPHER_CHACHA20_POLY1305_IV_SIZE,
+		.rec_seq = offsetof(struct tls12_crypto_info_chacha20_poly1305,
+				    rec_seq),
+	},
 };
 
 static const struct pl_cipher_layout *pl_layout(u16 type)
@@ -99,7 +115,9 @@ out:
 static void pl_keys_installed(struct sock *sk, struct plasmatic_context *ctx,
 			      enum pl_dir dir)
 {
-	pl_stat_inc(sk, pl_stat_cipher(dir, ctx->crypto_info[dir].info.cipher_type));
+	u16 type = ctx->crypto_info[dir].info.cipher_type;
+
+	pl_stat_inc(sk, pl_stat_cipher(dir, type));
 	WRITE_ONCE(ctx->keys_set[dir], true);
 
 	if (dir == PL_DIR_TX) {
