@@ -18,8 +18,12 @@
  *	timed.
  *
  * CIPHER: chacha20-poly1305 | aes-128-gcm.  Options:
- *   --record N      content bytes per record (default 16384; engine and rx
- *                   streams; sendfile lets the kernel make full records)
+ *   --record N      content bytes per record (default 16384; engine, rx
+ *                   streams and --write; sendfile lets the kernel make full
+ *                   records)
+ *   --write         tx tcp, ktls, plasmatic: instead of sendfile, read()
+ *                   --record bytes of the file and send() them without
+ *                   MSG_MORE, which makes one record per send
  *   --framing F     detached | covered (plasmatic and engine; default detached)
  *   --eem-len N     EEM bytes on the wire (default 80)
  *   --rbuf N        receiver's recv buffer (default 65536)
@@ -33,7 +37,7 @@
  *                   every argument that changes the stream)
  *
  * Prints one line:
- *   RESULT dir=tx impl=ktls cipher=... bytes=N wire=N records=N secs=S
+ *   RESULT dir=tx|tx-write|rx impl=ktls cipher=... bytes=N wire=N records=N secs=S
  *          e2e_secs=S mbps=M
  * bytes = application bytes, wire = bytes on the wire, secs = the measured
  * side's time (sender: around the send loop; receiver: around the recv
@@ -91,6 +95,7 @@ struct opts {
 	const char *file;
 	const char *stream;		/* rx: sealed stream file (cache) */
 	bool verify;			/* tx: keep and decode the wire bytes */
+	bool write;			/* tx: read + send instead of sendfile */
 	uint64_t bytes;			/* application bytes */
 	size_t record;
 	uint8_t framing;
@@ -408,6 +413,33 @@ static struct pl_tx *engine_tx(const struct opts *o, const struct keys *k,
 	return tx;
 }
 
+/* --write: read + send, one record's worth per send (no MSG_MORE). */
+static void sender_write(struct run *r)
+{
+	const struct opts *o = r->o;
+	uint8_t *buf = aligned_alloc(4096, (o->record + 4095) & ~(size_t)4095);
+	uint64_t left = o->bytes;
+
+	if (!buf)
+		die("write buffer: %s", strerror(errno));
+	while (left) {
+		size_t want = left < o->record ? left : o->record, got = 0;
+
+		while (got < want) {
+			ssize_t n = read(r->ffd, buf + got, want - got);
+
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				die("read: %s", n ? strerror(errno) : "early end of file");
+			got += n;
+		}
+		send_all(r->sp.a, buf, got);
+		left -= got;
+	}
+	free(buf);
+}
+
 /* read + seal in place + send, one record at a time. */
 static void sender_engine(struct run *r)
 {
@@ -696,6 +728,8 @@ static int cmd_run(struct opts *o)
 		send_all(r.sp.a, r.stream, r.stream_len);
 	else if (o->impl == I_ENGINE)
 		sender_engine(&r);
+	else if (o->write)
+		sender_write(&r);
 	else
 		sender_sendfile(&r);
 	r.t_send1 = now();
@@ -743,7 +777,8 @@ static int cmd_run(struct opts *o)
 	printf("RESULT dir=%s impl=%s cipher=%s bytes=%" PRIu64 " wire=%" PRIu64
 	       " records=%" PRIu64 " secs=%.3f e2e_secs=%.3f cpu_send=%.3f"
 	       " cpu_recv=%.3f mbps=%.1f%s\n",
-	       o->tx ? "tx" : "rx", impl_names[o->impl], o->cipher_name,
+	       o->tx ? (o->write ? "tx-write" : "tx") : "rx",
+	       impl_names[o->impl], o->cipher_name,
 	       secs_bytes, wire, nrec, secs, e2e, r.cpu_send, r.cpu_recv,
 	       secs_bytes / secs / 1e6,
 	       o->tx ? (o->verify ? " verified=yes" : " verified=no") :
@@ -766,7 +801,8 @@ static void usage(void)
 		"       plbench rx ktls|plasmatic CIPHER MIB [options]\n"
 		"CIPHER: chacha20-poly1305 | aes-128-gcm\n"
 		"options: --record N  --framing detached|covered  --eem-len N\n"
-		"         --rbuf N  --cpus SEND,RECV  --stream PATH (rx)  --verify (tx)\n");
+		"         --rbuf N  --cpus SEND,RECV  --stream PATH (rx)  --verify (tx)\n"
+		"         --write (tx: read + send of --record bytes, not sendfile)\n");
 	exit(2);
 }
 
@@ -825,6 +861,10 @@ int main(int argc, char **argv)
 
 		if (!strcmp(a, "--verify") && o.tx) {
 			o.verify = true;
+			continue;
+		}
+		if (!strcmp(a, "--write") && o.tx) {
+			o.write = true;
 			continue;
 		}
 		if (!v)
