@@ -321,6 +321,45 @@ FIXTURE_TEARDOWN(pl)
 	(size_t)__w; \
 })
 
+/* Expect the next record from the kernel to be an alert level/desc. */
+#define EXPECT_ALERT(level, desc) do { \
+	uint8_t __t, __b[64]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	ASSERT_EQ(1, __r) TH_LOG("no alert record: %s", pl_strerror(__r)); \
+	EXPECT_EQ(PLASMATIC_CT_ALERT, __t); \
+	ASSERT_EQ(2, __l); \
+	EXPECT_EQ(level, __b[0]); \
+	EXPECT_EQ(desc, __b[1]); \
+} while (0)
+
+#define EXPECT_DATA(str) do { \
+	uint8_t __t, __b[256]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
+	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
+	ASSERT_EQ(strlen(str), __l); \
+	EXPECT_EQ(0, memcmp(__b, str, __l)); \
+} while (0)
+
+#define EXPECT_DATA_LEN(n) do { \
+	uint8_t __t, __b[MAX_CONTENT]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
+	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
+	EXPECT_EQ((size_t)(n), __l); \
+} while (0)
+
+#define EXPECT_PEER_EOF() do { \
+	uint8_t __t, __b[256]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	EXPECT_EQ(0, __r) TH_LOG("expected EOF at a record boundary, got %d (%s, type %d)", \
+				 __r, __r < 0 ? pl_strerror(__r) : "a record", __t); \
+} while (0)
+
 /* ==== Agreement with the reference engine ==== */
 
 /*
@@ -644,12 +683,14 @@ TEST_F_TIMEOUT(pl, sendfile_64m, 300)
 	size_t got = 0;
 	pthread_t t;
 	unsigned int hl = 32;
+	struct timespec t0, t1;
 
 	UPGRADE_BOTH();
 	s.file = make_file(size, 6);
 	ASSERT_LE(0, s.file);
 	s.sock = self->a;
 	s.count = size;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	ASSERT_EQ(0, pthread_create(&t, NULL, sendfile_fn, &s));
 	EVP_DigestInit_ex(md, EVP_sha256(), NULL);
 	while (got < size) {
@@ -660,6 +701,10 @@ TEST_F_TIMEOUT(pl, sendfile_64m, 300)
 		got += n;
 	}
 	pthread_join(t, NULL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	/* For the record only (no timing in pass/fail). */
+	ksft_print_msg("sendfile of %zu MiB took %.1f s\n", size >> 20,
+		       (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9);
 	ASSERT_EQ((long)size, s.ret);
 	EXPECT_EQ((off_t)size, s.off);
 	EVP_DigestFinal_ex(md, h2, &hl);
@@ -1323,6 +1368,48 @@ static long stat_gauges(void)
 	return sum;
 }
 
+/* Bytes sent before the TX keys go out as they are; records after them. */
+TEST_F(pl, tx_before_upgrade_is_plain)
+{
+	uint8_t buf[16];
+
+	ASSERT_EQ(5, send(self->a, "PLAIN", 5, 0));
+	UPGRADE_RAW();
+	ASSERT_EQ(3, send(self->a, "rec", 3, 0));
+	ASSERT_EQ(0, pl_peer_read_raw(self->peer, buf, 5, PEER_TMO));
+	EXPECT_EQ(0, memcmp(buf, "PLAIN", 5));
+	EXPECT_DATA("rec");
+}
+
+/*
+ * EEM nonce exhaustion (SPEC 5.2): with the counter two short of 2^64 the
+ * kernel seals two records (the last one with counter 2^64 - 1) and then
+ * refuses to send rather than wrap; the receiver accepts counter 2^64 - 1.
+ */
+TEST_F(pl, eem_nonce_exhaustion)
+{
+	uint8_t type, buf[64];
+	size_t len;
+	int r;
+
+	memset(self->ab.eem_nonce + 4, 0xff, 8);
+	self->ab.eem_nonce[11] = 0xfe;
+	memset(self->ba.eem_nonce + 4, 0xff, 8);
+	UPGRADE_RAW();
+	/* RX: the last counter value is a valid nonce. */
+	ASSERT_EQ(1, pl_peer_send_data(self->peer, "max", 3, MAX_CONTENT));
+	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "max", 3));
+	/* TX: two records, then no more. */
+	ASSERT_EQ(2, send(self->a, "n1", 2, 0));
+	EXPECT_DATA("n1");
+	ASSERT_EQ(2, send(self->a, "n2", 2, 0));
+	EXPECT_DATA("n2");
+	EXPECT_EQ(-1, send(self->a, "n3", 2, 0)) TH_LOG("a third record would wrap the nonce");
+	r = pl_peer_recv(self->peer, &type, buf, sizeof(buf), &len, 1000);
+	EXPECT_NE(1, r) TH_LOG("a record was sent after the last nonce");
+}
+
 /* ==== Tampering: a raw peer sends bad records ==== */
 
 enum tamper {
@@ -1551,44 +1638,6 @@ TAMPER_TEST(seed_update_none_not_zero, T_SU_NONE_NONZERO)
 
 /* ==== Ending a connection ==== */
 
-/* Expect the next record from the kernel to be an alert level/desc. */
-#define EXPECT_ALERT(level, desc) do { \
-	uint8_t __t, __b[64]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no alert record: %s", pl_strerror(__r)); \
-	EXPECT_EQ(PLASMATIC_CT_ALERT, __t); \
-	ASSERT_EQ(2, __l); \
-	EXPECT_EQ(level, __b[0]); \
-	EXPECT_EQ(desc, __b[1]); \
-} while (0)
-
-#define EXPECT_DATA(str) do { \
-	uint8_t __t, __b[256]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
-	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
-	ASSERT_EQ(strlen(str), __l); \
-	EXPECT_EQ(0, memcmp(__b, str, __l)); \
-} while (0)
-
-#define EXPECT_DATA_LEN(n) do { \
-	uint8_t __t, __b[MAX_CONTENT]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
-	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
-	EXPECT_EQ((size_t)(n), __l); \
-} while (0)
-
-#define EXPECT_PEER_EOF() do { \
-	uint8_t __t, __b[256]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	EXPECT_EQ(0, __r) TH_LOG("expected EOF at a record boundary, got %d (%s, type %d)", \
-				 __r, __r < 0 ? pl_strerror(__r) : "a record", __t); \
-} while (0)
 
 /* With PLASMATIC_CLOSE_NOTIFY, shutdown(SHUT_WR) sends close_notify. */
 TEST_F(pl, close_notify_on_shutdown)
@@ -1974,12 +2023,19 @@ TEST_F(pl, sockopt_bad_eem_info)
 	for (int i = 0; i < 4; i++)
 		BAD_EEM(e.reserved[i] = 1);
 #undef BAD_EEM
-	/* The limits themselves are fine. */
+	/* The limits themselves are fine (the same on both directions: SPEC 3). */
 	pl_eem_init(&e, &self->ab);
 	e.eem_len = PLASMATIC_EEM_LEN_MIN;
-	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_TX, &e, sizeof(e)));
+	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_TX, &e, sizeof(e)))
+		TH_LOG("eem_len %d: %s", e.eem_len, strerror(errno));
+	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_RX, &e, sizeof(e)))
+		TH_LOG("eem_len %d: %s", e.eem_len, strerror(errno));
+	ASSERT_EQ(0, pl_ulp(self->b));
 	e.eem_len = PLASMATIC_EEM_LEN_MAX;
-	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_RX, &e, sizeof(e)));
+	EXPECT_EQ(0, setsockopt(self->b, SOL_PLASMATIC, PLASMATIC_EEM_TX, &e, sizeof(e)))
+		TH_LOG("eem_len %d: %s", e.eem_len, strerror(errno));
+	EXPECT_EQ(0, setsockopt(self->b, SOL_PLASMATIC, PLASMATIC_EEM_RX, &e, sizeof(e)))
+		TH_LOG("eem_len %d: %s", e.eem_len, strerror(errno));
 }
 
 /* Every option may be set once: a second set is EBUSY. */
@@ -2192,6 +2248,8 @@ TEST_F_TIMEOUT(many, ten_thousand_sockets, 900)
 	}
 	used1 = sockets_used();
 	mem1 = meminfo("MemAvailable:");
+	ksft_print_msg("%d connections: gauges %ld -> %ld, sockets used %ld -> %ld, "
+		       "MemAvailable %ld -> %ld kB\n", n, g0, g1, used0, used1, mem0, mem1);
 	EXPECT_EQ(g0, g1) TH_LOG("module socket gauges %ld before, %ld after", g0, g1);
 	EXPECT_EQ(0, g1) TH_LOG("sockets from earlier tests still counted");
 	EXPECT_GE(used0 + 16, used1) TH_LOG("sockets used %ld before, %ld after", used0, used1);
