@@ -168,7 +168,8 @@ static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
 {
 	if (ctx->tx.err)
 		return ctx->tx.err;
-	if (ctx->tx.closed)
+	/* After close_notify, or a record of the peer failed (SPEC 7). */
+	if (ctx->tx.closed || READ_ONCE(ctx->rx.err) == -EBADMSG)
 		return sk_stream_error(sk, flags, -EPIPE);
 	return 0;
 }

@@ -22,8 +22,27 @@
  *   - every option may be set once: a second set gives EBUSY;
  *   - a bad size gives EINVAL, an unknown cipher or a version other than
  *     TLS_1_3_VERSION gives EINVAL, a NULL optval gives EFAULT.
- * getsockopt returns what was set, with key material zeroed (kTLS returns
- * keys; we deliberately do not: no process needs them back).
+ *   - PLASMATIC_CLOSE_NOTIFY may be changed at any time;
+ *   - PLASMATIC_KEY_UPDATE needs TX keys from PLASMATIC_TX_SECRET: without
+ *     TX keys ENOKEY, with PLASMATIC_TX keys EOPNOTSUPP, a value other
+ *     than PLASMATIC_KU_* EINVAL.
+ * getsockopt returns what was set, with key material (keys, IVs, salts,
+ * secrets, the EEM key and nonce) zeroed (kTLS returns keys; we
+ * deliberately do not: no process needs them back); ENOENT if not set.
+ *
+ * Data path, once a direction has keys (as kTLS where not said otherwise):
+ *   - sendmsg takes a PLASMATIC_RECORD_TYPE cmsg for other record types;
+ *     such a record ends with its sendmsg (MSG_MORE with it: EINVAL);
+ *   - recvmsg returns records of one type per call; a non-data record
+ *     needs room for the cmsg, else EIO and the record stays;
+ *   - a received close_notify ends the stream (0), FIN at a record
+ *     boundary too (PLASMATIC_RX_END tells them apart); another alert is
+ *     delivered as a record, then reads fail with ECONNRESET;
+ *   - a record that fails a check (SPEC section 7): the kernel sends
+ *     bad_record_mac, records before it are still read, then every read
+ *     fails with EBADMSG and sends with EPIPE;
+ *   - with PLASMATIC_RX_SECRET a received KeyUpdate is handled by the
+ *     kernel and not delivered.
  */
 #ifndef _UAPI_LINUX_PLASMATIC_H
 #define _UAPI_LINUX_PLASMATIC_H
