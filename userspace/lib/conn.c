@@ -158,7 +158,7 @@ static int kernel_dir(struct pl_conn *c, bool tx, const struct pl_eem_secrets *e
 		*got_secret = true;
 		goto out;
 	}
-	if (errno != ENOPROTOOPT && errno != EINVAL) {
+	if (errno != ENOPROTOOPT && errno != EINVAL && errno != EOPNOTSUPP) {
 		err->sys_errno = errno;
 		pl_err_set(err, PL_E_KERNEL, "setsockopt PLASMATIC_%s_SECRET: %s",
 			   dir, strerror(errno));
@@ -776,8 +776,13 @@ static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 		else if (e == EBADMSG)
 			conn_fail(c, PL_E_BAD_RECORD, e, 0,
 				  "a record from the peer failed its checks");
+		else if (e == EAGAIN || e == EWOULDBLOCK)
+			conn_fail(c, PL_E_SYS, e, 0, "recv: timed out");
 		else
 			conn_fail(c, PL_E_SYS, e, 0, "recv: %s", strerror(e));
+		/* SPEC 7: the module answered with bad_record_mac. */
+		if (e == EBADMSG)
+			c->err.alert = PL_ALERT_BAD_RECORD_MAC;
 		return fail_ret(c);
 	}
 	if (n == 0) {

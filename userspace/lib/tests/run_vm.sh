@@ -1,0 +1,27 @@
+#!/bin/sh
+# SPDX-License-Identifier: GPL-2.0
+# lib_test inside the VM with plasmatic.ko, in three datapath pairings:
+# kernel<->kernel, kernel client<->userspace server, userspace client<->
+# kernel server.  TAP per run; exits non-zero if any run fails.
+#   tools/vm --timeout 1500 --bin build/userspace/lib-tests/plain/lib_test \
+#       -- sh userspace/lib/tests/run_vm.sh
+# PL_TEST_BYTES (default 4M) and LIB_TEST (binary) may be set.
+bin=${LIB_TEST:-build/userspace/lib-tests/plain/lib_test}
+export PL_TEST_BYTES=${PL_TEST_BYTES:-4M} PL_TEST_DIR=/tmp/lib_test-files
+rc=0
+if [ ! -x "$bin" ]; then
+	echo "not ok 1 lib_test # $bin missing: make -C userspace/lib/tests bins"
+	exit 1
+fi
+if ! grep -q '^plasmatic ' /proc/modules; then
+	if ! insmod kmod/plasmatic.ko; then
+		echo "not ok 1 lib_test # insmod kmod/plasmatic.ko failed"
+		exit 1
+	fi
+fi
+for pairing in kernel:kernel kernel:userspace userspace:kernel; do
+	echo "# lib_test: client ${pairing%%:*}, server ${pairing##*:}"
+	PL_TEST_CLIENT_DATAPATH=${pairing%%:*} PL_TEST_SERVER_DATAPATH=${pairing##*:} \
+		"$bin" || rc=1
+done
+exit $rc
