@@ -481,6 +481,13 @@ TEST_F_TIMEOUT(xfer, psk_eem_keyupdate, 300)
 			ASSERT_GT(ci.key_updates_in, 0);
 		if (si.datapath == PL_DATAPATH_USERSPACE)
 			ASSERT_GT(si.key_updates_in, 0);
+		TH_LOG("KeyUpdates: client %s sent %llu got %llu, server %s sent %llu got %llu",
+		       pl_datapath_name(ci.datapath),
+		       (unsigned long long)ci.key_updates_out,
+		       (unsigned long long)ci.key_updates_in,
+		       pl_datapath_name(si.datapath),
+		       (unsigned long long)si.key_updates_out,
+		       (unsigned long long)si.key_updates_in);
 	} else {
 		TH_LOG("no KeyUpdate: a kernel end without the traffic secrets");
 	}
