@@ -1418,6 +1418,9 @@ enum tamper {
 	T_REPLAY, T_REORDER, T_DROP, T_SWAP_EEM, T_TRUNCATED,
 	T_EEM_NONCE_FIELD, T_FRAGMENT,
 	T_SU_MODE, T_SU_RESERVED, T_SU_FLAGS, T_SU_KIND, T_SU_NONE_NONZERO,
+	/* well-sealed records whose TLSInnerPlaintext is bad (SPEC 7 step 3) */
+	T_CONTENT_TYPE, T_NO_CONTENT_TYPE, T_EMPTY_ALERT, T_EMPTY_HANDSHAKE,
+	T_INNER_TOO_LONG, T_INNER_TOO_LONG_PADDING,
 };
 
 static const uint8_t good_data[] = "intact data sent before the bad record";
@@ -1447,6 +1450,10 @@ static const char *tamper_cause(enum tamper kind)
 	case T_SU_MODE: case T_SU_RESERVED: case T_SU_FLAGS: case T_SU_KIND:
 	case T_SU_NONE_NONZERO:
 		return "PlasmaticRxFailEemSeedUpdate";
+	case T_CONTENT_TYPE: case T_NO_CONTENT_TYPE:
+		return "PlasmaticRxFailContentType";
+	case T_EMPTY_ALERT: case T_EMPTY_HANDSHAKE:
+		return "PlasmaticRxFailEmptyRecord";
 	default:
 		return NULL;
 	}
@@ -1545,6 +1552,42 @@ static void tamper_check(struct __test_metadata *_metadata,
 	case T_TRUNCATED:
 		l1 = l1 / 2;
 		break;
+	case T_CONTENT_TYPE:
+	case T_NO_CONTENT_TYPE:
+	case T_EMPTY_ALERT:
+	case T_EMPTY_HANDSHAKE:
+	case T_INNER_TOO_LONG:
+	case T_INNER_TOO_LONG_PADDING: {
+		uint8_t *inner = xmalloc(MAX_CONTENT + 2);
+		size_t il;
+		long rl;
+
+		pl_fill(inner, MAX_CONTENT + 2, 21);
+		if (kind == T_CONTENT_TYPE) {		/* "data" || 24 */
+			il = 5;
+			inner[4] = 24;
+		} else if (kind == T_NO_CONTENT_TYPE) {	/* zeros only */
+			il = 40;
+			memset(inner, 0, il);
+		} else if (kind == T_EMPTY_ALERT || kind == T_EMPTY_HANDSHAKE) {
+			il = 3;				/* type, padding */
+			inner[0] = kind == T_EMPTY_ALERT ? PLASMATIC_CT_ALERT :
+				   PLASMATIC_CT_HANDSHAKE;
+			inner[1] = inner[2] = 0;
+		} else if (kind == T_INNER_TOO_LONG) {	/* 2^14 + 1 content bytes */
+			il = MAX_CONTENT + 2;
+			inner[MAX_CONTENT + 1] = PLASMATIC_CT_APPLICATION_DATA;
+		} else {				/* 2^14 content, type, one zero */
+			il = MAX_CONTENT + 2;
+			inner[MAX_CONTENT] = PLASMATIC_CT_APPLICATION_DATA;
+			inner[MAX_CONTENT + 1] = 0;
+		}
+		rl = pl_raw_seal(&self->ba, self->ba.seq + 1, nonce1, inner, il, r1);
+		free(inner);
+		ASSERT_LT(0, rl);
+		l1 = rl;
+		break;
+	}
 	case T_EEM_NONCE_FIELD:
 	case T_FRAGMENT:
 	case T_SU_MODE:
@@ -1635,6 +1678,12 @@ TAMPER_TEST(seed_update_reserved, T_SU_RESERVED)
 TAMPER_TEST(seed_update_unknown_flag, T_SU_FLAGS)
 TAMPER_TEST(seed_update_unknown_kind, T_SU_KIND)
 TAMPER_TEST(seed_update_none_not_zero, T_SU_NONE_NONZERO)
+TAMPER_TEST(unknown_content_type, T_CONTENT_TYPE)
+TAMPER_TEST(no_content_type, T_NO_CONTENT_TYPE)
+TAMPER_TEST(empty_alert_record, T_EMPTY_ALERT)
+TAMPER_TEST(empty_handshake_record, T_EMPTY_HANDSHAKE)
+TAMPER_TEST(inner_plaintext_too_long, T_INNER_TOO_LONG)
+TAMPER_TEST(inner_plaintext_too_long_by_padding, T_INNER_TOO_LONG_PADDING)
 
 /* ==== Ending a connection ==== */
 
@@ -2417,7 +2466,8 @@ TEST(eem_helpers_match_spec_vectors)
 		{ PLASMATIC_FRAMING_COVERED, "17030300818a49702f64a09e5ec6b5d441a5682d9f3224a92c1040a6a59a5e53b1c44293bd53482d9c0fbadcf110b8b0c9c7dc0ab0bab4c7785ce09ebae25cc3b38db36761c24dbdd76250e11395d74c199db0364f718f141ac2120bdcb72029b942d36d4b249745e68e4a1f650be3834152cd808f72dc23cd1f66f67a461c4bd73fbb650947" },
 	};
 	uint8_t key[32], nonce[12], pad[64], zero[PL_SU_LEN] = { 0 };
-	uint8_t wire[512], copy[512];
+	uint8_t wire[512], copy[512], inner[64];
+	struct pl_keys k;
 
 	unhex("808182838485868788898a8b8c8d8e8f909192939495969798999a9b9c9d9e9f", key);
 	unhex("0a0b0c0d0000000000000003", nonce);
@@ -2443,6 +2493,21 @@ TEST(eem_helpers_match_spec_vectors)
 		copy[3] ^= 1;
 		copy[n - 81] ^= 1;
 		EXPECT_NE(0, pl_eem_open(copy, n, v[i].framing, 80, key, nonce, &f));
+
+		/* pl_raw_seal: the same header and encrypted_record, an EEM that opens. */
+		memset(&k, 0, sizeof(k));
+		k.cipher = TLS_CIPHER_CHACHA20_POLY1305;
+		k.key_len = 32;
+		unhex("12131415161718191a1b1c1d1e1f202122232425262728292a2b2c2d2e2f3031", k.key);
+		unhex("30373e454c535a61686f767d", k.iv);
+		memcpy(k.eem_key, key, 32);
+		k.framing = v[i].framing;
+		k.eem_len = 80;
+		unhex("506c61736d617469632076312074657374207265636f72642c2068656c6c6f21", inner);
+		inner[32] = PLASMATIC_CT_APPLICATION_DATA;
+		ASSERT_EQ((long)n, pl_raw_seal(&k, 5, nonce, inner, 33, copy));
+		EXPECT_EQ(0, memcmp(copy, wire, n - 80));
+		EXPECT_EQ(0, pl_eem_open(copy, n, v[i].framing, 80, key, nonce, &f));
 	}
 }
 

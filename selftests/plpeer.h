@@ -384,6 +384,55 @@ static inline void pl_nonce_add(uint8_t out[12], const uint8_t in[12], uint64_t 
 	pl_be64(out + 4, c + n);
 }
 
+/*
+ * Seal a record from a raw TLSInnerPlaintext (content || type || zeros, as
+ * given, unchecked) with TLS sequence number `seq` and EEM nonce `nonce`,
+ * so that the tests can build records the engine refuses to make (bad or
+ * missing content type, empty alert, oversized plaintext).  The EEM carries
+ * an empty Seed Update and zero padding.  Returns the wire length or -1.
+ */
+static inline long pl_raw_seal(const struct pl_keys *k, uint64_t seq,
+			       const uint8_t nonce[12], const uint8_t *inner,
+			       size_t inner_len, uint8_t *out)
+{
+	const EVP_CIPHER *cipher = k->cipher == TLS_CIPHER_AES_GCM_128 ? EVP_aes_128_gcm() :
+				   k->cipher == TLS_CIPHER_AES_GCM_256 ? EVP_aes_256_gcm() :
+				   EVP_chacha20_poly1305();
+	size_t lc = inner_len + 16, wl = PL_HEADER_LEN + lc + k->eem_len;
+	size_t hl = lc + (k->framing == PLASMATIC_FRAMING_COVERED ? k->eem_len : 0);
+	EVP_CIPHER_CTX *ctx = EVP_CIPHER_CTX_new();
+	struct pl_eem_fields f;
+	uint8_t iv[12];
+	int n = 0, m = 0, ok;
+
+	if (!ctx || hl > 0xffff)
+		return -1;
+	memcpy(iv, k->iv, 12);
+	for (int i = 0; i < 8; i++)
+		iv[4 + i] ^= seq >> (56 - 8 * i);
+	out[0] = 0x17;
+	out[1] = out[2] = 0x03;
+	out[3] = hl >> 8;
+	out[4] = hl & 0xff;
+	ok = EVP_EncryptInit_ex(ctx, cipher, NULL, NULL, NULL) &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL) &&
+	     EVP_EncryptInit_ex(ctx, NULL, NULL, k->key, iv) &&
+	     EVP_EncryptUpdate(ctx, NULL, &n, out, PL_HEADER_LEN) &&
+	     EVP_EncryptUpdate(ctx, out + PL_HEADER_LEN, &n, inner, inner_len) &&
+	     EVP_EncryptFinal_ex(ctx, out + PL_HEADER_LEN + n, &m) &&
+	     EVP_CIPHER_CTX_ctrl(ctx, EVP_CTRL_AEAD_GET_TAG, 16,
+				 out + PL_HEADER_LEN + inner_len);
+	EVP_CIPHER_CTX_free(ctx);
+	if (!ok)
+		return -1;
+	memset(&f, 0, sizeof(f));
+	memcpy(f.nonce, nonce, 12);
+	memcpy(f.fragment, out + PL_HEADER_LEN, 2);
+	if (pl_eem_reseal(out, wl, k->eem_len, k->eem_key, nonce, &f))
+		return -1;
+	return wl;
+}
+
 /* ---- raw peer ---- */
 
 #define PL_PEER_BUF	(4 * PL_MAX_WIRE_LEN)
