@@ -32,9 +32,11 @@ enum {
  * socket of the family upgrades (tcpv6_prot lives in the ipv6 module) and
  * rebuilt should the base change, as net/tls does; hence not const.
  */
-static struct proto pl_prots[PL_NUM_FAMILIES];
-static struct proto_ops pl_proto_ops[PL_NUM_FAMILIES];
-static const struct proto *pl_saved_prot[PL_NUM_FAMILIES];
+static struct pl_family {
+	struct proto prot;
+	struct proto_ops ops;		/* built at run time: not const */
+	const struct proto *base;	/* what @prot was built from */
+} pl_families[PL_NUM_FAMILIES];
 static DEFINE_MUTEX(pl_prot_mutex);
 
 static int pl_disconnect(struct sock *sk, int flags)
@@ -48,32 +50,33 @@ static int pl_shutdown(struct socket *sock, int how);
 static void pl_build_ops(int family, const struct proto *base,
 			 const struct proto_ops *base_ops)
 {
-	struct proto *prot = &pl_prots[family];
-	struct proto_ops *ops = &pl_proto_ops[family];
+	struct pl_family *f = &pl_families[family];
 
-	*prot = *base;
-	prot->close = pl_close;
-	prot->disconnect = pl_disconnect;
-	prot->setsockopt = pl_setsockopt;
-	prot->getsockopt = pl_getsockopt;
-	prot->sendmsg = pl_sendmsg;
-	prot->recvmsg = pl_recvmsg;
+	f->prot = *base;
+	f->prot.close = pl_close;
+	f->prot.disconnect = pl_disconnect;
+	f->prot.setsockopt = pl_setsockopt;
+	f->prot.getsockopt = pl_getsockopt;
+	f->prot.sendmsg = pl_sendmsg;
+	f->prot.recvmsg = pl_recvmsg;
 #if PL_HAVE_SENDPAGE
-	prot->sendpage = pl_sendpage;
+	f->prot.sendpage = pl_sendpage;
 #endif
-	prot->splice_eof = pl_splice_eof;
+	f->prot.splice_eof = pl_splice_eof;
 
-	*ops = *base_ops;
-	ops->poll = pl_poll;
-	ops->shutdown = pl_shutdown;
-	ops->splice_read = pl_splice_read;
+	f->ops = *base_ops;
+	f->ops.poll = pl_poll;
+	f->ops.shutdown = pl_shutdown;
+	f->ops.splice_read = pl_splice_read;
 	/* Nothing may read or write the TCP stream around us. */
-	ops->mmap = sock_no_mmap;
-	ops->sendmsg_locked = NULL;
-	ops->sendpage_locked = NULL;
-	ops->read_sock = NULL;
-	ops->read_skb = NULL;
-	ops->peek_len = NULL;
+	f->ops.mmap = sock_no_mmap;
+	f->ops.sendmsg_locked = NULL;
+#if PL_HAVE_SENDPAGE
+	f->ops.sendpage_locked = NULL;
+#endif
+	f->ops.read_sock = NULL;
+	f->ops.read_skb = NULL;
+	f->ops.peek_len = NULL;
 }
 
 static int pl_build_proto(struct sock *sk)
@@ -82,14 +85,14 @@ static int pl_build_proto(struct sock *sk)
 	const struct proto *prot = READ_ONCE(sk->sk_prot);
 
 	/* Pairs with the release below: a seen base has its copy built. */
-	if (likely(prot == smp_load_acquire(&pl_saved_prot[family])))
+	if (likely(prot == smp_load_acquire(&pl_families[family].base)))
 		return family;
 
 	mutex_lock(&pl_prot_mutex);
-	if (prot != pl_saved_prot[family]) {
+	if (prot != pl_families[family].base) {
 		pl_build_ops(family, prot, sk->sk_socket->ops);
 		/* Publish the base only once its copy is complete. */
-		smp_store_release(&pl_saved_prot[family], prot);
+		smp_store_release(&pl_families[family].base, prot);
 	}
 	mutex_unlock(&pl_prot_mutex);
 	return family;
@@ -195,8 +198,8 @@ static int pl_init(struct sock *sk)
 	pl_rx_init(ctx);
 
 	rcu_assign_pointer(inet_csk(sk)->icsk_ulp_data, ctx);
-	WRITE_ONCE(sk->sk_prot, &pl_prots[family]);
-	WRITE_ONCE(sk->sk_socket->ops, &pl_proto_ops[family]);
+	WRITE_ONCE(sk->sk_prot, &pl_families[family].prot);
+	WRITE_ONCE(sk->sk_socket->ops, &pl_families[family].ops);
 	return 0;
 }
 

@@ -60,6 +60,13 @@ int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
 int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int ct_len);
 
+/* Whether one more record may be sealed under @c and @e. */
+static inline bool pl_can_seal(const struct pl_cipher *c,
+			       const struct pl_eem *e)
+{
+	return c->seq < c->seq_limit && !e->spent;
+}
+
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info);
 void pl_eem_free(struct pl_eem *e);
 int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,

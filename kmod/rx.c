@@ -330,6 +330,10 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 		return pl_rx_fail(sk, ctx, err == -EBADMSG ? PL_FAIL_TLS_TAG :
 							     PL_FAIL_INTERNAL);
 
+	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
+	if (ct_len - PL_TAG_LEN > PL_MAX_CONTENT + 1)
+		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
+
 	type = pl_rx_inner_type(skb, PL_HDR_LEN,
 				PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
 	if (type < 0)

@@ -395,6 +395,20 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 				break;
 		}
 		if (!tx->open) {
+			/* The key's last record: rotate first (SPEC 8.3). */
+			if (tx->cipher.secret_len &&
+			    tx->cipher.seq + 1 >= tx->cipher.seq_limit) {
+				err = __pl_tx_key_update(sk, ctx,
+							 PLASMATIC_KU_NOT_REQUESTED,
+							 pflags);
+				if (err)
+					break;
+			}
+			/* Never take data that could not be sent (SPEC 5.2). */
+			if (!pl_can_seal(&tx->cipher, &tx->eem)) {
+				err = -EKEYEXPIRED;
+				break;
+			}
 			err = pl_tx_open(sk, ctx, type, more ? PL_MAX_CONTENT :
 					 min_t(size_t, left, PL_MAX_CONTENT));
 			if (err)
