@@ -8,9 +8,12 @@
 #         raw, received with kernel decryption),
 # and prints a Markdown table with MB/s and the ratio to kTLS.
 #
-#   tools/bench/sendfile.sh [--no-build] [--wait SEC] [--reps N] [--mib N]
+#   tools/bench/sendfile.sh [--sweep] [--no-build] [--wait SEC] [--reps N] [--mib N]
 #                           [--framing detached|covered]
 #
+# --sweep     instead, run tools/bench/sweep.sh: time per record and per
+#             byte of kTLS and plasmatic.ko at 16384, 4096 and 1024-byte
+#             records (the analysis behind the table)
 # --no-build  skip `make kmod` and `make -C tools/bench` (use what is built)
 # --wait SEC  first wait up to SEC seconds (default 600) until no other qemu
 #             runs on this host: the guest's vCPUs are host threads, and
@@ -21,9 +24,10 @@
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-build=1 wait=600
+build=1 wait=600 guest=tools/bench/guest.sh
 while [ $# -gt 0 ]; do
 	case "$1" in
+	--sweep) guest=tools/bench/sweep.sh; shift ;;
 	--no-build) build=0; shift ;;
 	--wait) wait=$2; shift 2 ;;
 	*) break ;;
@@ -46,7 +50,7 @@ while [ "$(vms)" -gt 0 ] && [ "$waited" -lt "$wait" ]; do
 done
 before=$(host_load)
 rc=0
-tools/vm --timeout 900 --mem 3072 -- sh tools/bench/guest.sh "$@" || rc=$?
+tools/vm --timeout 900 --mem 3072 -- sh "$guest" "$@" || rc=$?
 echo
 echo "host before the run: $before; after it: $(host_load)"
 exit $rc
