@@ -184,7 +184,11 @@ out:
 	return rc;
 }
 
-/* 0 done, 1 module missing (nothing changed on the socket), -1 error. */
+/*
+ * 0 done, 1 module missing, 2 socket no longer ESTABLISHED (the peer sent
+ * its data and FIN before we attached: the ULP refuses CLOSE_WAIT, as kTLS
+ * does), -1 error.  On 1 and 2 nothing changed on the socket.
+ */
 static int kernel_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem,
 			  const struct pl_eem_secrets *rx_eem,
 			  const uint8_t *tx_secret, const uint8_t *rx_secret,
@@ -196,6 +200,8 @@ static int kernel_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem
 		       sizeof(PLASMATIC_ULP_NAME))) {
 		if (errno == ENOENT)
 			return 1;
+		if (errno == ENOTCONN)
+			return 2;
 		err->sys_errno = errno;
 		pl_err_set(err, PL_E_KERNEL, "setsockopt TCP_ULP \"%s\": %s",
 			   PLASMATIC_ULP_NAME, strerror(errno));
@@ -309,6 +315,12 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		goto fail;
 	if (rc == 0) {
 		c->datapath = PL_DATAPATH_KERNEL;
+	} else if (rc == 2 && ctx->datapath == PL_DATAPATH_KERNEL) {
+		err->sys_errno = ENOTCONN;
+		pl_err_set(err, PL_E_KERNEL,
+			   "setsockopt TCP_ULP \"%s\": the connection is no longer established (the peer already closed its side)",
+			   PLASMATIC_ULP_NAME);
+		goto fail;
 	} else if (ctx->datapath == PL_DATAPATH_KERNEL) {
 		pl_err_set(err, PL_E_MODULE_MISSING,
 			   "the kernel datapath was required but TCP_ULP \"%s\" is not available (load plasmatic.ko)",

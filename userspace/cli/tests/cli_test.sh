@@ -11,6 +11,7 @@
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
 P=${1:-$top/build/userspace/plasmatic}
+case $P in /*) ;; *) P=$PWD/$P ;; esac
 D=${PL_CLI_DIR:-$top/build/userspace/cli-tests}
 DP=${PL_CLI_DATAPATH:-auto}
 bytes=${PL_CLI_BYTES:-1M}
@@ -45,6 +46,9 @@ to_bytes() {
 nbytes=$(to_bytes "$bytes")
 
 # ---------------------------------------------------------------- PKI
+# Our own minimal config: no dependence on the system's openssl.cnf.
+printf '[req]\ndistinguished_name = dn\n[dn]\n' > openssl.cnf
+export OPENSSL_CONF=$D/openssl.cnf
 openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null &&
 openssl req -x509 -new -key ca.key -subj /CN=cli-test-CA -days 2 -out ca.pem 2>/dev/null &&
 openssl ecparam -name prime256v1 -genkey -noout -out other.key 2>/dev/null &&
@@ -78,6 +82,21 @@ start_listen() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# wait_server: the server's exit status; killed (124) if it outlives 20 s.
+wait_server() {
+	local i
+	for i in $(seq 200); do
+		kill -0 "$spid" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$spid" 2>/dev/null; then
+		kill "$spid"
+		wait "$spid"
+		return 124
+	fi
+	wait "$spid"
 }
 
 # expect_rc NAME WANT CMD...: run CMD (stdin /dev/null), check its status.
@@ -151,11 +170,11 @@ for cipher in aes128 aes256 chacha20; do
 			notok "$t: server start" "$t.srv.err"
 			continue
 		fi
-		"$P" connect "localhost:$port" --ca ca.pem --cipher "$cipher" \
+		"$P" connect "127.0.0.1:$port" --sni localhost --ca ca.pem --cipher "$cipher" \
 			--framing "$framing" --psk k1 --datapath "$DP" -v \
 			< up.bin > "$t.cli.out" 2> "$t.cli.err"
 		crc=$?
-		wait "$spid"; src=$?
+		wait_server; src=$?
 		[ $crc -eq 0 ] && [ $src -eq 0 ] && cmp -s up.bin "$t.srv.out" &&
 			cmp -s down.bin "$t.cli.out"
 		check "transfer $t, $nbytes bytes both ways (sha256 $(sha256sum < up.bin | cut -c1-12)..)" $? \
@@ -175,9 +194,9 @@ done
 
 # --exec: the server pipes the tunnel through a command.
 if start_listen exec --exec "sha256sum" --once; then
-	"$P" connect "localhost:$port" --ca ca.pem --datapath "$DP" < up.bin > exec.cli.out 2> exec.cli.err
+	"$P" connect "127.0.0.1:$port" --sni localhost --ca ca.pem --datapath "$DP" < up.bin > exec.cli.out 2> exec.cli.err
 	crc=$?
-	wait "$spid"; src=$?
+	wait_server; src=$?
 	[ $crc -eq 0 ] && [ $src -eq 0 ] && [ "$(cat exec.cli.out)" = "$(sha256sum < up.bin)" ]
 	check "listen --exec sha256sum" $? exec.cli.err exec.srv.err
 else
@@ -186,10 +205,10 @@ fi
 
 # ------------------------------------------------------------- failures
 if start_listen wrongpsk --psk k2; then
-	echo hello | "$P" connect "localhost:$port" --ca ca.pem --psk k1 --datapath "$DP" \
+	echo hello | "$P" connect "127.0.0.1:$port" --sni localhost --ca ca.pem --psk k1 --datapath "$DP" \
 		> wrongpsk.cli.out 2> wrongpsk.cli.err
 	crc=$?
-	wait "$spid"; src=$?
+	wait_server; src=$?
 	[ $crc -eq 6 ] && [ $src -eq 6 ]
 	check "wrong PSK: both ends exit 6 (client $crc, server $src)" $? wrongpsk.cli.err wrongpsk.srv.err
 	grep -q "PSK or the connection parameters" wrongpsk.cli.err &&
@@ -202,9 +221,9 @@ else
 fi
 
 if start_listen untrusted; then
-	"$P" connect "localhost:$port" --ca other-ca.pem < /dev/null > /dev/null 2> untrusted.cli.err
+	"$P" connect "127.0.0.1:$port" --sni localhost --ca other-ca.pem < /dev/null > /dev/null 2> untrusted.cli.err
 	crc=$?
-	wait "$spid"; src=$?
+	wait_server; src=$?
 	[ $crc -eq 5 ] && grep -q "certificate verification failed" untrusted.cli.err
 	check "untrusted CA: exit 5 with reason (client $crc, server $src)" $? untrusted.cli.err untrusted.srv.err
 else
@@ -214,7 +233,7 @@ fi
 if start_listen hostname; then
 	"$P" connect "127.0.0.1:$port" --ca ca.pem --sni wrong.example < /dev/null > /dev/null 2> hostname.cli.err
 	crc=$?
-	wait "$spid"
+	wait_server
 	[ $crc -eq 5 ] && grep -q "does not match the host name" hostname.cli.err
 	check "wrong host name: exit 5 with reason" $? hostname.cli.err
 else
@@ -228,7 +247,7 @@ if start_listen sclient < /dev/null; then
 		timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile ca.pem \
 		-servername localhost > sclient.out 2> sclient.err
 	crc=$?
-	wait "$spid"; src=$?
+	wait_server; src=$?
 	grep -q "Verification: OK" sclient.out && grep -q "TLSv1.3" sclient.out
 	check "openssl s_client completes TLS 1.3 with a Plasmatic server" $? sclient.out sclient.err
 	[ $crc -ne 0 ] && [ $crc -ne 124 ] && grep -qi "bad record mac\|alert" sclient.err
