@@ -181,7 +181,7 @@ for cipher in aes128 aes256 chacha20; do
 			"$t.cli.err" "$t.srv.err"
 		grep -q "path=[a-z]* suite=TLS_[A-Z0-9_]* framing=$framing eem_len=80 psk=yes" "$t.cli.err" &&
 			grep -q "framing=$framing eem_len=80" "$t.srv.err"
-		check "$t: -v prints path, suite, framing, EEM length" $? "$t.cli.err"
+		check "$t: -v prints path, suite, framing, EEM length (client $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.cli.err"), server $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.srv.err"))" $? "$t.cli.err"
 		case $cipher in
 		aes128) s=TLS_AES_128_GCM_SHA256 ;;
 		aes256) s=TLS_AES_256_GCM_SHA384 ;;
