@@ -77,7 +77,8 @@ static void usage_main(FILE *f)
 "  2  bad command line\n"
 "  3  certificate, key, CA or PSK file unusable (missing, malformed, or a PSK\n"
 "     file readable by group/others)\n"
-"  4  network error: resolve, connect, bind or listen\n"
+"  4  network error: resolve, connect, bind, listen, or the connection\n"
+"     failed or timed out (--timeout) during the handshake\n"
 "  5  TLS handshake failed (certificate not trusted, wrong host name, peer\n"
 "     alert, no TLS 1.3, no common cipher suite)\n"
 "  6  Plasmatic record failure: PSK or connection parameters differ from the\n"
@@ -707,7 +708,7 @@ static int cmd_connect(int argc, char **argv)
 	c = pl_connect(ctx, fd, NULL, &err);
 	if (!c) {
 		msg("%s", err.msg);
-		rc = code_to_exit(err.code);
+		rc = err.code == PL_E_SYS ? EX_NET : code_to_exit(err.code);
 		goto out;
 	}
 	set_timeout(fd, 0);
@@ -850,7 +851,7 @@ static int serve_one(struct pl_ctx *ctx, int fd, struct opts *o)
 	c = pl_accept(ctx, fd, &err);
 	if (!c) {
 		msg("%s%s%s", peer, peer[0] ? ": " : "", err.msg);
-		return code_to_exit(err.code);
+		return err.code == PL_E_SYS ? EX_NET : code_to_exit(err.code);
 	}
 	set_timeout(fd, 0);
 	print_info(c, peer);

@@ -9,6 +9,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
@@ -542,9 +543,21 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 			break;
 		saved = errno;
 		ssl_err = SSL_get_error(ssl, rc);
-		if ((ssl_err == SSL_ERROR_WANT_READ ||
-		     ssl_err == SSL_ERROR_WANT_WRITE) && !wait_fd(fd, ssl_err))
-			continue;
+		if (ssl_err == SSL_ERROR_WANT_READ ||
+		    ssl_err == SSL_ERROR_WANT_WRITE) {
+			int fl = fcntl(fd, F_GETFL);
+
+			/* A blocking socket only says "again" when its
+			 * SO_RCVTIMEO/SO_SNDTIMEO expired. */
+			if (fl >= 0 && !(fl & O_NONBLOCK)) {
+				err->sys_errno = ETIMEDOUT;
+				pl_err_set(err, PL_E_SYS,
+					   "TLS handshake timed out: the peer did not answer in time");
+				goto out;
+			}
+			if (!wait_fd(fd, ssl_err))
+				continue;
+		}
 		handshake_error(ssl, rc, &hs, saved, err);
 		goto out;
 	}

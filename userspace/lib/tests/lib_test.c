@@ -1063,6 +1063,34 @@ TEST(config_errors)
 	}
 }
 
+/* A peer that accepts but never speaks: the socket's timeout ends it. */
+TEST(handshake_timeout)
+{
+	struct pl_config cfg;
+	struct pl_error err;
+	struct pl_ctx *ctx;
+	struct timeval t0, t1;
+	int a, b;
+
+	pl_config_init(&cfg, PL_ROLE_CLIENT);
+	cfg.ca_file = ca_pem;
+	cfg.hostname = "localhost";
+	ctx = pl_ctx_new(&cfg, &err);
+	ASSERT_NE(NULL, ctx);
+	ASSERT_EQ(0, tcp_pair(&a, &b));
+	set_rcvtimeo(a, 1);
+	gettimeofday(&t0, NULL);
+	ASSERT_EQ(NULL, pl_connect(ctx, a, NULL, &err));
+	gettimeofday(&t1, NULL);
+	ASSERT_EQ(PL_E_SYS, err.code) TH_LOG("%s", err.msg);
+	ASSERT_EQ(ETIMEDOUT, err.sys_errno);
+	ASSERT_LT(t1.tv_sec - t0.tv_sec, 5);
+	TH_LOG("%s", err.msg);
+	close(a);
+	close(b);
+	pl_ctx_free(ctx);
+}
+
 TEST(error_strings)
 {
 	for (int c = PL_E_UNSUPPORTED; c <= PL_E_INVAL; c++) {
