@@ -3,7 +3,7 @@
 # kernel-facing test binary, in order, with TAP output.  Exits non-zero if
 # any test program fails.
 rc=0
-for t in module_test bpf_tpl_test plasmatic_test; do
+for t in module_test bpf_tpl_test plasmatic_test observe_test; do
 	bin=build/selftests/$t
 	echo "# selftest: $t"
 	if [ ! -x "$bin" ]; then
@@ -13,7 +13,7 @@ for t in module_test bpf_tpl_test plasmatic_test; do
 	fi
 	# The datapath tests need the module loaded (module_test loads its own).
 	case $t in
-	plasmatic_test)
+	plasmatic_test|observe_test)
 		if ! insmod kmod/plasmatic.ko; then
 			echo "not ok 1 $t # insmod kmod/plasmatic.ko failed: run make kmod"
 			rc=1
