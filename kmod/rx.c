@@ -51,12 +51,12 @@ struct pl_rx_reader {
  * records already opened, and the peer gets bad_record_mac from the
  * transmit side's work.  Any context.
  */
-static int pl_rx_fail(struct sock *sk, struct plasmatic_context *ctx,
-		      enum pl_fail cause)
+static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
+			 enum pl_fail cause, u64 seq, u64 eem_counter)
 {
 	struct pl_rx *rx = &ctx->rx;
 
-	trace_plasmatic_rx_fail(sk, cause, rx->cipher.seq, rx->eem.counter);
+	trace_plasmatic_rx_fail(sk, cause, seq, eem_counter);
 	pl_stat_inc(sk, PL_STAT_RX_FAIL + cause);
 
 	rx->fail = cause;
@@ -70,6 +70,14 @@ static int pl_rx_fail(struct sock *sk, struct plasmatic_context *ctx,
 		pl_tx_schedule(ctx);
 	}
 	return -EBADMSG;
+}
+
+/* A failure found before the record's checks began: its numbers are current. */
+static int pl_rx_fail(struct sock *sk, struct plasmatic_context *ctx,
+		      enum pl_fail cause)
+{
+	return pl_rx_fail_at(sk, ctx, cause, ctx->rx.cipher.seq,
+			     ctx->rx.eem.counter);
 }
 
 static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
@@ -313,36 +321,37 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 			    sizeof(tag)) ?:
 	      skb_copy_bits(skb, PL_HDR_LEN + ct_len, eem, rx->eem.len);
 	if (err)
-		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 
 	err = pl_eem_open(&rx->eem, eem, hdr, tag, fragment, &res);
 	if (err)
-		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 	if (res != PL_EEM_OK)
-		return pl_rx_fail(sk, ctx, pl_rx_eem_fail(res));
+		return pl_rx_fail_at(sk, ctx, pl_rx_eem_fail(res), seq, eem_counter);
 
 	sg_init_table(sg, ARRAY_SIZE(sg));
 	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
 	if (nsg < 0)
-		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 	err = pl_cipher_open(&rx->cipher, sg, ct_len);
 	if (err)
-		return pl_rx_fail(sk, ctx, err == -EBADMSG ? PL_FAIL_TLS_TAG :
-							     PL_FAIL_INTERNAL);
+		return pl_rx_fail_at(sk, ctx, err == -EBADMSG ?
+					     PL_FAIL_TLS_TAG : PL_FAIL_INTERNAL,
+				     seq, eem_counter);
 
 	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
 	if (ct_len - PL_TAG_LEN > PL_MAX_CONTENT + 1)
-		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_LENGTH, seq, eem_counter);
 
 	type = pl_rx_inner_type(skb, PL_HDR_LEN,
 				PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
 	if (type < 0)
-		return pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 	if (type != PLASMATIC_CT_ALERT && type != PLASMATIC_CT_HANDSHAKE &&
 	    type != PLASMATIC_CT_APPLICATION_DATA)
-		return pl_rx_fail(sk, ctx, PL_FAIL_CONTENT_TYPE);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_CONTENT_TYPE, seq, eem_counter);
 	if (type != PLASMATIC_CT_APPLICATION_DATA && pos == PL_HDR_LEN)
-		return pl_rx_fail(sk, ctx, PL_FAIL_EMPTY);
+		return pl_rx_fail_at(sk, ctx, PL_FAIL_EMPTY, seq, eem_counter);
 
 	/* Accepted: the record is ours now, the parser may go on. */
 	rx->cur = NULL;
