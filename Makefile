@@ -4,9 +4,14 @@
 #   make check    run every test (installs missing packages first when root)
 #   make clean    leave the tree as cloned
 #
-# KVER selects the kernel to build the module for; it defaults to the
-# installed Debian cloud kernel, which is also the one tools/vm boots.
-KVER ?= $(shell ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n 1)
+# KVER selects the kernel to build the module for; it defaults to the one
+# the installed linux-image-cloud-amd64 metapackage depends on (Debian 12:
+# 6.1), which is also the one tools/vm boots, even when newer cloud kernels
+# (6.12 for the compat build) are installed beside it.  Without the
+# metapackage: the newest installed cloud kernel.
+KVER ?= $(shell dpkg-query -W -f='$${Depends}' linux-image-cloud-amd64 2>/dev/null | \
+	sed -n 's/^linux-image-\([^ ,]*-cloud-amd64\).*/\1/p' | grep . || \
+	ls /boot/vmlinuz-*-cloud-amd64 2>/dev/null | sed 's|/boot/vmlinuz-||' | sort -V | tail -n 1)
 KDIR ?= /lib/modules/$(KVER)/build
 
 all: deps kmod userspace bpf selftests
