@@ -5,14 +5,14 @@
 #
 #   sh tools/bench/guest.sh [--reps N] [--mib N] [--framing detached|covered]
 #
-# Each row is measured N times (default 3), rows interleaved (every other
+# Each row is measured N times (default 5), rows interleaved (every other
 # round in reverse order), and the median is reported.  The recv streams are
 # sealed once per cipher into tmpfs and reused.  Before the rounds, every
 # send row runs once untimed on 32 MiB with --verify (wire bytes decoded and
 # checked); recv rows always check the plaintext.  Exits non-zero if any
 # measurement or check failed.
 set -u
-reps=3 mib=256 framing=detached
+reps=5 mib=256 framing=detached
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--reps) reps=$2; shift 2 ;;

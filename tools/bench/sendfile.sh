@@ -19,7 +19,7 @@
 #             runs on this host: the guest's vCPUs are host threads, and
 #             other VMs slow single runs down by up to 2x; 0: do not wait
 # The other options go to tools/bench/guest.sh, which runs in the guest
-# (defaults: 3 rounds, 256 MiB, detached framing).
+# (defaults: 5 rounds, 256 MiB, detached framing; about 8 minutes).
 # Under TCG the guest runs AEAD at tens of MB/s: compare ratios, not MB/s.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
