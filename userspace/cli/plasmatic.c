@@ -519,15 +519,19 @@ static int relay(struct pl_conn *c, int in_fd, int out_fd, bool wait_input)
 			return r.in_status;
 		}
 	}
-	/* Failed, or nothing more to wait for: the input thread dies with us. */
+	/* Failed, or nothing more to wait for. */
 	if (__atomic_load_n(&r.in_done, __ATOMIC_SEQ_CST)) {
 		pthread_join(th, NULL);
-		if (status == EX_OK_)
-			status = r.in_status;
-	} else {
-		pthread_detach(th);
+		return status == EX_OK_ ? r.in_status : status;
 	}
-	return status;
+	/*
+	 * The input thread may sit in read() for ever, or still be inside
+	 * pl_conn_write(): the connection cannot be freed under it.  Our
+	 * output is written with write(2), so nothing is left to flush but
+	 * stdio's (messages): end the process here.
+	 */
+	fflush(NULL);
+	_exit(status);
 }
 
 /* ----------------------------------------------------------- commands */

@@ -14,6 +14,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/tls.h>
@@ -25,6 +26,7 @@
 #define HS_NEW_SESSION_TICKET	4
 #define ALERT_UNEXPECTED_MESSAGE 10
 #define ALERT_DECODE_ERROR	50
+#define ALERT_USER_CANCELED	90
 
 #define OUT_RECORDS		4	/* records sealed per send() */
 #define IN_CAP			(64 * 1024)
@@ -484,41 +486,59 @@ static int tx_housekeeping(struct pl_conn *c, size_t *used)
 	return 0;
 }
 
-/* The reader failed: send the fatal alert if we can, then close. */
-static void us_fatal(struct pl_conn *c, int alert)
+/*
+ * The reader failed.  The alert is posted before the failure is marked, so
+ * that whoever holds the send side next (this thread, the writer, or
+ * pl_conn_shutdown) sends it before anything else (SPEC 7).
+ */
+static void post_fatal(struct pl_conn *c, int alert)
 {
-	size_t used = 0;
-
 	c->err.alert = alert;
-	if (pthread_mutex_trylock(&c->tx_lock) == 0) {
-		if (!c->wr_shut && pl_tx_seal_alert(c->tx, PL_ALERT_FATAL,
-						    (uint8_t)alert, c->outbuf,
-						    c->outcap, &used) == PL_OK)
-			(void)!send(c->fd, c->outbuf, used,
-				    MSG_NOSIGNAL | MSG_DONTWAIT);
-		c->wr_shut = true;
-		pthread_mutex_unlock(&c->tx_lock);
-		shutdown(c->fd, SHUT_RDWR);
-	} else {
-		/* The writer is in send(): it sends the alert when it returns. */
-		atomic_store(&c->fatal_alert, alert);
-		shutdown(c->fd, SHUT_RD);
-	}
+	atomic_store(&c->fatal_posted, true);
+	atomic_store(&c->fatal_alert, alert);
 }
 
-/* tx_lock held: the writer's share of a reader failure. */
+/* tx_lock held: send a posted fatal alert, then close. */
 static void writer_check_fatal(struct pl_conn *c)
 {
 	int alert = atomic_exchange(&c->fatal_alert, -1);
 	size_t used = 0;
 
-	if (alert < 0 || c->wr_shut)
+	if (alert < 0)
 		return;
-	if (pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, c->outbuf,
+	if (!c->wr_shut &&
+	    pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, c->outbuf,
 			     c->outcap, &used) == PL_OK)
 		(void)!send(c->fd, c->outbuf, used, MSG_NOSIGNAL | MSG_DONTWAIT);
 	c->wr_shut = true;
 	shutdown(c->fd, SHUT_RDWR);
+}
+
+/* After post_fatal() and conn_fail(): send the alert if we can, close. */
+static void us_fatal(struct pl_conn *c)
+{
+	struct timespec until;
+
+	/* The writer holds the lock only while it seals and sends: wait a
+	 * little for it rather than lose the alert. */
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += 2;
+	if (pthread_mutex_timedlock(&c->tx_lock, &until) == 0) {
+		writer_check_fatal(c);
+		pthread_mutex_unlock(&c->tx_lock);
+		shutdown(c->fd, SHUT_RDWR);
+	} else {
+		/* The writer is stuck in send(): it sends the alert when it
+		 * returns. */
+		shutdown(c->fd, SHUT_RD);
+	}
+}
+
+/* A write after the end: the reader's failure, or a use after shutdown. */
+static void write_refused(struct pl_conn *c, const char *what)
+{
+	if (!c->failed && !atomic_load(&c->fatal_posted))
+		conn_fail(c, PL_E_CLOSED, 0, 0, "%s after shutdown", what);
 }
 
 static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
@@ -528,8 +548,7 @@ static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 	pthread_mutex_lock(&c->tx_lock);
 	writer_check_fatal(c);
 	if (c->failed || c->wr_shut) {
-		if (!c->failed)
-			conn_fail(c, PL_E_CLOSED, 0, 0, "write after shutdown");
+		write_refused(c, "write");
 		goto fail;
 	}
 	do {
@@ -566,6 +585,7 @@ fail:
 
 static void record_failed(struct pl_conn *c, int rc)
 {
+	post_fatal(c, PL_ALERT_BAD_RECORD_MAC);
 	if (!c->records_in)
 		conn_fail(c, PL_E_PSK_MISMATCH, 0, rc,
 			  "the first record from the peer failed its checks (%s): the PSK or the connection parameters (framing %s, EEM length %u) differ from the peer's, or the peer does not speak Plasmatic",
@@ -574,13 +594,14 @@ static void record_failed(struct pl_conn *c, int rc)
 		conn_fail(c, PL_E_BAD_RECORD, 0, rc,
 			  "a record from the peer failed its checks (%s)",
 			  pl_strerror(rc));
-	us_fatal(c, PL_ALERT_BAD_RECORD_MAC);
+	us_fatal(c);
 }
 
 static void protocol_failed(struct pl_conn *c, int alert, const char *what)
 {
+	post_fatal(c, alert);
 	conn_fail(c, PL_E_PROTOCOL, 0, 0, "protocol error: %s", what);
-	us_fatal(c, alert);
+	us_fatal(c);
 }
 
 /* A post-handshake handshake record: KeyUpdate, or a ticket to ignore. */
@@ -647,10 +668,11 @@ static int handle_handshake(struct pl_conn *c, const uint8_t *p, size_t len)
 			int rc = pl_rx_key_update(c->rx);
 
 			if (rc) {
+				post_fatal(c, ALERT_UNEXPECTED_MESSAGE);
 				conn_fail(c, PL_E_ENGINE, 0, rc,
 					  "receive KeyUpdate failed: %s",
 					  pl_strerror(rc));
-				us_fatal(c, ALERT_UNEXPECTED_MESSAGE);
+				us_fatal(c);
 				return -1;
 			}
 		}
@@ -684,6 +706,9 @@ static int handle_record(struct pl_conn *c, const struct pl_record *rec)
 			c->end = PLASMATIC_END_CLOSE_NOTIFY;
 			return 2;
 		}
+		/* RFC 8446 6.1: not fatal; a close_notify follows. */
+		if (rec->content[1] == ALERT_USER_CANCELED)
+			return 0;
 		conn_fail(c, PL_E_PEER_ALERT, 0, 0, "the peer sent alert %s (%d)%s",
 			  SSL_alert_desc_string_long(rec->content[1]),
 			  rec->content[1],
@@ -919,8 +944,8 @@ int pl_conn_key_update(struct pl_conn *c, int request_peer)
 		if (!seal_key_update(c, &used, request_peer) &&
 		    !send_all(c, c->outbuf, used, 0))
 			rc = 0;
-	} else if (!c->failed) {
-		conn_fail(c, PL_E_CLOSED, 0, 0, "KeyUpdate after shutdown");
+	} else {
+		write_refused(c, "KeyUpdate");
 	}
 	pthread_mutex_unlock(&c->tx_lock);
 	return rc ? (int)fail_ret(c) : 0;

@@ -96,6 +96,7 @@ struct pl_conn {
 	size_t outcap;
 	uint64_t records_out, key_updates_out;
 	atomic_int ku_reply;		/* peer asked: KeyUpdate before next data */
+	atomic_bool fatal_posted;	/* the reader failed: alert posted */
 	atomic_int fatal_alert;		/* -1 or alert the writer must still send */
 };
 

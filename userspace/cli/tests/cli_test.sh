@@ -204,7 +204,9 @@ else
 fi
 
 # ------------------------------------------------------------- failures
-if start_listen wrongpsk --psk k2; then
+# The server's stdin ends at once: its close_notify may reach the client
+# before the client's first record; both ends must fail either way.
+if start_listen wrongpsk --psk k2 < /dev/null; then
 	echo hello | "$P" connect "127.0.0.1:$port" --sni localhost --ca ca.pem --psk k1 --datapath "$DP" \
 		> wrongpsk.cli.out 2> wrongpsk.cli.err
 	crc=$?

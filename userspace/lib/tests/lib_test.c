@@ -537,6 +537,15 @@ TEST_F(fail, wrong_psk)
 	expect_mismatch(_metadata, &self->p);
 }
 
+/* The server ends at once (close_notify right after the handshake): its
+ * record or the client's may come first; both ends still fail clearly. */
+TEST_F(fail, wrong_psk_server_closes_first)
+{
+	self->p.ccfg.psk = self->a;
+	self->p.scfg.psk = self->b;
+	expect_mismatch(_metadata, &self->p);
+}
+
 TEST_F(fail, psk_one_side)
 {
 	self->p.scfg.psk = self->b;
