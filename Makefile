@@ -30,6 +30,9 @@ kmod-sparse: deps
 userspace: deps
 	$(MAKE) -C userspace/engine
 	$(MAKE) -C userspace/tests
+	$(MAKE) -C userspace/lib
+	$(MAKE) -C userspace/cli
+	$(MAKE) -C userspace/lib/tests bins
 
 bpf: deps
 	$(MAKE) -C bpf
