@@ -103,6 +103,11 @@ struct pl_rx {
 	enum pl_fail fail;
 	bool alert_due;		/* bad_record_mac still to be sent */
 	bool retry;		/* softirq could not allocate; work retries */
+	/*
+	 * A KeyUpdate was opened under PLASMATIC_RX keys: nothing behind it
+	 * is taken from TCP until PLASMATIC_RX is set again; READ_ONCE.
+	 */
+	bool key_update_pending;
 	struct work_struct work;
 };
 

@@ -12,6 +12,11 @@
  *
  * A reader opens @cur (EEM, then record), in place, and queues it on
  * @done, where it is read from; MSG_PEEK may open and queue several.
+ *
+ * A KeyUpdate opened under PLASMATIC_RX keys (kTLS 6.14 behaviour) stops
+ * the parser behind it: it is delivered like any handshake record, then
+ * reads fail with EKEYEXPIRED until PLASMATIC_RX is set again
+ * (pl_rx_rekey()); what follows it waits in TCP for the new key.
  */
 #include <linux/sched/signal.h>
 #include <linux/splice.h>
@@ -203,7 +208,7 @@ static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
 	read_descriptor_t desc = { .arg.data = &r, .count = 1 };
 	struct pl_rx *rx = &ctx->rx;
 
-	if (rx->err || rx->end || rx->ready)
+	if (rx->err || rx->end || rx->ready || rx->key_update_pending)
 		return 0;
 	tcp_read_sock(sk, &desc, pl_rx_actor);
 	return desc.error == -ENOMEM ? -ENOMEM : 0;
@@ -268,28 +273,47 @@ static bool pl_rx_alert(struct sock *sk, struct plasmatic_context *ctx,
 	return false;
 }
 
-/*
- * A KeyUpdate from the peer, with RX keys from a traffic secret: the next
- * records use the next secret; the record is not delivered.  Returns
- * true if @skb was one.
- */
-static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
-			     struct sk_buff *skb, int *err)
+/* Whether handshake record @skb is one whole KeyUpdate message. */
+static bool pl_rx_is_key_update(struct sk_buff *skb, u8 *requested)
 {
 	struct pl_rx_msg *rxm = pl_rx_msg(skb);
 	u8 msg[5];
 
-	if (!ctx->rx.cipher.secret_len || rxm->len != sizeof(msg) ||
+	if (rxm->len != sizeof(msg) ||
 	    skb_copy_bits(skb, rxm->off, msg, sizeof(msg)))
 		return false;
 	if (msg[0] != PL_HS_KEY_UPDATE || msg[1] || msg[2] || msg[3] != 1 ||
 	    msg[4] > PLASMATIC_KU_REQUESTED)
 		return false;
+	*requested = msg[4];
+	return true;
+}
+
+/*
+ * A KeyUpdate from the peer.  With RX keys from a traffic secret the next
+ * records use the next secret and the record is not delivered: returns
+ * true.  With PLASMATIC_RX keys the record is delivered and the parser
+ * stops behind it until the application sets the next key.
+ */
+static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
+			     struct sk_buff *skb, int *err)
+{
+	u8 requested;
+
+	if (!pl_rx_is_key_update(skb, &requested))
+		return false;
+	if (!ctx->by_secret[PL_DIR_RX]) {
+		WRITE_ONCE(ctx->rx.key_update_pending, true);
+		/* Other readers waiting for a record: EKEYEXPIRED now. */
+		ctx->sk_data_ready(sk);
+		return false;
+	}
 
 	*err = pl_cipher_update(&ctx->rx.cipher);
 	if (*err)
 		*err = pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
-	else if (msg[4] == PLASMATIC_KU_REQUESTED && ctx->by_secret[PL_DIR_TX])
+	else if (requested == PLASMATIC_KU_REQUESTED &&
+		 ctx->by_secret[PL_DIR_TX])
 		ctx->tx.key_update_due = true;
 	return true;
 }
@@ -380,7 +404,8 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 /*
  * Make one more record available on @done.  Returns 0 if something
  * changed (a record was opened), PL_RX_EOF at the end of the stream,
- * -EAGAIN if the reader has to wait, or an error.
+ * -EAGAIN if the reader has to wait, -EKEYEXPIRED behind a KeyUpdate
+ * until the next key is set, or an error.
  */
 static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx)
 {
@@ -391,6 +416,8 @@ static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx)
 		return rx->err;
 	if (rx->end)
 		return PL_RX_EOF;
+	if (rx->key_update_pending)
+		return -EKEYEXPIRED;
 
 	err = pl_rx_pull(sk, ctx, GFP_KERNEL);
 	if (rx->ready) {
@@ -434,7 +461,8 @@ static int pl_rx_wait(struct sock *sk, struct plasmatic_context *ctx,
 
 	add_wait_queue(sk_sleep(sk), &wait);
 	sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
-	sk_wait_event(sk, timeo, pl_rx_can_go_on(sk, ctx), &wait);
+	sk_wait_event(sk, timeo, pl_rx_can_go_on(sk, ctx) ||
+		      READ_ONCE(ctx->rx.key_update_pending), &wait);
 	sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
 	remove_wait_queue(sk_sleep(sk), &wait);
 	return 0;
@@ -619,9 +647,15 @@ __poll_t pl_poll(struct file *file, struct socket *sock,
 	if (!pl_rx_ready(ctx))
 		return mask;
 
+	/*
+	 * Behind a KeyUpdate, readable only while records up to it are left
+	 * to read: kTLS 6.14 is never readable then, even with the KeyUpdate
+	 * still queued, which a reader driven by poll would never see.
+	 */
 	mask &= ~(EPOLLIN | EPOLLRDNORM);
 	if (!skb_queue_empty_lockless(&ctx->rx.done) ||
-	    pl_rx_can_go_on(sk, ctx))
+	    (!READ_ONCE(ctx->rx.key_update_pending) &&
+	     pl_rx_can_go_on(sk, ctx)))
 		mask |= EPOLLIN | EPOLLRDNORM;
 	return mask;
 }
@@ -665,6 +699,26 @@ void pl_rx_start(struct sock *sk, struct plasmatic_context *ctx)
 	pl_rx_pull(sk, ctx, GFP_KERNEL);
 	if (pl_rx_can_go_on(sk, ctx))
 		ctx->sk_data_ready(sk);
+}
+
+/*
+ * PLASMATIC_RX set again behind a KeyUpdate: @next, a key of the same
+ * cipher, opens what follows; the EEM goes on (SPEC 4).  Takes @next over.
+ */
+void pl_rx_rekey(struct sock *sk, struct plasmatic_context *ctx,
+		 struct pl_cipher *next)
+{
+	struct pl_rx *rx = &ctx->rx;
+
+	pl_cipher_free(&rx->cipher);
+	rx->cipher = *next;
+	memzero_explicit(next, sizeof(*next));
+	WRITE_ONCE(rx->key_update_pending, false);
+
+	if (pl_rx_pull(sk, ctx, GFP_KERNEL))
+		schedule_work(&rx->work);
+	/* Wake poll (not readable while stopped) and readers, as kTLS. */
+	ctx->sk_data_ready(sk);
 }
 
 void pl_rx_init(struct plasmatic_context *ctx)

@@ -130,17 +130,31 @@ static void pl_keys_installed(struct sock *sk, struct plasmatic_context *ctx,
 	}
 }
 
+/*
+ * Whether PLASMATIC_TX / PLASMATIC_RX may be set again (kTLS 6.14 rekey):
+ * never over keys from a traffic secret (the kernel rotates those
+ * itself); TX at any time; RX only once stopped behind a KeyUpdate.
+ */
+static bool pl_may_rekey(const struct plasmatic_context *ctx, enum pl_dir dir)
+{
+	if (ctx->by_secret[dir])
+		return false;
+	return dir == PL_DIR_TX || ctx->rx.key_update_pending;
+}
+
 static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
 		       enum pl_dir dir, sockptr_t optval, unsigned int optlen)
 {
 	struct pl_cipher *c = dir == PL_DIR_TX ? &ctx->tx.cipher :
 						 &ctx->rx.cipher;
+	bool rekey = ctx->keys_set[dir];
 	const struct pl_cipher_layout *l;
+	struct pl_cipher next = {};
 	union pl_crypto_info ci;
 	u8 *p = (u8 *)&ci;
 	int err;
 
-	if (ctx->keys_set[dir])
+	if (rekey && !pl_may_rekey(ctx, dir))
 		return -EBUSY;
 	if (!ctx->eem_set[dir])
 		return -ENOKEY;
@@ -150,6 +164,10 @@ static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
 		return -EFAULT;
 	if (ci.info.version != TLS_1_3_VERSION)
 		return -EINVAL;
+	/* A rekey changes the key, never the cipher. */
+	if (rekey &&
+	    ci.info.cipher_type != ctx->crypto_info[dir].info.cipher_type)
+		return -EINVAL;
 	l = pl_layout(ci.info.cipher_type);
 	if (!l || optlen != l->size)
 		return -EINVAL;
@@ -158,17 +176,30 @@ static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
 		goto out;
 	}
 
-	err = pl_cipher_init(c, l->type, p + l->key, l->key_len,
-			     p + l->salt, l->salt_len, p + l->iv, l->iv_len,
-			     p + l->rec_seq);
+	err = pl_cipher_init(rekey ? &next : c, l->type, p + l->key,
+			     l->key_len, p + l->salt, l->salt_len, p + l->iv,
+			     l->iv_len, p + l->rec_seq);
 	if (err)
 		goto out;
+	if (rekey) {
+		/* Either takes @next over, or leaves the old key in place. */
+		if (dir == PL_DIR_TX) {
+			err = pl_tx_rekey(sk, ctx, &next);
+			if (err) {
+				pl_cipher_free(&next);
+				goto out;
+			}
+		} else {
+			pl_rx_rekey(sk, ctx, &next);
+		}
+	}
 
 	memzero_explicit(p + l->key, l->key_len);
 	memzero_explicit(p + l->salt, l->salt_len);
 	memzero_explicit(p + l->iv, l->iv_len);
 	ctx->crypto_info[dir] = ci;
-	pl_keys_installed(sk, ctx, dir);
+	if (!rekey)
+		pl_keys_installed(sk, ctx, dir);
 out:
 	memzero_explicit(&ci, sizeof(ci));
 	return err;
@@ -240,6 +271,9 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		return pl_tx_key_update(sk, ctx, val);
 	}
 
+	/* Setting TX keys again seals the open record: exclude senders. */
+	if (optname == PLASMATIC_TX)
+		mutex_lock(&ctx->tx.lock);
 	lock_sock(sk);
 	switch (optname) {
 	case PLASMATIC_EEM_TX:
@@ -267,6 +301,8 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		break;
 	}
 	release_sock(sk);
+	if (optname == PLASMATIC_TX)
+		mutex_unlock(&ctx->tx.lock);
 	return err;
 }
 

@@ -289,6 +289,33 @@ int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	return err;
 }
 
+/*
+ * PLASMATIC_TX set again (kTLS 6.14 rekey; the application has sent its
+ * KeyUpdate): a record still open under MSG_MORE is sealed under the old
+ * key, then @next, a key of the same cipher, protects what follows.  The
+ * EEM nonce sequence goes on (SPEC 4).  Takes @next over on success.
+ * Caller holds tx.lock and the socket lock.
+ */
+int pl_tx_rekey(struct sock *sk, struct plasmatic_context *ctx,
+		struct pl_cipher *next)
+{
+	struct pl_tx *tx = &ctx->tx;
+	int err;
+
+	/* A record is only ever open with nothing pending before it. */
+	if (tx->open) {
+		err = pl_tx_seal(sk, ctx);
+		if (err)
+			return err;
+		/* What TCP cannot take now goes with the work or next send. */
+		pl_tx_push(sk, ctx, PL_TX_PUSH_FLAGS);
+	}
+	pl_cipher_free(&tx->cipher);
+	tx->cipher = *next;
+	memzero_explicit(next, sizeof(*next));
+	return 0;
+}
+
 /* The receive side failed: tell the peer, if TCP can still take it. */
 static void pl_tx_due_alert(struct sock *sk, struct plasmatic_context *ctx,
 			    int flags)

@@ -21,5 +21,7 @@ void pl_tx_schedule(struct plasmatic_context *ctx);
 void pl_tx_close(struct sock *sk, struct plasmatic_context *ctx);
 int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 		     int requested);
+int pl_tx_rekey(struct sock *sk, struct plasmatic_context *ctx,
+		struct pl_cipher *next);
 
 #endif /* _PLASMATIC_TX_H */

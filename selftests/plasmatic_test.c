@@ -2087,7 +2087,10 @@ TEST_F(pl, sockopt_bad_eem_info)
 		TH_LOG("eem_len %d: %s", e.eem_len, strerror(errno));
 }
 
-/* Every option may be set once: a second set is EBUSY. */
+/*
+ * Every option may be set once: a second set is EBUSY.  But PLASMATIC_TX:
+ * set again, it is a rekey (ktls_key_update_tx), here to the same key.
+ */
 TEST_F(pl, sockopt_set_twice_ebusy)
 {
 	struct plasmatic_eem_info e;
@@ -2098,7 +2101,7 @@ TEST_F(pl, sockopt_set_twice_ebusy)
 	pl_crypto_init(&c, &self->ab);
 	EXPECT_SETOPT_ERR(self->a, PLASMATIC_EEM_TX, &e, sizeof(e), EBUSY);
 	EXPECT_SETOPT_ERR(self->a, PLASMATIC_EEM_RX, &e, sizeof(e), EBUSY);
-	EXPECT_SETOPT_ERR(self->a, PLASMATIC_TX, &c, c.len, EBUSY);
+	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TX, &c, c.len));
 	EXPECT_SETOPT_ERR(self->a, PLASMATIC_RX, &c, c.len, EBUSY);
 	/* EEM twice before keys too. */
 	ASSERT_EQ(0, pl_ulp(self->b));
@@ -2333,20 +2336,19 @@ static int set_secret_dir(int fd, const struct pl_keys *k, const struct secret_d
 	return 0;
 }
 
-/*
- * a upgraded with traffic secrets (TX ab, RX ba); the raw peer's engine
- * objects are made from the same secrets.
- */
-#define UPGRADE_RAW_SECRETS(sab, sba) do { \
-	struct pl_dir_config __d; \
-	int __e = 0; \
+/* Traffic secrets of both directions, of the variant's hash length. */
+#define FILL_SECRETS(sab, sba) do { \
 	size_t __hl = pl_suite_hash_len(pl_cipher_suite(self->ab.cipher)); \
 	(sab)->len = (sba)->len = __hl; \
 	pl_fill((sab)->secret, __hl, 31); \
 	pl_fill((sba)->secret, __hl, 32); \
-	ASSERT_EQ(0, pl_ulp(self->a)); \
-	ASSERT_EQ(0, set_secret_dir(self->a, &self->ab, (sab), 1)); \
-	ASSERT_EQ(0, set_secret_dir(self->a, &self->ba, (sba), 0)); \
+} while (0)
+
+/* The raw peer on b, with engine objects made from traffic secrets. */
+#define PEER_FROM_SECRETS(sab, sba) do { \
+	struct pl_dir_config __d; \
+	int __e = 0; \
+	size_t __hl = (sab)->len; \
 	self->peer = xmalloc(sizeof(*self->peer)); \
 	memset(self->peer, 0, sizeof(*self->peer)); \
 	self->peer->fd = self->b; \
@@ -2362,6 +2364,18 @@ static int set_secret_dir(int fd, const struct pl_keys *k, const struct secret_d
 	__d.secret_len = __hl; \
 	self->peer->tx = pl_tx_new(&__d, &__e); \
 	ASSERT_NE(NULL, self->peer->tx); \
+} while (0)
+
+/*
+ * a upgraded with traffic secrets (TX ab, RX ba); the raw peer's engine
+ * objects are made from the same secrets.
+ */
+#define UPGRADE_RAW_SECRETS(sab, sba) do { \
+	FILL_SECRETS(sab, sba); \
+	ASSERT_EQ(0, pl_ulp(self->a)); \
+	ASSERT_EQ(0, set_secret_dir(self->a, &self->ab, (sab), 1)); \
+	ASSERT_EQ(0, set_secret_dir(self->a, &self->ba, (sba), 0)); \
+	PEER_FROM_SECRETS(sab, sba); \
 } while (0)
 
 /* Keys derived by the kernel from traffic secrets agree with the engine's. */
@@ -2441,6 +2455,278 @@ TEST_F(pl, key_update_rx_requested)
 	EXPECT_EQ(0, memcmp(buf, ku_not_requested, len));
 	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
 	EXPECT_DATA("three");
+	free(w);
+}
+
+/* ==== KeyUpdate with kTLS structures (PLASMATIC_TX / _RX set again) ==== */
+
+/* k's record key and IV from traffic secret sd; first sequence number seq. */
+static int keys_from_secret(struct pl_keys *k, const struct secret_dir *sd, uint64_t seq)
+{
+	k->seq = seq;
+	return pl_traffic_keys(pl_cipher_suite(k->cipher), sd->secret, sd->len, k->key, k->iv);
+}
+
+/* KeyUpdate: sd becomes the next traffic secret, k its keys from sequence 0. */
+static int keys_next(struct pl_keys *k, struct secret_dir *sd)
+{
+	uint8_t next[PL_MAX_SECRET_LEN];
+	int err = pl_traffic_update(pl_cipher_suite(k->cipher), sd->secret, sd->len, next);
+
+	if (err)
+		return err;
+	memcpy(sd->secret, next, sd->len);
+	return keys_from_secret(k, sd, 0);
+}
+
+/* PLASMATIC_TX (tx = 1) or PLASMATIC_RX with the keys k: 0 or -errno. */
+static int set_keys(int fd, const struct pl_keys *k, int tx)
+{
+	struct pl_crypto c;
+
+	pl_crypto_init(&c, k);
+	return setsockopt(fd, SOL_PLASMATIC, tx ? PLASMATIC_TX : PLASMATIC_RX,
+			  &c, c.len) ? -errno : 0;
+}
+
+/* k with another cipher than the variant's (same key material otherwise). */
+static void keys_other_cipher(struct pl_keys *k, const struct pl_keys *from)
+{
+	*k = *from;
+	k->cipher = from->cipher == TLS_CIPHER_AES_GCM_128 ? TLS_CIPHER_CHACHA20_POLY1305 :
+		    TLS_CIPHER_AES_GCM_128;
+	k->key_len = k->cipher == TLS_CIPHER_AES_GCM_128 ? 16 : 32;
+}
+
+/*
+ * a upgraded with kTLS structures (TX ab, RX ba) holding keys the test
+ * derives from traffic secrets; the raw peer's engine objects are made
+ * from the secrets, so the engine's KeyUpdate checks the test's keys.
+ */
+#define UPGRADE_RAW_KTLS(sab, sba) do { \
+	FILL_SECRETS(sab, sba); \
+	ASSERT_EQ(0, keys_from_secret(&self->ab, (sab), self->ab.seq)); \
+	ASSERT_EQ(0, keys_from_secret(&self->ba, (sba), self->ba.seq)); \
+	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba)); \
+	PEER_FROM_SECRETS(sab, sba); \
+} while (0)
+
+/* Expect the next record from the kernel to be the KeyUpdate ku. */
+#define EXPECT_KEY_UPDATE(ku) do { \
+	uint8_t __t, __b[64]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	ASSERT_EQ(1, __r) TH_LOG("no KeyUpdate record: %s", pl_strerror(__r)); \
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, __t); \
+	ASSERT_EQ(sizeof(ku), __l); \
+	EXPECT_EQ(0, memcmp(__b, (ku), __l)); \
+} while (0)
+
+/* Reads fail with EKEYEXPIRED, whatever the flags. */
+#define EXPECT_STOPPED(fd) do { \
+	char __b[64]; \
+	for (int __i = 0; __i < 3; __i++) { \
+		EXPECT_EQ(-1, recv((fd), __b, sizeof(__b), 0)); \
+		EXPECT_EQ(EKEYEXPIRED, errno) TH_LOG("recv: %s", strerror(errno)); \
+	} \
+	EXPECT_EQ(-1, recv((fd), __b, sizeof(__b), MSG_PEEK)); \
+	EXPECT_EQ(EKEYEXPIRED, errno) TH_LOG("recv(MSG_PEEK): %s", strerror(errno)); \
+	EXPECT_EQ(-1, recv((fd), __b, sizeof(__b), MSG_DONTWAIT | MSG_WAITALL)); \
+	EXPECT_EQ(EKEYEXPIRED, errno) TH_LOG("recv(MSG_DONTWAIT): %s", strerror(errno)); \
+} while (0)
+
+struct poller {
+	int fd;
+	int ret;
+};
+
+static void *poller_fn(void *arg)
+{
+	struct poller *p = arg;
+
+	p->ret = pl_readable(p->fd, 5000);
+	return NULL;
+}
+
+/*
+ * PLASMATIC_RX keys: the peer's KeyUpdate is delivered with the handshake
+ * cmsg and stops the receiver; reads (MSG_PEEK and splice too) fail with
+ * EKEYEXPIRED and poll is not readable until PLASMATIC_RX is set again
+ * (same cipher, the next key); the records behind it then read intact.
+ * Twice: the second KeyUpdate has update_requested, which with kTLS
+ * structures is the application's to answer (no KeyUpdate from a).
+ */
+TEST_F(pl, ktls_key_update_rx)
+{
+	uint8_t *w = xmalloc(3 * PL_MAX_WIRE_LEN), buf[64];
+	struct secret_dir sab, sba;
+	struct pl_keys other;
+	struct pl_crypto c;
+	struct poller pr;
+	pthread_t th;
+	int pfd[2], t;
+	size_t wl;
+
+	UPGRADE_RAW_KTLS(&sab, &sba);
+	ASSERT_EQ(0, pipe(pfd));
+	set_rcvtimeo(self->a, 5000);
+	for (int round = 0; round < 2; round++) {
+		const uint8_t *ku = round ? ku_requested : ku_not_requested;
+		const char *before = round ? "second before" : "before";
+		const char *after = round ? "second after" : "after";
+
+		wl = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, before, strlen(before), NULL, w);
+		wl += PEER_SEAL(PLASMATIC_CT_HANDSHAKE, ku, 5, NULL, w + wl);
+		ASSERT_EQ(0, pl_tx_key_update(self->peer->tx));
+		wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, after, strlen(after), NULL, w + wl);
+		ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+
+		/* Not stopped while nothing has read up to the KeyUpdate. */
+		EXPECT_EQ(-EBUSY, set_keys(self->a, &self->ba, 0));
+		ASSERT_EQ((ssize_t)strlen(before), recv_type(self->a, &t, buf, sizeof(buf), 0));
+		EXPECT_EQ(-1, t);
+		EXPECT_EQ(0, memcmp(buf, before, strlen(before)));
+		/* The KeyUpdate is still to be read: readable. */
+		EXPECT_EQ(1, pl_readable(self->a, PEER_TMO));
+		ASSERT_EQ(5, recv_type(self->a, &t, buf, sizeof(buf), MSG_PEEK));
+		EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, t);
+		ASSERT_EQ(5, recv_type(self->a, &t, buf, sizeof(buf), 0));
+		EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, t);
+		EXPECT_EQ(0, memcmp(buf, ku, 5));
+
+		EXPECT_STOPPED(self->a);
+		EXPECT_EQ(-1, splice(self->a, NULL, pfd[1], NULL, 64, SPLICE_F_NONBLOCK));
+		EXPECT_EQ(EKEYEXPIRED, errno) TH_LOG("splice: %s", strerror(errno));
+		EXPECT_EQ(0, pl_readable(self->a, 200));
+		/* Only the key may change; a refused set changes nothing. */
+		keys_other_cipher(&other, &self->ba);
+		EXPECT_EQ(-EINVAL, set_keys(self->a, &other, 0));
+		pl_crypto_init(&c, &self->ba);
+		c.info.version = TLS_1_2_VERSION;
+		EXPECT_SETOPT_ERR(self->a, PLASMATIC_RX, &c, c.len, EINVAL);
+		EXPECT_STOPPED(self->a);
+
+		/* The next key wakes a poll that waits behind the KeyUpdate. */
+		pr.fd = self->a;
+		pr.ret = -2;
+		ASSERT_EQ(0, pthread_create(&th, NULL, poller_fn, &pr));
+		usleep(100000);
+		ASSERT_EQ(0, keys_next(&self->ba, &sba));
+		ASSERT_EQ(0, set_keys(self->a, &self->ba, 0));
+		ASSERT_EQ(0, join_within(th, 10));
+		EXPECT_EQ(1, pr.ret);
+		EXPECT_EQ(-EBUSY, set_keys(self->a, &self->ba, 0));
+		ASSERT_EQ((ssize_t)strlen(after), recv_type(self->a, &t, buf, sizeof(buf), 0));
+		EXPECT_EQ(-1, t);
+		EXPECT_EQ(0, memcmp(buf, after, strlen(after)));
+	}
+	/* The requested KeyUpdate is left to the application. */
+	ASSERT_EQ(4, send(self->a, "data", 4, 0));
+	EXPECT_DATA("data");
+	close(pfd[0]);
+	close(pfd[1]);
+	free(w);
+}
+
+/*
+ * PLASMATIC_TX again: a sends its KeyUpdate as a handshake record and sets
+ * the next key; the peer follows with its engine's KeyUpdate and decodes
+ * everything, the EEM nonces running on across the keys.  A record left
+ * open by MSG_MORE is sealed under the old key first.
+ */
+TEST_F(pl, ktls_key_update_tx)
+{
+	uint8_t nonce[PLASMATIC_EEM_NONCE_SIZE], want[PLASMATIC_EEM_NONCE_SIZE];
+	struct secret_dir sab, sba;
+	struct pl_keys other;
+
+	UPGRADE_RAW_KTLS(&sab, &sba);
+	keys_other_cipher(&other, &self->ab);
+	EXPECT_EQ(-EINVAL, set_keys(self->a, &other, 1));
+	/* The kernel sends KeyUpdate itself only with traffic secrets. */
+	EXPECT_SETOPT_ERR(self->a, PLASMATIC_KEY_UPDATE, &(int){ 0 }, sizeof(int), EOPNOTSUPP);
+
+	ASSERT_EQ(6, send(self->a, "before", 6, 0));
+	ASSERT_EQ(5, send_type(self->a, PLASMATIC_CT_HANDSHAKE, ku_not_requested, 5, 0));
+	ASSERT_EQ(0, keys_next(&self->ab, &sab));
+	ASSERT_EQ(0, set_keys(self->a, &self->ab, 1));
+	ASSERT_EQ(5, send(self->a, "after", 5, 0));
+	/* Again, with data left open at the rekey. */
+	ASSERT_EQ(5, send_type(self->a, PLASMATIC_CT_HANDSHAKE, ku_requested, 5, 0));
+	ASSERT_EQ(4, send(self->a, "open", 4, MSG_MORE));
+	ASSERT_EQ(0, keys_next(&self->ab, &sab));
+	ASSERT_EQ(0, set_keys(self->a, &self->ab, 1));
+	ASSERT_EQ(4, send(self->a, "last", 4, 0));
+
+	EXPECT_DATA("before");
+	EXPECT_KEY_UPDATE(ku_not_requested);
+	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
+	EXPECT_DATA("after");
+	EXPECT_KEY_UPDATE(ku_requested);
+	EXPECT_DATA("open");
+	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
+	EXPECT_DATA("last");
+	EXPECT_EQ(1, pl_rx_seq(self->peer->rx));
+	/* Six records, six EEM nonces in a row. */
+	pl_rx_eem_nonce(self->peer->rx, nonce);
+	pl_nonce_add(want, self->ab.eem_nonce, 6);
+	EXPECT_EQ(0, memcmp(nonce, want, sizeof(want)));
+}
+
+/* Both ends kernel, kTLS structures: the whole KeyUpdate exchange by hand. */
+TEST_F(pl, ktls_key_update_kernel_to_kernel)
+{
+	uint8_t buf[64];
+	int t;
+
+	UPGRADE_BOTH();
+	set_rcvtimeo(self->b, 5000);
+	ASSERT_EQ(5, send(self->a, "first", 5, 0));
+	ASSERT_EQ(5, send_type(self->a, PLASMATIC_CT_HANDSHAKE, ku_not_requested, 5, 0));
+	pl_fill(self->ab.key, sizeof(self->ab.key), 77);
+	pl_fill(self->ab.iv, sizeof(self->ab.iv), 78);
+	self->ab.seq = 0;
+	ASSERT_EQ(0, set_keys(self->a, &self->ab, 1));
+	ASSERT_EQ(6, send(self->a, "second", 6, 0));
+
+	ASSERT_EQ(5, recv_type(self->b, &t, buf, sizeof(buf), MSG_WAITALL));
+	EXPECT_EQ(-1, t);
+	EXPECT_EQ(0, memcmp(buf, "first", 5));
+	ASSERT_EQ(5, recv_type(self->b, &t, buf, sizeof(buf), 0));
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, t);
+	EXPECT_STOPPED(self->b);
+	ASSERT_EQ(0, set_keys(self->b, &self->ab, 0));
+	ASSERT_EQ(6, recv_type(self->b, &t, buf, sizeof(buf), MSG_WAITALL));
+	EXPECT_EQ(-1, t);
+	EXPECT_EQ(0, memcmp(buf, "second", 6));
+}
+
+/*
+ * Keys from traffic secrets are the kernel's to rotate: setting keys
+ * again, either way, is EBUSY, also after a KeyUpdate the kernel handled.
+ */
+TEST_F(pl, ktls_rekey_secret_keys_ebusy)
+{
+	struct plasmatic_secret_info si = { .version = TLS_1_3_VERSION,
+					    .cipher_type = self->ab.cipher };
+	uint8_t *w = xmalloc(2 * PL_MAX_WIRE_LEN), buf[8];
+	struct secret_dir sab, sba;
+	size_t wl;
+
+	UPGRADE_RAW_SECRETS(&sab, &sba);
+	wl = PEER_SEAL(PLASMATIC_CT_HANDSHAKE, ku_not_requested, 5, NULL, w);
+	ASSERT_EQ(0, pl_tx_key_update(self->peer->tx));
+	wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "x", 1, NULL, w + wl);
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ(1, recv(self->a, buf, sizeof(buf), 0));
+	EXPECT_EQ('x', buf[0]);
+	for (int tx = 1; tx >= 0; tx--) {
+		EXPECT_EQ(-EBUSY, set_keys(self->a, tx ? &self->ab : &self->ba, tx));
+		memcpy(si.secret, tx ? sab.secret : sba.secret, sab.len);
+		EXPECT_SETOPT_ERR(self->a, tx ? PLASMATIC_TX_SECRET : PLASMATIC_RX_SECRET,
+				  &si, sizeof(si), EBUSY);
+	}
 	free(w);
 }
 

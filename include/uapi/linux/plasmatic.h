@@ -19,7 +19,8 @@
  *   - SOL_PLASMATIC options need the ULP first (else TCP answers ENOPROTOOPT);
  *   - keys (PLASMATIC_TX/RX or *_SECRET) need the EEM of the same direction
  *     first: without it they fail with ENOKEY;
- *   - every option may be set once: a second set gives EBUSY;
+ *   - every option may be set once: a second set gives EBUSY, but for
+ *     the rekey of PLASMATIC_TX / PLASMATIC_RX (KeyUpdate, below);
  *   - a bad size gives EINVAL, an unknown cipher or a version other than
  *     TLS_1_3_VERSION gives EINVAL, a NULL optval gives EFAULT.
  *   - PLASMATIC_CLOSE_NOTIFY may be changed at any time;
@@ -40,9 +41,28 @@
  *     delivered as a record, then reads fail with ECONNRESET;
  *   - a record that fails a check (SPEC section 7): the kernel sends
  *     bad_record_mac, records before it are still read, then every read
- *     fails with EBADMSG and sends with EPIPE;
- *   - with PLASMATIC_RX_SECRET a received KeyUpdate is handled by the
- *     kernel and not delivered.
+ *     fails with EBADMSG and sends with EPIPE.
+ *
+ * KeyUpdate (SPEC.md 8.4), per direction by how its keys were set:
+ *   - *_SECRET: the kernel rotates.  A received KeyUpdate is handled and
+ *     not delivered (update_requested: the kernel sends its own before
+ *     its next data, if its TX keys are from a secret too);
+ *     PLASMATIC_KEY_UPDATE sends one.  Setting keys again: EBUSY.
+ *   - PLASMATIC_TX / PLASMATIC_RX (kTLS structures): the application
+ *     rotates, as with kTLS 6.14.  A received KeyUpdate (a handshake
+ *     record holding exactly one KeyUpdate message) is delivered like any
+ *     handshake record and no record behind it is opened: once it and
+ *     everything before it have been read, recvmsg (MSG_PEEK too) and
+ *     splice_read fail with EKEYEXPIRED and poll reports no POLLIN, until
+ *     PLASMATIC_RX is set again with the next key; the records behind it
+ *     wait in TCP and are opened with that key.  PLASMATIC_RX may be set
+ *     again only while so stopped (at the latest from when a read or
+ *     peek returns the KeyUpdate), else EBUSY; PLASMATIC_TX at any time,
+ *     normally right after sending a KeyUpdate with the
+ *     PLASMATIC_RECORD_TYPE cmsg (a record left open by MSG_MORE is
+ *     sealed under the old key first).  The version and cipher must stay
+ *     (else EINVAL); key, IV, salt and rec_seq (normally 0) are new; the
+ *     EEM goes on (its nonces continue).  A failed set keeps the old key.
  */
 #ifndef _UAPI_LINUX_PLASMATIC_H
 #define _UAPI_LINUX_PLASMATIC_H
