@@ -49,8 +49,24 @@ while [ "$(vms)" -gt 0 ] && [ "$waited" -lt "$wait" ]; do
 	waited=$((waited + 10))
 done
 before=$(host_load)
+# Sample, every 2 s while the VM runs, how many other VMs run alongside.
+samples=$(mktemp)
+(
+	while :; do
+		echo $(($(vms) - 1))
+		sleep 2
+	done
+) >"$samples" &
+sampler=$!
 rc=0
 tools/vm --timeout 900 --mem 3072 -- sh "$guest" "$@" || rc=$?
+kill "$sampler" 2>/dev/null || true
+wait "$sampler" 2>/dev/null || true
 echo
 echo "host before the run: $before; after it: $(host_load)"
+awk '{ n++; if ($1 > 0) busy++; if ($1 > max) max = $1 }
+     END { printf "other VMs ran during %d%% of the run (up to %d at once)%s\n",
+		   n ? 100 * busy / n : 0, max,
+		   busy ? ": rounds may be disturbed, see the ranges" : "" }' "$samples"
+rm -f "$samples"
 exit $rc
