@@ -785,6 +785,29 @@ static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
 
 /* --------------------------------------------------- kernel datapath */
 
+/*
+ * A call on the kernel datapath failed with @e.  EBADMSG: a record from the
+ * peer failed its checks and the module answered with bad_record_mac
+ * (SPEC 7); on the very first record that means a PSK or parameter
+ * mismatch.
+ */
+static void k_fail_errno(struct pl_conn *c, int e, const char *call)
+{
+	if (e == EBADMSG && !c->k_any_read)
+		conn_fail(c, PL_E_PSK_MISMATCH, e, 0,
+			  "the first record from the peer failed its checks: the PSK or the connection parameters (framing %s, EEM length %u) differ from the peer's, or the peer does not speak Plasmatic",
+			  pl_framing_name(c->framing), c->eem_len);
+	else if (e == EBADMSG)
+		conn_fail(c, PL_E_BAD_RECORD, e, 0,
+			  "a record from the peer failed its checks");
+	else if (e == EAGAIN || e == EWOULDBLOCK)
+		conn_fail(c, PL_E_SYS, e, 0, "%s: timed out", call);
+	else
+		conn_fail(c, PL_E_SYS, e, 0, "%s: %s", call, strerror(e));
+	if (e == EBADMSG)
+		c->err.alert = PL_ALERT_BAD_RECORD_MAC;
+}
+
 static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 {
 	char cbuf[CMSG_SPACE(sizeof(uint8_t))];
@@ -804,22 +827,7 @@ static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 		n = recvmsg(c->fd, &msg, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		int e = errno;
-
-		if (e == EBADMSG && !c->k_any_read)
-			conn_fail(c, PL_E_PSK_MISMATCH, e, 0,
-				  "the first record from the peer failed its checks: the PSK or the connection parameters (framing %s, EEM length %u) differ from the peer's, or the peer does not speak Plasmatic",
-				  pl_framing_name(c->framing), c->eem_len);
-		else if (e == EBADMSG)
-			conn_fail(c, PL_E_BAD_RECORD, e, 0,
-				  "a record from the peer failed its checks");
-		else if (e == EAGAIN || e == EWOULDBLOCK)
-			conn_fail(c, PL_E_SYS, e, 0, "recv: timed out");
-		else
-			conn_fail(c, PL_E_SYS, e, 0, "recv: %s", strerror(e));
-		/* SPEC 7: the module answered with bad_record_mac. */
-		if (e == EBADMSG)
-			c->err.alert = PL_ALERT_BAD_RECORD_MAC;
+		k_fail_errno(c, errno, "recv");
 		return fail_ret(c);
 	}
 	if (n == 0) {
@@ -861,6 +869,44 @@ static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 	return n;
 }
 
+/*
+ * A send on the kernel path failed.  When the peer reset or closed the
+ * connection, the reason is usually waiting on the receive side (its
+ * bad_record_mac alert, or a first record our keys cannot open: a PSK
+ * mismatch); peek at it, without consuming anything a reader may want, so
+ * that the error says why rather than "Broken pipe".
+ */
+static void k_write_failed(struct pl_conn *c, int e)
+{
+	char cbuf[CMSG_SPACE(sizeof(uint8_t))];
+	uint8_t rec[2];
+	struct iovec iov = { .iov_base = rec, .iov_len = sizeof(rec) };
+	struct msghdr msg = {
+		.msg_iov = &iov, .msg_iovlen = 1,
+		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
+	};
+	struct cmsghdr *cm;
+	ssize_t n;
+
+	if (e == EPIPE || e == ECONNRESET) {
+		n = recvmsg(c->fd, &msg, MSG_PEEK | MSG_DONTWAIT);
+		if (n < 0 && errno == EBADMSG)
+			e = EBADMSG;
+		cm = n == 2 ? CMSG_FIRSTHDR(&msg) : NULL;
+		if (cm && cm->cmsg_level == SOL_PLASMATIC &&
+		    cm->cmsg_type == PLASMATIC_RECORD_TYPE &&
+		    *CMSG_DATA(cm) == PLASMATIC_CT_ALERT &&
+		    rec[0] == PL_ALERT_FATAL) {
+			c->err.alert = rec[1];
+			conn_fail(c, PL_E_PEER_ALERT, 0, 0,
+				  "the peer sent alert %s (%d)",
+				  SSL_alert_desc_string_long(rec[1]), rec[1]);
+			return;
+		}
+	}
+	k_fail_errno(c, e, "send");
+}
+
 static ssize_t k_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 {
 	size_t off = 0;
@@ -873,8 +919,7 @@ static ssize_t k_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0) {
-			conn_fail(c, errno == EBADMSG ? PL_E_BAD_RECORD : PL_E_SYS,
-				  errno, 0, "send: %s", strerror(errno));
+			k_write_failed(c, errno);
 			return fail_ret(c);
 		}
 		off += (size_t)w;

@@ -520,8 +520,10 @@ static void expect_mismatch(struct __test_metadata *_metadata, struct pair *p)
 	ASSERT_EQ(0, pair_run(p, 1000, 0));
 	ASSERT_EQ(PL_E_OK, p->cerr.code) TH_LOG("%s", p->cerr.msg);
 	ASSERT_EQ(PL_E_OK, p->serr.code) TH_LOG("%s", p->serr.msg);
-	ASSERT_EQ(PL_E_PSK_MISMATCH, p->srv.read_err);
-	ASSERT_EQ(PL_E_PSK_MISMATCH, p->cli.read_err);
+	ASSERT_EQ(PL_E_PSK_MISMATCH, p->srv.read_err)
+		TH_LOG("server: %s", pl_conn_error(p->srv.conn)->msg);
+	ASSERT_EQ(PL_E_PSK_MISMATCH, p->cli.read_err)
+		TH_LOG("client: %s", pl_conn_error(p->cli.conn)->msg);
 	ASSERT_EQ(0, p->srv.recv_bytes);
 	ASSERT_EQ(0, p->cli.recv_bytes);
 	ASSERT_NE(NULL, strstr(pl_conn_error(p->srv.conn)->msg, "PSK"));
