@@ -44,7 +44,9 @@ struct pl_ctx {
 struct pl_hs_secrets {
 	uint8_t client[PL_MAX_SECRET_LEN];	/* CLIENT_TRAFFIC_SECRET_0 */
 	uint8_t server[PL_MAX_SECRET_LEN];	/* SERVER_TRAFFIC_SECRET_0 */
-	size_t client_len, server_len;
+	uint8_t exporter[PL_MAX_SECRET_LEN];	/* EXPORTER_SECRET: only to
+						 * find OpenSSL's copy */
+	size_t client_len, server_len, exporter_len;
 	uint8_t exp[PL_EXPORTER_LEN];
 };
 

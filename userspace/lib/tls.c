@@ -10,7 +10,9 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <malloc.h>
 #include <poll.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -150,10 +152,13 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	} else if (!strncmp(line, "SERVER_TRAFFIC_SECRET_0 ", 24)) {
 		dst = hs->sec->server;
 		dst_len = &hs->sec->server_len;
+	} else if (!strncmp(line, "EXPORTER_SECRET ", 16)) {
+		dst = hs->sec->exporter;
+		dst_len = &hs->sec->exporter_len;
 	} else {
 		return;
 	}
-	p = strchr(line + 24, ' ');	/* skip the client random */
+	p = strchr(strchr(line, ' ') + 1, ' ');	/* skip the client random */
 	if (!p) {
 		hs->keylog_bad = true;
 		return;
@@ -394,6 +399,116 @@ void pl_ctx_free(struct pl_ctx *ctx)
 	free(ctx);
 }
 
+/*
+ * OpenSSL 3.0 keeps the TLS 1.3 secrets in the SSL object and frees it
+ * without wiping them (openssl/openssl#30849): twelve arrays of
+ * EVP_MAX_MD_SIZE bytes in a row (early, handshake, master and resumption
+ * secrets, finished secrets and hashes, the two application traffic
+ * secrets, the exporter master secret, the early exporter secret), and
+ * the static read and write IVs next to them.  Wipe them before SSL_free().
+ *
+ * The block is recognised by three values we know, at the distances its
+ * layout puts them: the client traffic secret (array 8), the server one
+ * (9) and the exporter master secret (10); the whole block is then wiped.
+ * Whatever the layout, every copy of a value we know (those three, the two
+ * IVs) found in the object is wiped.  The object is bounded by
+ * malloc_usable_size(), so this is only done while OpenSSL allocates with
+ * malloc (no CRYPTO_set_mem_functions()).  secrets_test checks the result.
+ */
+#define OSSL_TLS13_SECRETS	12	/* arrays in the block */
+#define OSSL_TLS13_CLIENT_APP	8	/* client_app_traffic_secret */
+
+static void wipe_value(uint8_t *obj, size_t size, const uint8_t *v, size_t len)
+{
+	uint8_t *p = obj;
+
+	while (len && (p = memmem(p, size - (size_t)(p - obj), v, len))) {
+		OPENSSL_cleanse(p, len);
+		p += len;
+	}
+}
+
+static void wipe_ssl_secrets(SSL *ssl, const struct pl_hs_secrets *sec,
+			     uint16_t suite)
+{
+	CRYPTO_malloc_fn m;
+	CRYPTO_realloc_fn r;
+	CRYPTO_free_fn f;
+	uint8_t *obj = (uint8_t *)ssl, *p, key[PL_MAX_KEY_LEN], iv[2][PL_IV_LEN];
+	size_t size, hl = sec->client_len;
+	bool ivs = false;
+
+	CRYPTO_get_mem_functions(&m, &r, &f);
+	if (!ssl || m != CRYPTO_malloc || f != CRYPTO_free || !hl ||
+	    sec->server_len != hl)
+		return;
+	size = malloc_usable_size(ssl);
+	if (suite && !pl_traffic_keys(suite, sec->client, hl, key, iv[0]) &&
+	    !pl_traffic_keys(suite, sec->server, hl, key, iv[1]))
+		ivs = true;
+	OPENSSL_cleanse(key, sizeof(key));
+
+	p = memmem(obj, size, sec->client, hl);
+	if (p && sec->exporter_len == hl &&
+	    (size_t)(p - obj) >= OSSL_TLS13_CLIENT_APP * EVP_MAX_MD_SIZE &&
+	    (size_t)(p - obj) + (OSSL_TLS13_SECRETS - OSSL_TLS13_CLIENT_APP) *
+	    EVP_MAX_MD_SIZE <= size &&
+	    !memcmp(p + EVP_MAX_MD_SIZE, sec->server, hl) &&
+	    !memcmp(p + 2 * EVP_MAX_MD_SIZE, sec->exporter, hl))
+		OPENSSL_cleanse(p - OSSL_TLS13_CLIENT_APP * EVP_MAX_MD_SIZE,
+				OSSL_TLS13_SECRETS * EVP_MAX_MD_SIZE);
+	wipe_value(obj, size, sec->client, hl);
+	wipe_value(obj, size, sec->server, hl);
+	wipe_value(obj, size, sec->exporter, sec->exporter_len);
+	if (ivs) {
+		wipe_value(obj, size, iv[0], PL_IV_LEN);
+		wipe_value(obj, size, iv[1], PL_IV_LEN);
+	}
+	OPENSSL_cleanse(iv, sizeof(iv));
+}
+
+/*
+ * Wipe the stack below the caller, where the frames of OpenSSL's handshake
+ * and of the key schedule were (OpenSSL and its providers leave some
+ * intermediate values there; the handshake goes about 7 KiB deep with
+ * OpenSSL 3.0).  At most PL_STACK_WIPE bytes, and never closer than 16 KiB
+ * to the end of this thread's stack.
+ */
+#define PL_STACK_WIPE	(32 * 1024)
+
+static __thread uintptr_t stack_low;	/* lowest address of our stack */
+
+static __attribute__((noinline)) void wipe_below(size_t n)
+{
+	uint8_t *buf = alloca(n);
+
+	OPENSSL_cleanse(buf, n);
+	__asm__ volatile("" : : "r"(buf) : "memory");
+}
+
+static __attribute__((noinline)) void wipe_stack(void)
+{
+	uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+	size_t n = PL_STACK_WIPE;
+
+	if (!stack_low) {
+		pthread_attr_t at;
+		void *addr;
+		size_t size;
+
+		if (pthread_getattr_np(pthread_self(), &at))
+			return;
+		if (!pthread_attr_getstack(&at, &addr, &size))
+			stack_low = (uintptr_t)addr;
+		pthread_attr_destroy(&at);
+	}
+	if (!stack_low || here < stack_low + 16 * 1024)
+		return;
+	if (here - stack_low - 16 * 1024 < n)
+		n = here - stack_low - 16 * 1024;
+	wipe_below(n);
+}
+
 static bool is_ip_literal(const char *s)
 {
 	unsigned char buf[16];
@@ -484,7 +599,7 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 	struct pl_conn *conn = NULL;
 	const SSL_CIPHER *cipher;
 	uint8_t params[PL_PARAMS_LEN];
-	uint16_t suite;
+	uint16_t suite = 0;
 	SSL *ssl;
 	int rc;
 
@@ -602,11 +717,13 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 
 	conn = pl_conn_upgrade(ctx, ssl, fd, &sec, err);
 out:
-	OPENSSL_cleanse(&sec, sizeof(sec));
 	SSL_set_app_data(ssl, NULL);
 	/* The SSL object holds the handshake's secrets: drop them now. */
+	wipe_ssl_secrets(ssl, &sec, suite);
+	OPENSSL_cleanse(&sec, sizeof(sec));
 	SSL_free(ssl);
 	ERR_clear_error();
+	wipe_stack();
 	return conn;
 }
 

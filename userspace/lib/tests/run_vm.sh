@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # lib_test inside the VM with plasmatic.ko, in three datapath pairings:
 # kernel<->kernel, kernel client<->userspace server, userspace client<->
-# kernel server.  TAP per run; exits non-zero if any run fails.
+# kernel server; then secrets_test and secrets_test-leak (built next to
+# lib_test).  TAP per run; exits non-zero if any run fails.
 #   tools/vm --timeout 1500 --bin build/userspace/lib-tests/plain/lib_test \
 #       -- sh userspace/lib/tests/run_vm.sh
 # PL_TEST_BYTES (default 4M) and LIB_TEST (binary) may be set.
@@ -23,5 +24,11 @@ for pairing in kernel:kernel kernel:userspace userspace:kernel; do
 	echo "# lib_test: client ${pairing%%:*}, server ${pairing##*:}"
 	PL_TEST_CLIENT_DATAPATH=${pairing%%:*} PL_TEST_SERVER_DATAPATH=${pairing##*:} \
 		"$bin" || rc=1
+done
+# The memory scan of a client and a server process on the kernel datapath,
+# then its control (copies planted by wrappers must be found).
+for t in secrets_test secrets_test-leak; do
+	echo "# $t"
+	"$(dirname "$bin")/$t" || rc=1
 done
 exit $rc
