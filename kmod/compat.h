@@ -11,6 +11,17 @@
 #include <net/tcp.h>
 
 /*
+ * 6.12 moved <asm/unaligned.h> to <linux/unaligned.h>; kmod/Kbuild looks
+ * at the headers and defines PL_HAVE_LINUX_UNALIGNED then (sparse has no
+ * __has_include).
+ */
+#ifdef PL_HAVE_LINUX_UNALIGNED
+#include <linux/unaligned.h>
+#else
+#include <asm/unaligned.h>
+#endif
+
+/*
  * Until 6.5 pages reach TCP through do_tcp_sendpages() and struct proto
  * has ->sendpage; later kernels take them as MSG_SPLICE_PAGES sendmsg.
  * MSG_SENDPAGE_NOTLAST went away with ->sendpage.
@@ -46,14 +57,15 @@ static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
 }
 
 /*
- * tcp_ulp_ops.get_info gained a net_admin argument in later kernels;
- * kmod/Kbuild looks at the headers and defines PL_DIAG_NET_ADMIN then.
+ * tcp_ulp_ops.get_info and .get_info_size gained a last net_admin argument
+ * after 6.12; kmod/Kbuild looks at the headers and defines
+ * PL_DIAG_NET_ADMIN then.  Written after the other arguments, no comma.
  */
 #ifndef PL_DIAG_NET_ADMIN
-#define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb
+#define PL_DIAG_NET_ADMIN_ARG
 #else
-#define PL_DIAG_GET_INFO_ARGS	struct sock *sk, struct sk_buff *skb, \
-				bool net_admin
+#define PL_DIAG_NET_ADMIN_ARG	\
+	, bool net_admin
 #endif
 
 #endif /* _PLASMATIC_COMPAT_H */

@@ -20,8 +20,8 @@
 #include <crypto/algapi.h>
 #include <crypto/hash.h>
 #include <crypto/sha2.h>
-#include <asm/unaligned.h>
 
+#include "compat.h"
 #include "crypto.h"
 
 #define PL_TAG_SIZE		16

@@ -9,7 +9,8 @@
 #include "context.h"
 #include "diag.h"
 
-int pl_diag_get_info(PL_DIAG_GET_INFO_ARGS)
+int pl_diag_get_info(struct sock *sk,
+		     struct sk_buff *skb PL_DIAG_NET_ADMIN_ARG)
 {
 	const struct plasmatic_context *ctx;
 	struct nlattr *start;
@@ -61,7 +62,7 @@ out:
 	return 0;
 }
 
-size_t pl_diag_get_info_size(const struct sock *sk)
+size_t pl_diag_get_info_size(const struct sock *sk PL_DIAG_NET_ADMIN_ARG)
 {
 	return nla_total_size(0) +			/* nest */
 	       nla_total_size(sizeof(u16)) * 3 +	/* version, ciphers */

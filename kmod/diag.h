@@ -4,7 +4,8 @@
 
 #include "compat.h"
 
-int pl_diag_get_info(PL_DIAG_GET_INFO_ARGS);
-size_t pl_diag_get_info_size(const struct sock *sk);
+int pl_diag_get_info(struct sock *sk,
+		     struct sk_buff *skb PL_DIAG_NET_ADMIN_ARG);
+size_t pl_diag_get_info_size(const struct sock *sk PL_DIAG_NET_ADMIN_ARG);
 
 #endif /* _PLASMATIC_DIAG_H */
