@@ -57,6 +57,27 @@ static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
 }
 
 /*
+ * Whether a sendmsg with @flags asks us to hold its last record open for
+ * more data.  Until 6.5 splice comes through ->sendpage, whose
+ * MSG_SENDPAGE_NOTLAST is exact.  Since then it comes as MSG_SPLICE_PAGES
+ * sendmsg calls of up to 16 pipe buffers each, and splice(2) from a pipe
+ * (splice_to_socket()) sets MSG_MORE on a batch that filled its 16
+ * buffers and did not reach the length asked for even when that batch
+ * empties the pipe, then returns without a ->splice_eof(): the record
+ * would wait for data that never comes (kTLS stalls the same way).  So
+ * there a spliced send ends its records: each batch is packed into full
+ * records and its tail is sent, and SPLICE_F_MORE does not hold a record
+ * across splice calls.  sendfile() batches are 64 KiB of the file, page
+ * aligned after the first, so its records stay full.
+ */
+static inline bool pl_msg_more(int flags)
+{
+	if (!(flags & MSG_MORE) || (flags & MSG_EOR))
+		return false;
+	return PL_HAVE_SENDPAGE || !(flags & PL_MSG_SPLICE);
+}
+
+/*
  * tcp_ulp_ops.get_info and .get_info_size gained a last net_admin argument
  * after 6.12; kmod/Kbuild looks at the headers and defines
  * PL_DIAG_NET_ADMIN then.  Written after the other arguments, no comma.

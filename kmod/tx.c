@@ -514,7 +514,7 @@ int pl_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	ret = pl_tx_cmsg(msg, &type);
 	if (ret)
 		return ret;
-	more = (flags & MSG_MORE) && !(flags & MSG_EOR);
+	more = pl_msg_more(flags);
 
 	mutex_lock(&ctx->tx.lock);
 	lock_sock(sk);

@@ -843,6 +843,36 @@ TEST_F_TIMEOUT(pl, splice_pipe_to_socket, 60)
 	free(got);
 }
 
+/*
+ * splice(2) from a pipe whose 16 buffers hold less than asked for: since
+ * 6.5 the kernel hands them over in one MSG_SPLICE_PAGES sendmsg with
+ * MSG_MORE set, and nothing follows.  Every byte spliced must still be
+ * sent (a record held open for that MSG_MORE never would be).
+ */
+TEST_F_TIMEOUT(pl, splice_full_pipe_short, 60)
+{
+	const size_t fill = 16 * 4096 - 100;	/* 16 buffers, the last partial */
+	uint8_t *buf = xmalloc(fill), *got = xmalloc(fill);
+	int p[2];
+
+	UPGRADE_BOTH();
+	set_rcvtimeo(self->b, 10000);
+	pl_fill(buf, fill, 10);
+	ASSERT_EQ(0, pipe(p));
+	for (int round = 0; round < 2; round++) {
+		ASSERT_EQ((ssize_t)fill, write(p[1], buf, fill));
+		ASSERT_EQ((ssize_t)fill, splice(p[0], NULL, self->a, NULL, fill + 5000, 0))
+			TH_LOG("splice: %s", strerror(errno));
+		ASSERT_EQ((ssize_t)fill, recv(self->b, got, fill, MSG_WAITALL))
+			TH_LOG("round %d: the spliced bytes did not all come", round);
+		EXPECT_EQ(0, memcmp(buf, got, fill));
+	}
+	close(p[0]);
+	close(p[1]);
+	free(buf);
+	free(got);
+}
+
 /* MSG_MORE holds the record open: two sends, one record on the wire. */
 TEST_F(pl, msg_more_coalesces)
 {

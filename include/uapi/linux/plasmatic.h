@@ -34,6 +34,11 @@
  * Data path, once a direction has keys (as kTLS where not said otherwise):
  *   - sendmsg takes a PLASMATIC_RECORD_TYPE cmsg for other record types;
  *     such a record ends with its sendmsg (MSG_MORE with it: EINVAL);
+ *   - sendfile makes full records.  splice into the socket on kernels
+ *     from 6.5 on: what one call takes is sealed before it returns, in
+ *     full records but for the last; SPLICE_F_MORE does not hold a
+ *     record open across calls as it does with kTLS (there the kernel
+ *     also sets it where no data follows, see kmod/compat.h);
  *   - recvmsg returns records of one type per call; a non-data record
  *     needs room for the cmsg, else EIO and the record stays;
  *   - a received close_notify ends the stream (0), FIN at a record
