@@ -1,7 +1,10 @@
 #!/bin/sh
 # Runs inside the test VM (tools/vm), from the repository root: every
 # kernel-facing test binary, in order, with TAP output.  Exits non-zero if
-# any test program fails.
+# any test program fails.  PLASMATIC_KO names the module file (default
+# kmod/plasmatic.ko; module_test reads it too), e.g. one built for another
+# kernel than the tree's and staged with tools/vm --bin.
+ko=${PLASMATIC_KO:-kmod/plasmatic.ko}
 rc=0
 for t in module_test bpf_tpl_test plasmatic_test observe_test; do
 	bin=build/selftests/$t
@@ -14,8 +17,8 @@ for t in module_test bpf_tpl_test plasmatic_test observe_test; do
 	# The datapath tests need the module loaded (module_test loads its own).
 	case $t in
 	plasmatic_test|observe_test)
-		if ! insmod kmod/plasmatic.ko; then
-			echo "not ok 1 $t # insmod kmod/plasmatic.ko failed: run make kmod"
+		if ! insmod "$ko"; then
+			echo "not ok 1 $t # insmod $ko failed: run make kmod"
 			rc=1
 			continue
 		fi ;;
