@@ -9,6 +9,9 @@
  *	of the whole file (tcp, ktls, plasmatic) or read + pl_tx_seal + send
  *	(engine).  The receiver is a plain TCP socket that only counts the
  *	raw bytes, so only the sender's cost is measured.
+ *   plbench spin CPU SECS
+ *	busy loop on one CPU for SECS seconds between marks (--marks below):
+ *	lets the host tell which of its threads runs which vCPU.
  *   plbench rx IMPL CIPHER MIB [options]
  *	IMPL ktls | plasmatic.  The stream of MIB MiB of application data is
  *	sealed into memory first by the userspace engine (not timed; for
@@ -32,12 +35,17 @@
  *                   in beforehand, recv() of the same sizes) and, after the
  *                   timing, decodes and checks it against the file: kTLS
  *                   records with OpenSSL, plasmatic ones with the engine
+ *   --marks         print "PLBENCH-MARK begin" and "PLBENCH-MARK end" around
+ *                   the timed part, each followed by 0.4 s of idle time
+ *                   (for tools/bench/sendfile.sh, which samples the host CPU
+ *                   time of the VM's vCPU threads at each mark)
  *   --stream PATH   rx: take the sealed stream from PATH if it exists, else
  *                   seal it and keep it in PATH (the caller names PATH after
  *                   every argument that changes the stream)
  *
  * Prints one line:
- *   RESULT dir=tx|tx-write|rx impl=ktls cipher=... bytes=N wire=N records=N secs=S
+ *   RESULT dir=tx|tx-write|rx impl=ktls cipher=... bytes=N wire=N records=N
+ *          record=N secs=S
  *          e2e_secs=S mbps=M
  * bytes = application bytes, wire = bytes on the wire, secs = the measured
  * side's time (sender: around the send loop; receiver: around the recv
@@ -144,6 +152,39 @@ static void pin(int cpu)
 	err = pthread_setaffinity_np(pthread_self(), sizeof(set), &set);
 	if (err)
 		die("pin to cpu %d: %s", cpu, strerror(err));
+}
+
+/*
+ * --marks: tell the host (tools/bench/sendfile.sh reads our output as it
+ * streams out of the VM) that the timed part begins or ends, then stay idle
+ * a moment so that its sample of the vCPU threads' CPU time falls in idle
+ * time on both sides of the timed part.
+ */
+static bool marks;
+
+static void mark(const char *what)
+{
+	if (!marks)
+		return;
+	printf("PLBENCH-MARK %s\n", what);
+	fflush(stdout);
+	usleep(400000);
+}
+
+/* plbench spin CPU SECS: busy on one CPU, between marks (calibration). */
+static int cmd_spin(int cpu, double secs)
+{
+	volatile uint64_t x = 0;
+	double end;
+
+	marks = true;
+	pin(cpu);
+	mark("begin");
+	for (end = now() + secs; now() < end;)
+		for (int i = 0; i < 100000; i++)
+			x += i;
+	mark("end");
+	return 0;
 }
 
 /* ---- pattern ---- */
@@ -343,6 +384,8 @@ static void *receiver(void *arg)
 	pin(o->cpu_recv);
 	if (!o->tx)
 		upgrade(fd, o, &r->keys, false);
+	if (!o->tx)
+		mark("begin");
 	pthread_barrier_wait(&r->ready);
 	r->t_recv0 = now();
 	r->cpu_recv = thread_cpu();
@@ -378,6 +421,8 @@ static void *receiver(void *arg)
 	}
 	r->t_recv1 = now();
 	r->cpu_recv = thread_cpu() - r->cpu_recv;
+	if (!o->tx)
+		mark("end");
 	free(buf);
 	return NULL;
 }
@@ -722,6 +767,8 @@ static int cmd_run(struct opts *o)
 	if (o->tx && o->impl != I_ENGINE)
 		upgrade(r.sp.a, o, &r.keys, true);
 	pthread_barrier_wait(&r.ready);
+	if (o->tx)
+		mark("begin");
 	r.t_send0 = now();
 	r.cpu_send = thread_cpu();
 	if (!o->tx)
@@ -736,6 +783,8 @@ static int cmd_run(struct opts *o)
 	r.cpu_send = thread_cpu() - r.cpu_send;
 	if (o->tx && shutdown(r.sp.a, SHUT_WR))
 		die("shutdown: %s", strerror(errno));
+	if (o->tx)
+		mark("end");
 	pthread_join(th, NULL);
 
 	/* What the receiver must have seen. */
@@ -775,11 +824,11 @@ static int cmd_run(struct opts *o)
 	}
 	secs_bytes = o->bytes;
 	printf("RESULT dir=%s impl=%s cipher=%s bytes=%" PRIu64 " wire=%" PRIu64
-	       " records=%" PRIu64 " secs=%.3f e2e_secs=%.3f cpu_send=%.3f"
+	       " records=%" PRIu64 " record=%zu secs=%.3f e2e_secs=%.3f cpu_send=%.3f"
 	       " cpu_recv=%.3f mbps=%.1f%s\n",
 	       o->tx ? (o->write ? "tx-write" : "tx") : "rx",
 	       impl_names[o->impl], o->cipher_name,
-	       secs_bytes, wire, nrec, secs, e2e, r.cpu_send, r.cpu_recv,
+	       secs_bytes, wire, nrec, o->record, secs, e2e, r.cpu_send, r.cpu_recv,
 	       secs_bytes / secs / 1e6,
 	       o->tx ? (o->verify ? " verified=yes" : " verified=no") :
 	       " verified=sampled");
@@ -802,7 +851,9 @@ static void usage(void)
 		"CIPHER: chacha20-poly1305 | aes-128-gcm\n"
 		"options: --record N  --framing detached|covered  --eem-len N\n"
 		"         --rbuf N  --cpus SEND,RECV  --stream PATH (rx)  --verify (tx)\n"
-		"         --write (tx: read + send of --record bytes, not sendfile)\n");
+		"         --write (tx: read + send of --record bytes, not sendfile)\n"
+		"         --marks (print PLBENCH-MARK begin/end around the timed part)\n"
+		"       plbench spin CPU SECS  (busy on CPU between marks)\n");
 	exit(2);
 }
 
@@ -833,6 +884,8 @@ int main(int argc, char **argv)
 	setvbuf(stdout, NULL, _IOLBF, 0);
 	if (argc == 4 && !strcmp(argv[1], "mkfile"))
 		return cmd_mkfile(argv[2], number(argv[3]));
+	if (argc == 4 && !strcmp(argv[1], "spin"))
+		return cmd_spin(number(argv[2]), number(argv[3]));
 	if (argc < 5)
 		usage();
 	if (!strcmp(argv[1], "tx"))
@@ -865,6 +918,10 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--write") && o.tx) {
 			o.write = true;
+			continue;
+		}
+		if (!strcmp(a, "--marks")) {
+			marks = true;
 			continue;
 		}
 		if (!v)

@@ -6,7 +6,7 @@
 #         engine (read + seal + send);
 #   recv: kTLS and plasmatic.ko (a stream pre-sealed by the engine, written
 #         raw, received with kernel decryption),
-# and prints a Markdown table with MB/s and the ratio to kTLS.
+# and prints Markdown tables with MB/s and the ratio to kTLS.
 #
 #   tools/bench/sendfile.sh [--sweep] [--no-build] [--wait SEC] [--reps N] [--mib N]
 #                           [--framing detached|covered]
@@ -15,16 +15,20 @@
 #             byte of kTLS and plasmatic.ko at 16384, 4096 and 1024-byte
 #             records (the analysis behind the table)
 # --no-build  skip `make kmod` and `make -C tools/bench` (use what is built)
-# --wait SEC  first wait up to SEC seconds (default 600) until no other qemu
+# --wait SEC  first wait up to SEC seconds (default 0) until no other qemu
 #             runs on this host: the guest's vCPUs are host threads, and
-#             other VMs slow single runs down by up to 2x; 0: do not wait
+#             other VMs slow runs by the guest's clock down by up to 2x
+# Two tables come out: by the guest's clock (printed by the guest), and by
+# the host CPU time of the vCPU running the measured side (sampled here at
+# marks plbench prints around each timed part), which other VMs on the
+# host do not distort.
 # The other options go to tools/bench/guest.sh, which runs in the guest
 # (defaults: 5 rounds, 256 MiB, detached framing; about 8 minutes).
 # Under TCG the guest runs AEAD at tens of MB/s: compare ratios, not MB/s.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
-build=1 wait=600 guest=tools/bench/guest.sh
+build=1 wait=0 guest=tools/bench/guest.sh
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--sweep) guest=tools/bench/sweep.sh; shift ;;
@@ -58,15 +62,112 @@ samples=$(mktemp)
 	done
 ) >"$samples" &
 sampler=$!
+
+# The guest's output streams through us.  At each "PLBENCH-MARK begin/end"
+# (plbench --marks, printed around the timed part and followed by idle
+# time) we read the CPU time the host gave each of the VM's vCPU threads
+# (/proc/PID/task/TID/schedstat, ns): unlike the guest's clock it does not
+# count the time other VMs hold the host's CPUs.  "plbench spin" tells
+# which thread runs vCPU 0 (the sender) and which vCPU 1 (the receiver).
+fifo=$(mktemp -u)
+mkfifo "$fifo"
+hostres=$(mktemp)
+# stdbuf: tools/vm's output filter must not hold lines back.
+stdbuf -oL tools/vm --timeout 900 --mem 3072 -- sh "$guest" "$@" >"$fifo" &
+vmpid=$!
+
+qpid=
+# The qemu process below tools/vm.
+find_qemu() {
+	local p q
+	for p in $(pgrep -x qemu-system-x86); do
+		q=$p
+		while [ "$q" -gt 1 ]; do
+			[ "$q" = "$vmpid" ] && { echo "$p"; return; }
+			q=$(awk '{ print $4 }' "/proc/$q/stat" 2>/dev/null || echo 1)
+		done
+	done
+}
+# "tid ns" for every thread of qemu.
+snap() {
+	local t a rest
+	for t in /proc/"$qpid"/task/*; do
+		read -r a rest <"$t/schedstat" 2>/dev/null && echo "${t##*/} $a"
+	done
+}
+# Per-thread CPU ns between two snaps.
+delta() { awk 'NR == FNR { a[$1] = $2; next } { print $1, $2 - a[$1] }' "$1" "$2"; }
+s0=$(mktemp) s1=$(mktemp)
+nspin=0 tid0= tid1= cpu0= cpu1= table= round=0
+cr=$(printf '\r')
+while IFS= read -r line; do
+	line=${line%"$cr"}	# the serial console ends lines with CR LF
+	case "$line" in
+	"PLBENCH-MARK begin"*)
+		[ -n "$qpid" ] || qpid=$(find_qemu)
+		[ -n "$qpid" ] && snap >"$s0"
+		continue ;;
+	"PLBENCH-MARK end"*)
+		[ -n "$qpid" ] || continue
+		snap >"$s1"
+		if [ "$nspin" -lt 2 ]; then
+			# calibration: the thread that was busy
+			busy=$(delta "$s0" "$s1" | sort -k2,2nr | head -n 1 | cut -d' ' -f1)
+			if [ "$nspin" = 0 ]; then tid0=$busy; else tid1=$busy; fi
+			nspin=$((nspin + 1))
+		else
+			cpu0=$(delta "$s0" "$s1" | awk -v t="$tid0" '$1 == t { printf "%.3f", $2 / 1e9 }')
+			cpu1=$(delta "$s0" "$s1" | awk -v t="$tid1" '$1 == t { printf "%.3f", $2 / 1e9 }')
+		fi
+		continue ;;
+	"PLBENCH-ROUND "*)
+		round=${line#PLBENCH-ROUND }
+		continue ;;
+	"PLBENCH-TABLE "*)
+		table=${line#PLBENCH-TABLE }
+		continue ;;
+	"RESULT "*)
+		[ -n "$cpu0" ] && [ -n "$cpu1" ] &&
+			echo "RESULT round=$round ${line#RESULT } host_cpu0=$cpu0 host_cpu1=$cpu1" >>"$hostres"
+		cpu0= cpu1= ;;
+	esac
+	printf '%s\n' "$line"
+done <"$fifo"
 rc=0
-tools/vm --timeout 900 --mem 3072 -- sh "$guest" "$@" || rc=$?
+wait "$vmpid" || rc=$?
 kill "$sampler" 2>/dev/null || true
 wait "$sampler" 2>/dev/null || true
+rm -f "$fifo" "$s0" "$s1"
+
 echo
 echo "host before the run: $before; after it: $(host_load)"
 awk '{ n++; if ($1 > 0) busy++; if ($1 > max) max = $1 }
-     END { printf "other VMs ran during %d%% of the run (up to %d at once)%s\n",
-		   n ? 100 * busy / n : 0, max,
-		   busy ? ": rounds may be disturbed, see the ranges" : "" }' "$samples"
+     END { printf "other VMs ran during %d%% of the run (up to %d at once)\n",
+		   n ? 100 * busy / n : 0, max }' "$samples"
 rm -f "$samples"
+
+# "PLBENCH-TABLE AWKFILE VAR=VALUE...": the guest's table, here by host CPU.
+if [ -n "$table" ] && [ -n "$tid0" ] && [ -n "$tid1" ] && [ "$tid0" != "$tid1" ] &&
+   [ -s "$hostres" ]; then
+	set -- $table
+	prog=$1
+	shift
+	vars=
+	for a in "$@"; do
+		vars="$vars -v $a"
+	done
+	echo
+	echo "By host CPU time: the CPU time the host gave the vCPU that runs the" \
+	     "measured side (vCPU 0: send, vCPU 1: recv) between the marks around the" \
+	     "timed part; time other VMs held the host's CPUs does not count. Values are" \
+	     "medians over the rounds; a × kTLS column is the median (min–max) over the" \
+	     "rounds of the ratio to the kTLS run of the same direction, cipher and round."
+	echo
+	# shellcheck disable=SC2086
+	awk $vars -v metric=host -f "$prog" "$hostres"
+elif [ -n "$table" ]; then
+	echo "sendfile.sh: no host CPU table: the vCPU threads were not identified" >&2
+	rc=1
+fi
+rm -f "$hostres"
 exit $rc

@@ -7,7 +7,9 @@
 #          record per send (plbench --write; sendfile always makes 16 KiB
 #          records)
 # and fits, per row, time per record = fixed + per_byte * size (least
-# squares over the three sizes, medians of the rounds).
+# squares over the three sizes, medians of the rounds).  Like guest.sh:
+# sender on CPU 0, receiver on CPU 1, loopback receive processing on CPU 1
+# (RPS), and marks around each timed part for the host's CPU-time table.
 #
 #   sh tools/bench/sweep.sh [--reps N] [--mib N] [--framing detached|covered]
 set -u
@@ -37,11 +39,14 @@ for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
 	 chacha20poly1305 gcm; do
 	modprobe "$m" 2>/dev/null
 done
+echo 2 >/sys/class/net/lo/queues/rx-0/rps_cpus || exit 1
+"$bin" spin 0 1 && "$bin" spin 1 1 || exit 1
 "$bin" mkfile "$file" "$mib" || exit 1
 : >"$res"
 start=$(date +%s)
 r=1
 while [ "$r" -le "$reps" ]; do
+	echo "PLBENCH-ROUND $r"
 	order=$rows
 	[ $((r % 2)) -eq 0 ] && order=$rrows
 	for c in $ciphers; do
@@ -54,15 +59,15 @@ while [ "$r" -le "$reps" ]; do
 				else
 					set -- tx "$i" "$c" "$file" --write
 				fi
-				out=$("$bin" "$@" --record "$s" --framing "$framing" 2>&1)
-				st=$?
-				echo "$out"
-				if [ "$st" -ne 0 ]; then
+				# Streamed (tee): the host acts on the marks.
+				"$bin" "$@" --record "$s" --framing "$framing" --marks 2>&1 |
+					tee /tmp/plbench.out
+				if ! grep -q '^RESULT ' /tmp/plbench.out; then
 					echo "FAILED $row $c $s"
 					rc=1
 					continue
 				fi
-				echo "$out" | sed -n "s/^RESULT /RESULT size=$s /p" >>"$res"
+				grep '^RESULT ' /tmp/plbench.out >>"$res"
 			done
 		done
 	done
@@ -75,66 +80,12 @@ echo
 echo "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPUs;" \
      "$reps rounds, $mib MiB per run, plasmatic EEM 80 bytes, $framing framing;" \
      "measurements took $((end - start)) s"
-echo "Time per record in µs (median of the rounds) and the least-squares fit" \
-     "µs/record = fixed + per_KiB * KiB of content."
+echo "By the guest's clock: time per record in µs (median of the rounds) and" \
+     "the least-squares fit µs/record = fixed + per_KiB * KiB of content."
 echo
-awk -v rows="$rows" -v ciphers="$ciphers" -v sizes="$sizes" '
-function median(list,    n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	if (n % 2)
-		return a[(n + 1) / 2]
-	return (a[n / 2] + a[n / 2 + 1]) / 2
-}
-/^RESULT/ {
-	delete f
-	for (k = 2; k <= NF; k++) {
-		split($k, kv, "=")
-		f[kv[1]] = kv[2]
-	}
-	key = f["dir"] ":" f["impl"] ":" f["cipher"] ":" f["size"]
-	us = f["secs"] / f["records"] * 1e6
-	t[key] = (key in t) ? t[key] " " us : us
-}
-END {
-	nr = split(rows, R, " ")
-	nc = split(ciphers, C, " ")
-	ns = split(sizes, S, " ")
-	hdr = "| cipher | direction | implementation |"
-	sep = "|---|---|---|"
-	for (s = 1; s <= ns; s++) {
-		hdr = hdr " µs/rec " S[s] " B |"
-		sep = sep "---:|"
-	}
-	print hdr " fixed µs/rec | µs/KiB |"
-	print sep "---:|---:|"
-	for (c = 1; c <= nc; c++)
-		for (r = 1; r <= nr; r++) {
-			split(R[r], dr, ":")
-			line = "| " C[c] " | " (dr[1] == "rx" ? "recv" : "send (read + send)") " | " dr[2] " |"
-			n = sx = sy = sxx = sxy = 0
-			for (s = 1; s <= ns; s++) {
-				key = R[r] ":" C[c] ":" S[s]
-				if (!(key in t)) {
-					line = line " n/a |"
-					continue
-				}
-				y = median(t[key])
-				x = S[s] / 1024
-				line = line sprintf(" %.1f |", y)
-				n++; sx += x; sy += y; sxx += x * x; sxy += x * y
-			}
-			if (n >= 2 && n * sxx - sx * sx > 0) {
-				a = (n * sxy - sx * sy) / (n * sxx - sx * sx)
-				b = (sy - a * sx) / n
-				line = line sprintf(" %.1f | %.2f |", b, a)
-			} else {
-				line = line " n/a | n/a |"
-			}
-			print line
-		}
-}' "$res"
+awk -v rows="$rows" -v ciphers="$ciphers" -v sizes="$sizes" -v metric=wall \
+    -f tools/bench/sweep.awk "$res"
+# For the host's table (sendfile.sh).
+echo "PLBENCH-TABLE tools/bench/sweep.awk rows=$(echo $rows | tr ' ' ,)" \
+     "ciphers=$(echo $ciphers | tr ' ' ,) sizes=$(echo $sizes | tr ' ' ,)"
 exit $rc
