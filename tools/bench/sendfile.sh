@@ -127,8 +127,10 @@ while IFS= read -r line; do
 		table=${line#PLBENCH-TABLE }
 		continue ;;
 	"RESULT "*)
-		[ -n "$cpu0" ] && [ -n "$cpu1" ] &&
-			echo "RESULT round=$round ${line#RESULT } host_cpu0=$cpu0 host_cpu1=$cpu1" >>"$hostres"
+		if [ -n "$cpu0" ] && [ -n "$cpu1" ]; then
+			line="RESULT round=$round ${line#RESULT } host_cpu0=$cpu0 host_cpu1=$cpu1"
+			echo "$line" >>"$hostres"
+		fi
 		cpu0= cpu1= ;;
 	esac
 	printf '%s\n' "$line"
