@@ -23,8 +23,10 @@ kmod: deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
 
 # Static checks of the module: sparse and W=1, from a clean object tree.
+# Only kmod/'s objects go: kbuild's clean would delete every *.o and *.a
+# below M=, build/ included.
 kmod-sparse: deps
-	$(MAKE) -C $(KDIR) M=$(CURDIR) clean >/dev/null
+	rm -f kmod/*.o kmod/*.ko kmod/.*.cmd
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 W=1 modules
 
 userspace: deps

@@ -7,9 +7,11 @@ set -eu
 
 # The cloud kernel image and headers must be the same version: the module
 # is built against the headers and loaded into that image inside the VM.
+# The 6.12 pair (Debian 13's kernel line) is for the compat suite vm612.
 PKGS="build-essential make gcc clang llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
+linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64
 qemu-system-x86 busybox-static cpio xz-utils kmod
 sparse iproute2 python3 python3-cryptography perl"
 
