@@ -410,12 +410,14 @@ void pl_conn_free(struct pl_conn *c)
 		return;
 	pl_tx_free(c->tx);
 	pl_rx_free(c->rx);
+	/* Only what was used: the rest was never touched (no page faults
+	 * for nothing at every connection's end). */
 	if (c->inbuf) {
-		OPENSSL_cleanse(c->inbuf, IN_CAP);
+		OPENSSL_cleanse(c->inbuf, c->in_hwm);
 		free(c->inbuf);
 	}
 	if (c->outbuf) {
-		OPENSSL_cleanse(c->outbuf, c->outcap);
+		OPENSSL_cleanse(c->outbuf, c->out_hwm);
 		free(c->outbuf);
 	}
 	pthread_mutex_destroy(&c->tx_lock);
@@ -441,6 +443,13 @@ static int send_all(struct pl_conn *c, const uint8_t *p, size_t n, int flags)
 	return 0;
 }
 
+/* outbuf holds data up to end: remember how far to wipe it. */
+static void out_used(struct pl_conn *c, size_t end)
+{
+	if (end > c->out_hwm)
+		c->out_hwm = end;
+}
+
 /* Seal one record at c->outbuf + *used; tx_lock held. */
 static int seal_at(struct pl_conn *c, size_t *used, uint8_t type,
 		   const uint8_t *data, size_t len)
@@ -455,6 +464,7 @@ static int seal_at(struct pl_conn *c, size_t *used, uint8_t type,
 		return -1;
 	}
 	*used += n;
+	out_used(c, *used);
 	c->records_out++;
 	return 0;
 }
@@ -508,8 +518,10 @@ static void writer_check_fatal(struct pl_conn *c)
 		return;
 	if (!c->wr_shut &&
 	    pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, c->outbuf,
-			     c->outcap, &used) == PL_OK)
+			     c->outcap, &used) == PL_OK) {
+		out_used(c, used);
 		(void)!send(c->fd, c->outbuf, used, MSG_NOSIGNAL | MSG_DONTWAIT);
+	}
 	c->wr_shut = true;
 	shutdown(c->fd, SHUT_RDWR);
 }
@@ -780,6 +792,8 @@ static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
 			return 0;
 		}
 		c->in_len = (size_t)n;
+		if (c->in_len > c->in_hwm)
+			c->in_hwm = c->in_len;
 	}
 }
 
@@ -1022,6 +1036,7 @@ int pl_conn_shutdown(struct pl_conn *c)
 						 PL_ALERT_CLOSE_NOTIFY, c->outbuf,
 						 c->outcap, &used);
 
+			out_used(c, used);
 			if (e)
 				conn_fail(c, PL_E_ENGINE, 0, e,
 					  "sealing close_notify failed: %s",

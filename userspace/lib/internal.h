@@ -22,6 +22,12 @@ PL_HIDDEN void pl_err_clear(struct pl_error *err);
 /* Append OpenSSL's error queue (first entry) to err->msg and clear it. */
 PL_HIDDEN void pl_err_append_ssl(struct pl_error *err);
 
+/* The engine's, from userspace/engine/internal.h (RFC 8446 7.1, empty
+ * context): the IVs that wipe_ssl_secrets() looks for. */
+int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
+			 size_t secret_len, const char *label,
+			 uint8_t *out, size_t out_len);
+
 /* psk.c */
 PL_HIDDEN const uint8_t *pl_psk_bytes(const struct pl_psk *psk);
 
@@ -85,6 +91,7 @@ struct pl_conn {
 	struct pl_rx *rx;
 	uint8_t *inbuf;			/* PL_MAX_WIRE_LEN + slack */
 	size_t in_off, in_len;
+	size_t in_hwm;			/* bytes of inbuf ever used */
 	const uint8_t *pend;		/* plaintext of the last record */
 	size_t pend_len;
 	uint8_t hsbuf[64];		/* post-handshake message reassembly */
@@ -96,6 +103,7 @@ struct pl_conn {
 	struct pl_tx *tx;
 	uint8_t *outbuf;
 	size_t outcap;
+	size_t out_hwm;			/* bytes of outbuf ever used */
 	uint64_t records_out, key_updates_out;
 	atomic_int ku_reply;		/* peer asked: KeyUpdate before next data */
 	atomic_bool fatal_posted;	/* the reader failed: alert posted */

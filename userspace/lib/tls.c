@@ -136,6 +136,17 @@ static int suites_valid(const char *list)
 	return n > 0;
 }
 
+static int hexval(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 /* OpenSSL calls this with each secret line (NSS key log format). */
 static void keylog_cb(const SSL *ssl, const char *line)
 {
@@ -165,20 +176,13 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	}
 	p++;
 	while (p[0] && p[1]) {
-		long v;
-		char h[3] = { p[0], p[1], 0 };
-		char *end;
+		int hi = hexval(p[0]), lo = hexval(p[1]);
 
-		if (n == PL_MAX_SECRET_LEN) {
+		if (n == PL_MAX_SECRET_LEN || hi < 0 || lo < 0) {
 			hs->keylog_bad = true;
 			break;
 		}
-		v = strtol(h, &end, 16);
-		if (*end) {
-			hs->keylog_bad = true;
-			break;
-		}
-		dst[n++] = (uint8_t)v;
+		dst[n++] = (uint8_t)(hi << 4 | lo);
 		p += 2;
 	}
 	if (*p && *p != '\n')
@@ -410,22 +414,27 @@ void pl_ctx_free(struct pl_ctx *ctx)
  * The block is recognised by three values we know, at the distances its
  * layout puts them: the client traffic secret (array 8), the server one
  * (9) and the exporter master secret (10); the whole block is then wiped.
- * Whatever the layout, every copy of a value we know (those three, the two
- * IVs) found in the object is wiped.  The object is bounded by
- * malloc_usable_size(), so this is only done while OpenSSL allocates with
- * malloc (no CRYPTO_set_mem_functions()).  secrets_test checks the result.
+ * Otherwise every copy of those three values in the object is wiped.  The
+ * IVs (derived again here) are looked for right after the block, else in
+ * the whole object.  The object is bounded by malloc_usable_size(), so
+ * this is only done while OpenSSL allocates with malloc (no
+ * CRYPTO_set_mem_functions()).  secrets_test checks the result.
  */
 #define OSSL_TLS13_SECRETS	12	/* arrays in the block */
 #define OSSL_TLS13_CLIENT_APP	8	/* client_app_traffic_secret */
 
-static void wipe_value(uint8_t *obj, size_t size, const uint8_t *v, size_t len)
+/* Wipe every copy of v in [p, end); how many there were. */
+static int wipe_value(uint8_t *p, const uint8_t *end, const uint8_t *v,
+		      size_t len)
 {
-	uint8_t *p = obj;
+	int n = 0;
 
-	while (len && (p = memmem(p, size - (size_t)(p - obj), v, len))) {
+	while (len && p < end && (p = memmem(p, (size_t)(end - p), v, len))) {
 		OPENSSL_cleanse(p, len);
 		p += len;
+		n++;
 	}
+	return n;
 }
 
 static void wipe_ssl_secrets(SSL *ssl, const struct pl_hs_secrets *sec,
@@ -434,35 +443,44 @@ static void wipe_ssl_secrets(SSL *ssl, const struct pl_hs_secrets *sec,
 	CRYPTO_malloc_fn m;
 	CRYPTO_realloc_fn r;
 	CRYPTO_free_fn f;
-	uint8_t *obj = (uint8_t *)ssl, *p, key[PL_MAX_KEY_LEN], iv[2][PL_IV_LEN];
-	size_t size, hl = sec->client_len;
-	bool ivs = false;
+	uint8_t *obj = (uint8_t *)ssl, *end, *p, iv[2][PL_IV_LEN];
+	size_t hl = sec->client_len;
+	const char *md = hl == 48 ? "SHA384" : "SHA256";
+	bool ivs, block = false, near = false;
 
 	CRYPTO_get_mem_functions(&m, &r, &f);
-	if (!ssl || m != CRYPTO_malloc || f != CRYPTO_free || !hl ||
+	if (!ssl || !suite || m != CRYPTO_malloc || f != CRYPTO_free || !hl ||
 	    sec->server_len != hl)
 		return;
-	size = malloc_usable_size(ssl);
-	if (suite && !pl_traffic_keys(suite, sec->client, hl, key, iv[0]) &&
-	    !pl_traffic_keys(suite, sec->server, hl, key, iv[1]))
-		ivs = true;
-	OPENSSL_cleanse(key, sizeof(key));
+	end = obj + malloc_usable_size(ssl);
+	ivs = !pl_hkdf_expand_label(md, sec->client, hl, "iv", iv[0], PL_IV_LEN) &&
+	      !pl_hkdf_expand_label(md, sec->server, hl, "iv", iv[1], PL_IV_LEN);
 
-	p = memmem(obj, size, sec->client, hl);
+	p = memmem(obj, (size_t)(end - obj), sec->client, hl);
 	if (p && sec->exporter_len == hl &&
-	    (size_t)(p - obj) >= OSSL_TLS13_CLIENT_APP * EVP_MAX_MD_SIZE &&
-	    (size_t)(p - obj) + (OSSL_TLS13_SECRETS - OSSL_TLS13_CLIENT_APP) *
-	    EVP_MAX_MD_SIZE <= size &&
+	    p - obj >= OSSL_TLS13_CLIENT_APP * EVP_MAX_MD_SIZE &&
+	    end - p >= (OSSL_TLS13_SECRETS - OSSL_TLS13_CLIENT_APP) *
+		       EVP_MAX_MD_SIZE &&
 	    !memcmp(p + EVP_MAX_MD_SIZE, sec->server, hl) &&
-	    !memcmp(p + 2 * EVP_MAX_MD_SIZE, sec->exporter, hl))
+	    !memcmp(p + 2 * EVP_MAX_MD_SIZE, sec->exporter, hl)) {
 		OPENSSL_cleanse(p - OSSL_TLS13_CLIENT_APP * EVP_MAX_MD_SIZE,
 				OSSL_TLS13_SECRETS * EVP_MAX_MD_SIZE);
-	wipe_value(obj, size, sec->client, hl);
-	wipe_value(obj, size, sec->server, hl);
-	wipe_value(obj, size, sec->exporter, sec->exporter_len);
-	if (ivs) {
-		wipe_value(obj, size, iv[0], PL_IV_LEN);
-		wipe_value(obj, size, iv[1], PL_IV_LEN);
+		block = true;
+		/* The IVs follow the block (3.0): look there first. */
+		p += (OSSL_TLS13_SECRETS - OSSL_TLS13_CLIENT_APP) * EVP_MAX_MD_SIZE;
+		if (ivs && end - p > 256)
+			near = wipe_value(p, p + 256, iv[0], PL_IV_LEN) &&
+			       wipe_value(p, p + 256, iv[1], PL_IV_LEN);
+	}
+	/* Any copy left anywhere in the object. */
+	if (!block) {
+		wipe_value(obj, end, sec->client, hl);
+		wipe_value(obj, end, sec->server, hl);
+		wipe_value(obj, end, sec->exporter, sec->exporter_len);
+	}
+	if (ivs && !near) {
+		wipe_value(obj, end, iv[0], PL_IV_LEN);
+		wipe_value(obj, end, iv[1], PL_IV_LEN);
 	}
 	OPENSSL_cleanse(iv, sizeof(iv));
 }
