@@ -32,7 +32,13 @@
  * because each of them gives the ones above: the exporter master secret,
  * the exporter's intermediate secret and the EEM PRK.  Reported but not
  * required: the handshake traffic secrets (they protected the handshake
- * only).
+ * only).  Secrets no key log line gives (OpenSSL's handshake and master
+ * secrets) cannot be looked for from outside; the library wipes them with
+ * the block that holds the traffic secrets.
+ *
+ * Four cases: three suites (32- and 48-byte secrets), both framings, with
+ * and without a PSK, and one where each child runs the handshake and the
+ * data on a thread of its own with a 128 KiB stack (the stack wipe's bound).
  *
  * secrets_test-leak is this file built with -DSECRETS_TEST_LEAK and linked
  * with --wrap=pl_eem_schedule,--wrap=setsockopt: the wrappers keep an
