@@ -65,38 +65,6 @@ static uint16_t local_port(int fd)
 		     ((struct sockaddr_in *)&ss)->sin_port);
 }
 
-/* A connected TCP pair over ::1 (sockpair.h has the IPv4 one). */
-static int sockpair_tcp6(struct pl_sockpair *sp)
-{
-	struct sockaddr_in6 addr = { .sin6_family = AF_INET6,
-				     .sin6_addr = IN6ADDR_LOOPBACK_INIT };
-	socklen_t len = sizeof(addr);
-	int lfd, err = 0;
-
-	sp->a = sp->b = -1;
-	lfd = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (lfd < 0)
-		return -errno;
-	if (bind(lfd, (struct sockaddr *)&addr, sizeof(addr)) || listen(lfd, 1) ||
-	    getsockname(lfd, (struct sockaddr *)&addr, &len))
-		goto fail;
-	sp->a = socket(AF_INET6, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (sp->a < 0 || connect(sp->a, (struct sockaddr *)&addr, sizeof(addr)))
-		goto fail;
-	sp->b = accept4(lfd, NULL, NULL, SOCK_CLOEXEC);
-	if (sp->b < 0)
-		goto fail;
-	close(lfd);
-	return 0;
-fail:
-	err = -errno;
-	if (sp->a >= 0)
-		close(sp->a);
-	close(lfd);
-	sp->a = sp->b = -1;
-	return err;
-}
-
 static uint16_t other_cipher(uint16_t cipher)
 {
 	return cipher == TLS_CIPHER_CHACHA20_POLY1305 ? TLS_CIPHER_AES_GCM_128 :
@@ -482,7 +450,7 @@ TEST_F(diag, ipv6)
 	struct ulp_info ui;
 	char buf[8];
 
-	ASSERT_EQ(0, sockpair_tcp6(&sp));
+	ASSERT_EQ(0, pl_sockpair_tcp_af(&sp, AF_INET6));
 	ASSERT_EQ(0, pl_upgrade(sp.a, &self->ab, &self->ba));
 	ASSERT_EQ(0, pl_upgrade(sp.b, &self->ba, &self->ab));
 	ASSERT_EQ(2, send(sp.a, "v6", 2, 0));
@@ -542,7 +510,7 @@ TEST_F(diag, ss_tie_lists_plasmatic)
 	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
 	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
 	ASSERT_EQ(0, pl_sockpair_tcp(&plain));
-	ASSERT_EQ(0, sockpair_tcp6(&v6));
+	ASSERT_EQ(0, pl_sockpair_tcp_af(&v6, AF_INET6));
 	ASSERT_EQ(0, pl_upgrade(v6.a, &self->ab, &self->ba));
 
 	snprintf(l, sizeof(l), "127.0.0.1:%u", local_port(self->a));
