@@ -554,6 +554,74 @@ static int load_psk(struct opts *o, struct pl_psk **psk)
 	return 0;
 }
 
+/* What connect and listen share: options, address, PSK and context. */
+struct cmd {
+	struct opts o;
+	char *host, *port;
+	struct pl_psk *psk;
+	struct pl_ctx *ctx;
+};
+
+/*
+ * The command line of connect (!server) or listen: the options, then one
+ * address argument, HOST:PORT or [ADDR:]PORT, into cm->host and cm->port.
+ * 0, -1 after --help, or an exit code.
+ */
+static int cmd_args(struct cmd *cm, int argc, char **argv, bool server,
+		    void (*help)(FILE *))
+{
+	const char *name = server ? "listen" : "connect";
+	const char *addr = server ? "[ADDR:]PORT" : "HOST:PORT";
+	int rc;
+
+	pl_config_init(&cm->o.cfg, server ? PL_ROLE_SERVER : PL_ROLE_CLIENT);
+	rc = parse_opts(argc, argv, &cm->o, server, help);
+	if (rc)
+		return rc;
+	if (optind >= argc) {
+		msg("%s: missing %s (see plasmatic %s --help)", name, addr, name);
+		return EX_USAGE_;
+	}
+	if (optind + 1 < argc) {
+		msg("%s: unexpected argument '%s'", name, argv[optind + 1]);
+		return EX_USAGE_;
+	}
+	if (split_hostport(argv[optind], &cm->host, &cm->port, server)) {
+		msg("%s: bad address '%s': expected %s%s", name, argv[optind],
+		    addr, server ? "" : " or [IPv6]:PORT");
+		return EX_USAGE_;
+	}
+	return 0;
+}
+
+/* Load the PSK (if any) and make the context; 0 or an exit code. */
+static int cmd_ctx(struct cmd *cm)
+{
+	struct pl_error err;
+	int rc;
+
+	rc = load_psk(&cm->o, &cm->psk);
+	if (rc)
+		return rc;
+	cm->ctx = pl_ctx_new(&cm->o.cfg, &err);
+	if (!cm->ctx) {
+		msg("%s", err.msg);
+		return code_to_exit(err.code);
+	}
+	return 0;
+}
+
+/* Free what cmd_args() and cmd_ctx() made; the exit code for rc. */
+static int cmd_end(struct cmd *cm, int rc)
+{
+	pl_ctx_free(cm->ctx);
+	pl_psk_free(cm->psk);
+	free(cm->o.suites);
+	free(cm->host);
+	free(cm->port);
+	return rc < 0 ? 0 : rc;		/* -1: --help */
+}
+
 static void usage_keygen(FILE *f)
 {
 	fprintf(f,
@@ -631,15 +699,23 @@ static void usage_connect(FILE *f)
 "%s", common_help);
 }
 
-static int connect_tcp(const char *host, const char *port, char *peer,
-		       size_t peer_len)
+/*
+ * A TCP socket on the first address of HOST:PORT that works: connected to it
+ * (its text in peer), or with server bound to it and listening (host NULL:
+ * all addresses).  The socket, or -1 after a message.
+ */
+static int open_tcp(const char *host, const char *port, bool server,
+		    char *peer, size_t peer_len)
 {
-	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *res, *ai;
-	int fd = -1, rc, last = 0;
+	struct addrinfo hints = {
+		.ai_socktype = SOCK_STREAM, .ai_flags = server ? AI_PASSIVE : 0,
+	}, *res, *ai;
+	const char *name = host ? host : "*";
+	int fd = -1, rc, one = 1, last = 0;
 
 	rc = getaddrinfo(host, port, &hints, &res);
 	if (rc) {
-		msg("cannot resolve %s: %s", host, gai_strerror(rc));
+		msg("cannot resolve %s: %s", name, gai_strerror(rc));
 		return -1;
 	}
 	for (ai = res; ai; ai = ai->ai_next) {
@@ -649,7 +725,13 @@ static int connect_tcp(const char *host, const char *port, char *peer,
 			last = errno;
 			continue;
 		}
-		if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
+		if (server) {
+			setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one,
+				   sizeof(one));
+			if (!bind(fd, ai->ai_addr, ai->ai_addrlen) &&
+			    !listen(fd, 64))
+				break;
+		} else if (!connect(fd, ai->ai_addr, ai->ai_addrlen)) {
 			addr_str(ai->ai_addr, ai->ai_addrlen, peer, peer_len);
 			break;
 		}
@@ -659,57 +741,33 @@ static int connect_tcp(const char *host, const char *port, char *peer,
 	}
 	freeaddrinfo(res);
 	if (fd < 0)
-		msg("cannot connect to %s:%s: %s", host, port, strerror(last));
+		msg("cannot %s %s:%s: %s", server ? "listen on" : "connect to",
+		    name, port, strerror(last));
 	return fd;
 }
 
 static int cmd_connect(int argc, char **argv)
 {
-	struct opts o = { 0 };
-	struct pl_psk *psk = NULL;
-	struct pl_ctx *ctx = NULL;
+	struct cmd cm = { 0 };
 	struct pl_conn *c = NULL;
 	struct pl_error err;
-	char *host = NULL, *port = NULL, peer[ADDR_STR_LEN] = "";
+	char peer[ADDR_STR_LEN] = "";
 	int rc, fd = -1;
 
-	pl_config_init(&o.cfg, PL_ROLE_CLIENT);
-	rc = parse_opts(argc, argv, &o, false, usage_connect);
+	rc = cmd_args(&cm, argc, argv, false, usage_connect);
 	if (rc)
 		goto out;
-	if (optind >= argc) {
-		msg("connect: missing HOST:PORT (see plasmatic connect --help)");
-		rc = EX_USAGE_;
-		goto out;
-	}
-	if (optind + 1 < argc) {
-		msg("connect: unexpected argument '%s'", argv[optind + 1]);
-		rc = EX_USAGE_;
-		goto out;
-	}
-	if (split_hostport(argv[optind], &host, &port, false)) {
-		msg("connect: bad address '%s': expected HOST:PORT or [IPv6]:PORT",
-		    argv[optind]);
-		rc = EX_USAGE_;
-		goto out;
-	}
-	o.cfg.hostname = o.cfg.sni ? o.cfg.sni : host;
-	rc = load_psk(&o, &psk);
+	cm.o.cfg.hostname = cm.o.cfg.sni ? cm.o.cfg.sni : cm.host;
+	rc = cmd_ctx(&cm);
 	if (rc)
 		goto out;
-	ctx = pl_ctx_new(&o.cfg, &err);
-	if (!ctx) {
-		msg("%s", err.msg);
-		rc = code_to_exit(err.code);
-		goto out;
-	}
-	fd = connect_tcp(host, port, peer, sizeof(peer));
+	fd = open_tcp(cm.host, cm.port, false, peer, sizeof(peer));
 	if (fd < 0) {
 		rc = EX_NET;
 		goto out;
 	}
-	set_timeout(fd, o.timeout);
-	c = pl_connect(ctx, fd, NULL, &err);
+	set_timeout(fd, cm.o.timeout);
+	c = pl_connect(cm.ctx, fd, NULL, &err);
 	if (!c) {
 		msg("%s", err.msg);
 		rc = err.code == PL_E_SYS ? EX_NET : code_to_exit(err.code);
@@ -719,17 +777,10 @@ static int cmd_connect(int argc, char **argv)
 	print_info(c, peer);
 	rc = relay(c, STDIN_FILENO, STDOUT_FILENO, false);
 out:
-	if (rc < 0)
-		rc = 0;		/* --help */
 	pl_conn_free(c);
 	if (fd >= 0)
 		close(fd);
-	pl_ctx_free(ctx);
-	pl_psk_free(psk);
-	free(o.suites);
-	free(host);
-	free(port);
-	return rc;
+	return cmd_end(&cm, rc);
 }
 
 static void usage_listen(FILE *f)
@@ -752,37 +803,9 @@ static void usage_listen(FILE *f)
 
 static int listen_tcp(const char *host, const char *port)
 {
-	struct addrinfo hints = {
-		.ai_socktype = SOCK_STREAM, .ai_flags = AI_PASSIVE,
-	}, *res, *ai;
-	int fd = -1, rc, one = 1, last = 0;
+	int fd = open_tcp(host, port, true, NULL, 0);
 
-	rc = getaddrinfo(host, port, &hints, &res);
-	if (rc) {
-		msg("cannot resolve %s: %s", host ? host : "*", gai_strerror(rc));
-		return -1;
-	}
-	for (ai = res; ai; ai = ai->ai_next) {
-		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC,
-			    ai->ai_protocol);
-		if (fd < 0) {
-			last = errno;
-			continue;
-		}
-		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (!bind(fd, ai->ai_addr, ai->ai_addrlen) && !listen(fd, 64))
-			break;
-		last = errno;
-		close(fd);
-		fd = -1;
-	}
-	freeaddrinfo(res);
-	if (fd < 0) {
-		msg("cannot listen on %s:%s: %s", host ? host : "*", port,
-		    strerror(last));
-		return -1;
-	}
-	if (verbose) {
+	if (fd >= 0 && verbose) {
 		struct sockaddr_storage ss;
 		socklen_t sl = sizeof(ss);
 		char a[ADDR_STR_LEN];
@@ -869,52 +892,26 @@ static int serve_one(struct pl_ctx *ctx, int fd, struct opts *o)
 
 static int cmd_listen(int argc, char **argv)
 {
-	struct opts o = { 0 };
-	struct pl_psk *psk = NULL;
-	struct pl_ctx *ctx = NULL;
-	struct pl_error err;
-	char *host = NULL, *port = NULL;
+	struct cmd cm = { 0 };
 	int rc, lfd = -1;
 
-	pl_config_init(&o.cfg, PL_ROLE_SERVER);
-	rc = parse_opts(argc, argv, &o, true, usage_listen);
+	rc = cmd_args(&cm, argc, argv, true, usage_listen);
 	if (rc)
 		goto out;
-	if (optind >= argc) {
-		msg("listen: missing [ADDR:]PORT (see plasmatic listen --help)");
-		rc = EX_USAGE_;
-		goto out;
-	}
-	if (optind + 1 < argc) {
-		msg("listen: unexpected argument '%s'", argv[optind + 1]);
-		rc = EX_USAGE_;
-		goto out;
-	}
-	if (split_hostport(argv[optind], &host, &port, true)) {
-		msg("listen: bad address '%s': expected [ADDR:]PORT", argv[optind]);
-		rc = EX_USAGE_;
-		goto out;
-	}
-	if (!o.cfg.cert_file || !o.cfg.key_file) {
+	if (!cm.o.cfg.cert_file || !cm.o.cfg.key_file) {
 		msg("listen: --cert and --key are required");
 		rc = EX_USAGE_;
 		goto out;
 	}
-	if (o.once && !o.exec_cmd) {
+	if (cm.o.once && !cm.o.exec_cmd) {
 		msg("listen: --once goes with --exec (without it one connection is served anyway)");
 		rc = EX_USAGE_;
 		goto out;
 	}
-	rc = load_psk(&o, &psk);
+	rc = cmd_ctx(&cm);
 	if (rc)
 		goto out;
-	ctx = pl_ctx_new(&o.cfg, &err);
-	if (!ctx) {
-		msg("%s", err.msg);
-		rc = code_to_exit(err.code);
-		goto out;
-	}
-	lfd = listen_tcp(host, port);
+	lfd = listen_tcp(cm.host, cm.port);
 	if (lfd < 0) {
 		rc = EX_NET;
 		goto out;
@@ -930,17 +927,17 @@ static int cmd_listen(int argc, char **argv)
 			rc = EX_NET;
 			break;
 		}
-		if (!o.exec_cmd || o.once) {
+		if (!cm.o.exec_cmd || cm.o.once) {
 			close(lfd);
 			lfd = -1;
-			rc = serve_one(ctx, fd, &o);
+			rc = serve_one(cm.ctx, fd, &cm.o);
 			close(fd);
 			break;
 		}
 		pid = fork();
 		if (pid == 0) {
 			close(lfd);
-			rc = serve_one(ctx, fd, &o);
+			rc = serve_one(cm.ctx, fd, &cm.o);
 			close(fd);
 			_exit(rc);
 		}
@@ -951,16 +948,9 @@ static int cmd_listen(int argc, char **argv)
 			;	/* reap finished connections */
 	}
 out:
-	if (rc < 0)
-		rc = 0;		/* --help */
 	if (lfd >= 0)
 		close(lfd);
-	pl_ctx_free(ctx);
-	pl_psk_free(psk);
-	free(o.suites);
-	free(host);
-	free(port);
-	return rc;
+	return cmd_end(&cm, rc);
 }
 
 int main(int argc, char **argv)
