@@ -23,7 +23,7 @@ int pl_eem_init(struct pl_eem *e, const struct pl_dir_config *cfg,
 	e->framing = cfg->framing;
 	e->eem_len = cfg->eem_len;
 	memcpy(e->nonce, cfg->eem_nonce, EEM_NONCE);
-	e->cipher = EVP_CIPHER_fetch(NULL, "ChaCha20-Poly1305", NULL);
+	e->cipher = pl_alg_eem_cipher();
 	e->ctx = EVP_CIPHER_CTX_new();
 	if (!e->cipher || !e->ctx) {
 		pl_eem_fini(e);
@@ -45,7 +45,6 @@ int pl_eem_init(struct pl_eem *e, const struct pl_dir_config *cfg,
 void pl_eem_fini(struct pl_eem *e)
 {
 	EVP_CIPHER_CTX_free(e->ctx);
-	EVP_CIPHER_free(e->cipher);
 	OPENSSL_cleanse(e, sizeof(*e));
 }
 

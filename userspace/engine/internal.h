@@ -13,6 +13,11 @@
 #define PL_MAX_INNER		(PL_MAX_CONTENT + 1)
 #define PL_MAX_LC		(PL_MAX_CONTENT + 256)	/* receiver limit */
 
+/* ---- algs.c: fetched once per process, shared by every thread ---- */
+const EVP_CIPHER *pl_alg_suite_cipher(uint16_t suite);
+const EVP_CIPHER *pl_alg_eem_cipher(void);
+EVP_MAC_CTX *pl_alg_hmac_new(const char *digest);	/* digest set, no key */
+
 /* ---- kdf.c ---- */
 int pl_hkdf_extract(const uint8_t *salt, size_t salt_len,
 		    const uint8_t *ikm, size_t ikm_len, uint8_t prk[32]);
@@ -34,7 +39,7 @@ struct pl_record_key {
 	bool has_secret;
 	size_t secret_len;
 	uint8_t secret[PL_MAX_SECRET_LEN];
-	EVP_CIPHER *cipher;
+	const EVP_CIPHER *cipher;	/* algs.c's: not freed */
 	EVP_CIPHER_CTX *ctx;
 };
 
@@ -57,7 +62,7 @@ struct pl_eem {
 	uint8_t eem_len;
 	bool exhausted;			/* nonce counter went past 2^64 - 1 */
 	uint8_t nonce[PLASMATIC_EEM_NONCE_SIZE];
-	EVP_CIPHER *cipher;
+	const EVP_CIPHER *cipher;	/* algs.c's: not freed */
 	EVP_CIPHER_CTX *ctx;
 };
 

@@ -9,19 +9,6 @@
 /* floor(2^24.5): RFC 8446 5.5 limit for the AES-GCM suites. */
 #define PL_GCM_RECORD_LIMIT	23726566ULL
 
-static const char *cipher_name(uint16_t suite)
-{
-	switch (suite) {
-	case PL_TLS_AES_128_GCM_SHA256:
-		return "AES-128-GCM";
-	case PL_TLS_AES_256_GCM_SHA384:
-		return "AES-256-GCM";
-	case PL_TLS_CHACHA20_POLY1305_SHA256:
-		return "ChaCha20-Poly1305";
-	}
-	return NULL;
-}
-
 static int set_key(struct pl_record_key *rk, const uint8_t *key,
 		   const uint8_t *iv)
 {
@@ -79,16 +66,15 @@ int pl_record_key_update(struct pl_record_key *rk)
 int pl_record_key_init(struct pl_record_key *rk, const struct pl_dir_config *cfg,
 		       bool encrypt)
 {
-	const char *name = cipher_name(cfg->suite);
 	int ret;
 
 	memset(rk, 0, sizeof(*rk));
-	if (!name || (!cfg->secret && (!cfg->key || !cfg->iv)) ||
+	if (!pl_suite_key_len(cfg->suite) || (!cfg->secret && (!cfg->key || !cfg->iv)) ||
 	    (cfg->secret && cfg->secret_len != pl_suite_hash_len(cfg->suite)))
 		return PL_ERR_INVAL;
 	rk->suite = cfg->suite;
 	rk->encrypt = encrypt;
-	rk->cipher = EVP_CIPHER_fetch(NULL, name, NULL);
+	rk->cipher = pl_alg_suite_cipher(cfg->suite);
 	if (!rk->cipher)
 		return PL_ERR_CRYPTO;
 	rk->ctx = EVP_CIPHER_CTX_new();
@@ -111,7 +97,6 @@ int pl_record_key_init(struct pl_record_key *rk, const struct pl_dir_config *cfg
 void pl_record_key_fini(struct pl_record_key *rk)
 {
 	EVP_CIPHER_CTX_free(rk->ctx);	/* cleanses the key schedule */
-	EVP_CIPHER_free(rk->cipher);
 	OPENSSL_cleanse(rk, sizeof(*rk));
 }
 
