@@ -37,21 +37,7 @@
 #include <linux/sock_diag.h>
 
 #include "kselftest_harness.h"
-#include "sockpair.h"
-#include "plpeer.h"
-
-#define PEER_TMO	10000	/* ms */
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p) {
-		perror("malloc");
-		abort();
-	}
-	return p;
-}
+#include "plfixture.h"
 
 static uint16_t local_port(int fd)
 {
@@ -280,79 +266,22 @@ out:
 
 FIXTURE(diag)
 {
-	int a, b;
-	struct pl_keys ab, ba;
+	PL_PAIR_FIELDS;
 };
 
-FIXTURE_VARIANT(diag)
-{
-	uint16_t cipher;
-	uint8_t framing;
-	uint8_t eem_len;
-};
+PL_VARIANT(diag);
 
-FIXTURE_VARIANT_ADD(diag, aes128gcm_detached)
-{
-	.cipher = TLS_CIPHER_AES_GCM_128,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 80,
-};
-
-FIXTURE_VARIANT_ADD(diag, aes128gcm_covered)
-{
-	.cipher = TLS_CIPHER_AES_GCM_128,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 200,
-};
-
-FIXTURE_VARIANT_ADD(diag, aes256gcm_detached)
-{
-	.cipher = TLS_CIPHER_AES_GCM_256,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 255,
-};
-
-FIXTURE_VARIANT_ADD(diag, aes256gcm_covered)
-{
-	.cipher = TLS_CIPHER_AES_GCM_256,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 64,
-};
-
-FIXTURE_VARIANT_ADD(diag, chacha20_detached)
-{
-	.cipher = TLS_CIPHER_CHACHA20_POLY1305,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 48,
-};
-
-FIXTURE_VARIANT_ADD(diag, chacha20_covered)
-{
-	.cipher = TLS_CIPHER_CHACHA20_POLY1305,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 123,
-};
+/* EEM lengths: others than plasmatic_test's, for the covered framing. */
+PL_VARIANTS(diag, 80, 200, 255, 64, 48, 123);
 
 FIXTURE_SETUP(diag)
 {
-	struct pl_sockpair sp;
-
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, pl_sockpair_tcp(&sp));
-	self->a = sp.a;
-	self->b = sp.b;
-	pl_keys_init(&self->ab, variant->cipher, variant->framing, variant->eem_len,
-		     0x300 + variant->cipher * 2 + variant->framing);
-	pl_keys_init(&self->ba, variant->cipher, variant->framing, variant->eem_len,
-		     0x400 + variant->cipher * 2 + variant->framing);
+	PL_PAIR_SETUP(0x300);
 }
 
 FIXTURE_TEARDOWN(diag)
 {
-	if (self->a >= 0)
-		close(self->a);
-	if (self->b >= 0)
-		close(self->b);
+	PL_PAIR_TEARDOWN();
 }
 
 /* Every attribute of a fully upgraded socket, as set. */
@@ -376,8 +305,7 @@ TEST_F(diag, both_ends_of_a_kernel_pair)
 	struct ulp_info ui;
 	char buf[16];
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
+	UPGRADE_BOTH();
 	ASSERT_EQ(5, send(self->a, "hello", 5, 0));
 	ASSERT_EQ(5, recv(self->b, buf, 5, MSG_WAITALL));
 	ASSERT_EQ(3, send(self->b, "bye", 3, 0));
@@ -507,8 +435,7 @@ TEST_F(diag, ss_tie_lists_plasmatic)
 	struct pl_sockpair plain;
 	struct pl_sockpair v6;
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
+	UPGRADE_BOTH();
 	ASSERT_EQ(0, pl_sockpair_tcp(&plain));
 	ASSERT_EQ(0, pl_sockpair_tcp_af(&v6, AF_INET6));
 	ASSERT_EQ(0, pl_upgrade(v6.a, &self->ab, &self->ba));
@@ -693,41 +620,17 @@ static unsigned long long eem0(const struct pl_keys *k)
 
 FIXTURE(trace)
 {
-	int a, b;
-	struct pl_keys ab, ba;
-	struct pl_peer *peer;
+	PL_PAIR_FIELDS;
 	char dir[128];		/* our tracefs instance */
 	int instance;		/* it exists */
 	struct ev *evs;
 };
 
-FIXTURE_VARIANT(trace)
-{
-	uint16_t cipher;
-	uint8_t framing;
-	uint8_t eem_len;
-};
+PL_VARIANT(trace);
 
-FIXTURE_VARIANT_ADD(trace, aes256gcm_detached)
-{
-	.cipher = TLS_CIPHER_AES_GCM_256,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 255,
-};
-
-FIXTURE_VARIANT_ADD(trace, chacha20_covered)
-{
-	.cipher = TLS_CIPHER_CHACHA20_POLY1305,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 48,
-};
-
-FIXTURE_VARIANT_ADD(trace, aes128gcm_covered)
-{
-	.cipher = TLS_CIPHER_AES_GCM_128,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 80,
-};
+PL_VARIANT_ADD(trace, aes256gcm_detached, TLS_CIPHER_AES_GCM_256, DETACHED, 255);
+PL_VARIANT_ADD(trace, chacha20_covered, TLS_CIPHER_CHACHA20_POLY1305, COVERED, 48);
+PL_VARIANT_ADD(trace, aes128gcm_covered, TLS_CIPHER_AES_GCM_128, COVERED, 80);
 
 /* Our own instance: its buffer holds only events from this test. */
 static int trace_instance_up(const char *dir)
@@ -766,20 +669,9 @@ static int trace_instance_down(const char *dir)
 
 FIXTURE_SETUP(trace)
 {
-	struct pl_sockpair sp;
-
-	signal(SIGPIPE, SIG_IGN);
-	self->a = self->b = -1;
-	self->peer = NULL;
 	self->instance = 0;
 	self->evs = xmalloc(MAX_EVENTS * sizeof(*self->evs));
-	ASSERT_EQ(0, pl_sockpair_tcp(&sp));
-	self->a = sp.a;
-	self->b = sp.b;
-	pl_keys_init(&self->ab, variant->cipher, variant->framing, variant->eem_len,
-		     0x600 + variant->cipher * 2 + variant->framing);
-	pl_keys_init(&self->ba, variant->cipher, variant->framing, variant->eem_len,
-		     0x700 + variant->cipher * 2 + variant->framing);
+	PL_PAIR_SETUP(0x600);
 	snprintf(self->dir, sizeof(self->dir), TRACEFS "/instances/observe_test_%d",
 		 getpid());
 	ASSERT_EQ(0, trace_instance_up(self->dir))
@@ -792,14 +684,7 @@ FIXTURE_TEARDOWN(trace)
 	if (self->instance)
 		EXPECT_EQ(0, trace_instance_down(self->dir))
 			TH_LOG("cleaning up %s", self->dir);
-	if (self->a >= 0)
-		close(self->a);
-	if (self->b >= 0)
-		close(self->b);
-	if (self->peer) {
-		pl_peer_free(self->peer);
-		free(self->peer);
-	}
+	PL_PAIR_TEARDOWN();
 	free(self->evs);
 }
 
@@ -821,41 +706,6 @@ FIXTURE_TEARDOWN(trace)
 					(unsigned long long)(seq_)); \
 } while (0)
 
-static const uint8_t hs_msg[] = { 0x04, 0x00, 0x00, 0x09, 0x00, 0x00, 0x0e, 0x10,
-				  0x01, 0x02, 0x03, 0x04, 0x00 };
-
-/* sendmsg of one record of @type (PLASMATIC_RECORD_TYPE cmsg). */
-static ssize_t send_type(int fd, uint8_t type, const void *data, size_t len)
-{
-	char cbuf[CMSG_SPACE(1)] = { 0 };
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = SOL_PLASMATIC;
-	cm->cmsg_type = PLASMATIC_RECORD_TYPE;
-	cm->cmsg_len = CMSG_LEN(1);
-	*CMSG_DATA(cm) = type;
-	msg.msg_controllen = cm->cmsg_len;
-	return sendmsg(fd, &msg, 0);
-}
-
-/* recvmsg with room for the record-type cmsg (needed for control records). */
-static ssize_t recv_cmsg(int fd, void *data, size_t len)
-{
-	char cbuf[CMSG_SPACE(16)];
-	struct iovec iov = { .iov_base = data, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-
-	return recvmsg(fd, &msg, 0);
-}
-
 /*
  * Kernel to kernel both ways: one plasmatic_tx_record on the sender and
  * one plasmatic_rx_record on the receiver per record, with its content
@@ -870,10 +720,9 @@ TEST_F(trace, records_kernel_to_kernel)
 	uint8_t *buf = xmalloc(16384), *got = xmalloc(16384);
 	const char *ska, *skb;
 	struct ev *evs = self->evs;
-	int n, i;
+	int n, i, type;
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
+	UPGRADE_BOTH();
 	pl_fill(buf, 16384, 9);
 	EXPECT_EQ(0, send(self->a, buf, 0, 0));
 	for (i = 0; i < (int)ns; i++) {
@@ -881,8 +730,8 @@ TEST_F(trace, records_kernel_to_kernel)
 		ASSERT_EQ((ssize_t)sizes[i], recv(self->b, got, sizes[i], MSG_WAITALL));
 	}
 	ASSERT_EQ((ssize_t)sizeof(hs_msg),
-		  send_type(self->a, PLASMATIC_CT_HANDSHAKE, hs_msg, sizeof(hs_msg)));
-	ASSERT_EQ((ssize_t)sizeof(hs_msg), recv_cmsg(self->b, got, 16384));
+		  send_type(self->a, PLASMATIC_CT_HANDSHAKE, hs_msg, sizeof(hs_msg), 0));
+	ASSERT_EQ((ssize_t)sizeof(hs_msg), recv_type(self->b, &type, got, 16384, 0));
 	for (i = 0; i < 2; i++) {
 		ASSERT_EQ((ssize_t)back[i], send(self->b, buf, back[i], 0));
 		ASSERT_EQ((ssize_t)back[i], recv(self->a, got, back[i], MSG_WAITALL));
@@ -936,8 +785,7 @@ TEST_F(trace, close_notify_both_ends)
 	int n, i, j, one = 1;
 	char buf[8];
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
+	UPGRADE_BOTH();
 	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_CLOSE_NOTIFY, &one,
 				sizeof(one)));
 	ASSERT_EQ(2, send(self->a, "hi", 2, 0));
@@ -980,15 +828,13 @@ TEST_F(trace, fatal_alert_received)
 	struct ev *evs = self->evs;
 	char buf[16];
 	long wl;
-	int n, i;
+	int n, i, type;
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	self->peer = xmalloc(sizeof(*self->peer));
-	ASSERT_EQ(0, pl_peer_init(self->peer, self->b, &self->ab, &self->ba));
+	UPGRADE_RAW();
 	wl = pl_peer_seal(self->peer, PLASMATIC_CT_ALERT, alert, 2, NULL, w);
 	ASSERT_LT(0, wl);
 	ASSERT_EQ(wl, pl_write_all(self->b, w, wl));
-	ASSERT_EQ(2, recv_cmsg(self->a, buf, sizeof(buf)));
+	ASSERT_EQ(2, recv_type(self->a, &type, buf, sizeof(buf), 0));
 
 	READ_EVENTS(n);
 	ASSERT_EQ(2, n);
@@ -1048,9 +894,7 @@ static void bad_record(struct __test_metadata *_metadata,
 	int n, i;
 	long l;
 
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
-	self->peer = xmalloc(sizeof(*self->peer));
-	ASSERT_EQ(0, pl_peer_init(self->peer, self->b, &self->ab, &self->ba));
+	UPGRADE_RAW();
 	l = pl_peer_seal(self->peer, PLASMATIC_CT_APPLICATION_DATA, good_data,
 			 sizeof(good_data), NULL, w);
 	ASSERT_LT(0, l);

@@ -41,23 +41,11 @@
 #include <openssl/evp.h>
 
 #include "kselftest_harness.h"
-#include "sockpair.h"
-#include "plpeer.h"
+#include "plfixture.h"
 
 #define MAX_CONTENT	16384
 
 /* ---- small helpers ---- */
-
-static void *xmalloc(size_t n)
-{
-	void *p = malloc(n ? n : 1);
-
-	if (!p) {
-		perror("malloc");
-		abort();
-	}
-	return p;
-}
 
 static void sha256(const void *p, size_t n, uint8_t out[32])
 {
@@ -83,53 +71,6 @@ static void set_rcvtimeo(int fd, int ms)
 	struct timeval tv = { .tv_sec = ms / 1000, .tv_usec = (ms % 1000) * 1000 };
 
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
-
-/* sendmsg with a PLASMATIC_RECORD_TYPE cmsg. */
-static ssize_t send_type(int fd, uint8_t type, const void *data, size_t len,
-			 int flags)
-{
-	char cbuf[CMSG_SPACE(1)] = { 0 };
-	struct iovec iov = { .iov_base = (void *)data, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm = CMSG_FIRSTHDR(&msg);
-
-	cm->cmsg_level = getenv("PLASMATIC_TEST_KTLS") ? 282 /* SOL_TLS */ : SOL_PLASMATIC;
-	cm->cmsg_type = PLASMATIC_RECORD_TYPE;	/* = TLS_SET_RECORD_TYPE */
-	cm->cmsg_len = CMSG_LEN(1);
-	*CMSG_DATA(cm) = type;
-	msg.msg_controllen = cm->cmsg_len;
-	return sendmsg(fd, &msg, flags);
-}
-
-/*
- * recvmsg with room for a record-type cmsg; *type is the cmsg's content
- * type, or -1 if no such cmsg came.
- */
-static ssize_t recv_type(int fd, int *type, void *data, size_t len, int flags)
-{
-	char cbuf[CMSG_SPACE(16)];
-	struct iovec iov = { .iov_base = data, .iov_len = len };
-	struct msghdr msg = {
-		.msg_iov = &iov, .msg_iovlen = 1,
-		.msg_control = cbuf, .msg_controllen = sizeof(cbuf),
-	};
-	struct cmsghdr *cm;
-	ssize_t n = recvmsg(fd, &msg, flags);
-
-	*type = -1;
-	if (n < 0)
-		return n;
-	for (cm = CMSG_FIRSTHDR(&msg); cm; cm = CMSG_NXTHDR(&msg, cm))
-		if ((cm->cmsg_level == SOL_PLASMATIC &&
-		     cm->cmsg_type == PLASMATIC_RECORD_TYPE) ||
-		    (getenv("PLASMATIC_TEST_KTLS") && cm->cmsg_level == 282 &&
-		     cm->cmsg_type == TLS_GET_RECORD_TYPE))
-			*type = *CMSG_DATA(cm);
-	return n;
 }
 
 /* Background sender: writes buf in chunks of varying size. */
@@ -215,101 +156,23 @@ static size_t recv_until_end(int fd, uint8_t *buf, size_t cap, int *err)
 
 FIXTURE(pl)
 {
-	int a, b;		/* a: connecting side, b: accepted side */
-	struct pl_keys ab, ba;	/* key material of a->b and of b->a */
-	struct pl_peer *peer;	/* raw peer on b, when a test uses one */
+	PL_PAIR_FIELDS;
 };
 
-FIXTURE_VARIANT(pl)
-{
-	uint16_t cipher;
-	uint8_t framing;
-	uint8_t eem_len;
-};
+PL_VARIANT(pl);
 
-FIXTURE_VARIANT_ADD(pl, aes128gcm_detached)
-{
-	.cipher = TLS_CIPHER_AES_GCM_128,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 80,
-};
-
-FIXTURE_VARIANT_ADD(pl, aes128gcm_covered)
-{
-	.cipher = TLS_CIPHER_AES_GCM_128,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 80,
-};
-
-FIXTURE_VARIANT_ADD(pl, aes256gcm_detached)
-{
-	.cipher = TLS_CIPHER_AES_GCM_256,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 255,
-};
-
-FIXTURE_VARIANT_ADD(pl, aes256gcm_covered)
-{
-	.cipher = TLS_CIPHER_AES_GCM_256,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 255,
-};
-
-FIXTURE_VARIANT_ADD(pl, chacha20_detached)
-{
-	.cipher = TLS_CIPHER_CHACHA20_POLY1305,
-	.framing = PLASMATIC_FRAMING_DETACHED,
-	.eem_len = 48,
-};
-
-FIXTURE_VARIANT_ADD(pl, chacha20_covered)
-{
-	.cipher = TLS_CIPHER_CHACHA20_POLY1305,
-	.framing = PLASMATIC_FRAMING_COVERED,
-	.eem_len = 48,
-};
+/* EEM lengths: the same for both framings of a cipher suite. */
+PL_VARIANTS(pl, 80, 80, 255, 255, 48, 48);
 
 FIXTURE_SETUP(pl)
 {
-	struct pl_sockpair sp;
-
-	signal(SIGPIPE, SIG_IGN);
-	ASSERT_EQ(0, pl_sockpair_tcp(&sp));
-	self->a = sp.a;
-	self->b = sp.b;
-	self->peer = NULL;
-	pl_keys_init(&self->ab, variant->cipher, variant->framing,
-		     variant->eem_len, 0x100 + variant->cipher * 2 + variant->framing);
-	pl_keys_init(&self->ba, variant->cipher, variant->framing,
-		     variant->eem_len, 0x200 + variant->cipher * 2 + variant->framing);
+	PL_PAIR_SETUP(0x100);
 }
 
 FIXTURE_TEARDOWN(pl)
 {
-	if (self->a >= 0)
-		close(self->a);
-	if (self->b >= 0)
-		close(self->b);
-	if (self->peer) {
-		pl_peer_free(self->peer);
-		free(self->peer);
-	}
+	PL_PAIR_TEARDOWN();
 }
-
-/* Both ends upgraded: a sends with ab and receives with ba, b the reverse. */
-#define UPGRADE_BOTH() do { \
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba)); \
-	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab)); \
-} while (0)
-
-/* a upgraded (TX ab, RX ba); b raw, with an engine peer. */
-#define UPGRADE_RAW() do { \
-	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba)); \
-	self->peer = xmalloc(sizeof(*self->peer)); \
-	ASSERT_EQ(0, pl_peer_init(self->peer, self->b, &self->ab, &self->ba)); \
-} while (0)
-
-#define PEER_TMO	10000	/* ms: a record that has not come by then never will */
 
 /*
  * Seal one record with the raw peer into a fresh buffer; returns its
@@ -1014,10 +877,6 @@ TEST_F(pl, poll_whole_record_only)
 	EXPECT_EQ(0, memcmp(buf, data, sizeof(data)));
 	free(w);
 }
-
-/* Handshake content for control records: a NewSessionTicket-shaped message. */
-static const uint8_t hs_msg[] = { 0x04, 0x00, 0x00, 0x09, 0x00, 0x00, 0x0e, 0x10,
-				  0x01, 0x02, 0x03, 0x04, 0x00 };
 
 /*
  * Control records between two kernels: sent with a record-type cmsg,

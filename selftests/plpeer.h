@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * Helpers for the datapath selftests (plasmatic_test.c):
+ * Helpers for the datapath selftests (plasmatic_test.c, observe_test.c):
  *
  *  - struct pl_keys: the key material of one direction, turned into the
  *    socket options of plasmatic.ko (kTLS crypto_info + plasmatic_eem_info)
