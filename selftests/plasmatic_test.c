@@ -184,12 +184,24 @@ FIXTURE_TEARDOWN(pl)
 	(size_t)__w; \
 })
 
+/*
+ * Declare __t, __b[size] and __l and read the next record from the kernel
+ * into them (content type, content, its length); __r is what
+ * pl_peer_recv() returned.  PEER_RECORD asserts that a record came (what:
+ * the kind expected, for the log).  For the EXPECT_* macros below.
+ */
+#define PEER_RECV(size) \
+	uint8_t __t, __b[size]; \
+	size_t __l; \
+	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO)
+
+#define PEER_RECORD(size, what) \
+	PEER_RECV(size); \
+	ASSERT_EQ(1, __r) TH_LOG("no " what " record: %s", pl_strerror(__r))
+
 /* Expect the next record from the kernel to be an alert level/desc. */
 #define EXPECT_ALERT(level, desc) do { \
-	uint8_t __t, __b[64]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no alert record: %s", pl_strerror(__r)); \
+	PEER_RECORD(64, "alert"); \
 	EXPECT_EQ(PLASMATIC_CT_ALERT, __t); \
 	ASSERT_EQ(2, __l); \
 	EXPECT_EQ(level, __b[0]); \
@@ -197,28 +209,20 @@ FIXTURE_TEARDOWN(pl)
 } while (0)
 
 #define EXPECT_DATA(str) do { \
-	uint8_t __t, __b[256]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
+	PEER_RECORD(256, "data"); \
 	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
 	ASSERT_EQ(strlen(str), __l); \
 	EXPECT_EQ(0, memcmp(__b, str, __l)); \
 } while (0)
 
 #define EXPECT_DATA_LEN(n) do { \
-	uint8_t __t, __b[MAX_CONTENT]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no data record: %s", pl_strerror(__r)); \
+	PEER_RECORD(MAX_CONTENT, "data"); \
 	EXPECT_EQ(PLASMATIC_CT_APPLICATION_DATA, __t); \
 	EXPECT_EQ((size_t)(n), __l); \
 } while (0)
 
 #define EXPECT_PEER_EOF() do { \
-	uint8_t __t, __b[256]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
+	PEER_RECV(256); \
 	EXPECT_EQ(0, __r) TH_LOG("expected EOF at a record boundary, got %d (%s, type %d)", \
 				 __r, __r < 0 ? pl_strerror(__r) : "a record", __t); \
 } while (0)
@@ -1202,6 +1206,21 @@ static long stat_get(const char *name)
 	return ret;
 }
 
+/* Sum of the n counters names[], or -1 if one is absent. */
+static long stat_sum(const char *const *names, size_t n)
+{
+	long sum = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		long v = stat_get(names[i]);
+
+		if (v < 0)
+			return -1;
+		sum += v;
+	}
+	return sum;
+}
+
 static const char *const fail_stats[] = {
 	"PlasmaticRxFailHeader", "PlasmaticRxFailLength", "PlasmaticRxFailEemTag",
 	"PlasmaticRxFailEemNonce", "PlasmaticRxFailEemFragment",
@@ -1210,18 +1229,10 @@ static const char *const fail_stats[] = {
 	"PlasmaticRxFailTruncated", "PlasmaticRxFailInternal",
 };
 
+/* Sum of every RX failure counter. */
 static long stat_fail_sum(void)
 {
-	long sum = 0;
-
-	for (size_t i = 0; i < sizeof(fail_stats) / sizeof(fail_stats[0]); i++) {
-		long v = stat_get(fail_stats[i]);
-
-		if (v < 0)
-			return -1;
-		sum += v;
-	}
-	return sum;
+	return stat_sum(fail_stats, ARRAY_SIZE(fail_stats));
 }
 
 static const char *cipher_stat(int tx, uint16_t cipher)
@@ -1245,16 +1256,7 @@ static const char *const gauge_stats[] = {
 /* Sum of every "current sockets" gauge. */
 static long stat_gauges(void)
 {
-	long sum = 0;
-
-	for (size_t i = 0; i < sizeof(gauge_stats) / sizeof(gauge_stats[0]); i++) {
-		long v = stat_get(gauge_stats[i]);
-
-		if (v < 0)
-			return -1;
-		sum += v;
-	}
-	return sum;
+	return stat_sum(gauge_stats, ARRAY_SIZE(gauge_stats));
 }
 
 /* Bytes sent before the TX keys go out as they are; records after them. */
@@ -2402,10 +2404,7 @@ static void keys_other_cipher(struct pl_keys *k, const struct pl_keys *from)
 
 /* Expect the next record from the kernel to be the KeyUpdate ku. */
 #define EXPECT_KEY_UPDATE(ku) do { \
-	uint8_t __t, __b[64]; \
-	size_t __l; \
-	int __r = pl_peer_recv(self->peer, &__t, __b, sizeof(__b), &__l, PEER_TMO); \
-	ASSERT_EQ(1, __r) TH_LOG("no KeyUpdate record: %s", pl_strerror(__r)); \
+	PEER_RECORD(64, "KeyUpdate"); \
 	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, __t); \
 	ASSERT_EQ(sizeof(ku), __l); \
 	EXPECT_EQ(0, memcmp(__b, (ku), __l)); \
