@@ -12,50 +12,25 @@
 # checked); recv rows always check the plaintext.  Exits non-zero if any
 # measurement or check failed.
 set -u
-reps=5 mib=256 framing=detached
-while [ $# -gt 0 ]; do
-	case "$1" in
-	--reps) reps=$2; shift 2 ;;
-	--mib) mib=$2; shift 2 ;;
-	--framing) framing=$2; shift 2 ;;
-	*) echo "guest.sh: unknown option '$1'" >&2; exit 2 ;;
-	esac
-done
+. "$(dirname "$0")/guestlib.sh"
+bench_options guest.sh 5 256 "$@"
 
-bin=build/bench/plbench
-file=/tmp/plbench.dat
 res=/tmp/plbench.results
 ciphers="chacha20-poly1305 aes-128-gcm"
 # direction:implementation, in table order
 rows="tx:tcp tx:ktls tx:plasmatic tx:engine rx:ktls rx:plasmatic"
-rrows="rx:plasmatic rx:ktls tx:engine tx:plasmatic tx:ktls tx:tcp"
 rc=0
 
-if [ ! -x "$bin" ]; then
-	echo "guest.sh: $bin missing: run make -C tools/bench" >&2
-	exit 1
-fi
+need_bin guest.sh
 modprobe tls || rc=1
 plasmatic=loaded
 if ! insmod kmod/plasmatic.ko; then
 	plasmatic="not loaded (insmod kmod/plasmatic.ko failed)"
 	rc=1
 fi
-# The AEAD implementations: what udev would load on a real machine for this
-# CPU (there is no udev here), so that both modules get the SIMD ones.
-for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
-	 chacha20poly1305 gcm; do
-	modprobe "$m" 2>/dev/null
-done
-
-# Loopback receive processing (softirq: TCP input, and the kTLS or
-# plasmatic parser behind data_ready) runs on CPU 1, the receiver's, not on
-# the sending CPU: each side's cost stays on its own CPU.
-echo 2 >/sys/class/net/lo/queues/rx-0/rps_cpus || rc=1
-
-# For the host (sendfile.sh): one second busy on CPU 0, then on CPU 1, tells
-# which of its threads runs which vCPU.
-"$bin" spin 0 1 && "$bin" spin 1 1 || rc=1
+load_aead
+steer_rx || rc=1
+spin_cpus || rc=1
 
 # Before the timed rounds, and not timed: every send row once on a 32 MiB
 # file with --verify (the receiver keeps the wire bytes and decodes them:
@@ -77,12 +52,9 @@ done
 
 "$bin" mkfile "$file" "$mib" || exit 1
 : >"$res"
-start=$(date +%s)
-r=1
-while [ "$r" -le "$reps" ]; do
-	echo "PLBENCH-ROUND $r"
-	order=$rows
-	[ $((r % 2)) -eq 0 ] && order=$rrows
+# round R ORDER: every cipher and row, rows in ORDER, once.
+round() {
+	n=$1 order=$2
 	for c in $ciphers; do
 		for row in $order; do
 			d=${row%%:*} i=${row#*:}
@@ -94,21 +66,16 @@ while [ "$r" -le "$reps" ]; do
 			else
 				set -- "$mib" --stream "/tmp/plbench-$i-$c-$framing-$mib.stream"
 			fi
-			# Streamed (tee), not captured: the host acts on the marks.
-			"$bin" "$d" "$i" "$c" "$@" --framing "$framing" --marks 2>&1 |
-				tee /tmp/plbench.out
-			if ! grep -q '^RESULT ' /tmp/plbench.out; then
+			if ! run_marked "$d" "$i" "$c" "$@"; then
 				echo "FAILED dir=$d impl=$i cipher=$c"
 				rc=1
 				continue
 			fi
-			sed -n "s/^RESULT /RESULT round=$r /p" /tmp/plbench.out >>"$res"
+			sed -n "s/^RESULT /RESULT round=$n /p" /tmp/plbench.out >>"$res"
 		done
 	done
-	r=$((r + 1))
-done
-end=$(date +%s)
-rm -f "$file" /tmp/plbench-*.stream
+}
+rounds round
 
 # The kernel AEAD drivers in use: the highest priority one of each name.
 drivers=$(awk -F' *: ' '
@@ -132,9 +99,5 @@ echo "By the guest's clock (wall time of the timed loop; disturbed when other" \
      "content per second. × kTLS: median (min–max) over the rounds of the ratio" \
      "to the kTLS run of the same direction, cipher and round, which runs next to it."
 echo
-awk -v rows="$rows" -v ciphers="$ciphers" -v reps="$reps" -v metric=wall \
-    -f tools/bench/table.awk "$res"
-# For the host's table (sendfile.sh).
-echo "PLBENCH-TABLE tools/bench/table.awk rows=$(echo $rows | tr ' ' ,)" \
-     "ciphers=$(echo $ciphers | tr ' ' ,) reps=$reps"
+table tools/bench/table.awk reps "$reps"
 exit $rc
