@@ -1768,10 +1768,12 @@ TEST_F(pl, peer_rst_mid_record)
 	free(w);
 }
 
+/* A thread in recv(fd): what the recv returned, once it has. */
 struct blocked_recv {
 	int fd;
 	ssize_t ret;
 	int err;
+	pthread_t thread;
 };
 
 static void *blocked_recv_fn(void *arg)
@@ -1782,6 +1784,19 @@ static void *blocked_recv_fn(void *arg)
 	b->ret = recv(b->fd, buf, sizeof(buf), 0);
 	b->err = errno;
 	return NULL;
+}
+
+/* Start a recv on fd in another thread and let it block: 0 or an errno. */
+static int blocked_recv_start(struct blocked_recv *br, int fd)
+{
+	int err;
+
+	br->fd = fd;
+	br->ret = -2;
+	err = pthread_create(&br->thread, NULL, blocked_recv_fn, br);
+	if (!err)
+		usleep(100000);	/* the outcome does not depend on it */
+	return err;
 }
 
 static int join_within(pthread_t t, int sec)
@@ -1796,15 +1811,12 @@ static int join_within(pthread_t t, int sec)
 /* shutdown() from another thread wakes a recv blocked on a record. */
 TEST_F(pl, shutdown_wakes_blocking_recv)
 {
-	struct blocked_recv br = { .ret = -2 };
-	pthread_t t;
+	struct blocked_recv br;
 
 	UPGRADE_BOTH();
-	br.fd = self->a;
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_recv_fn, &br));
-	usleep(100000);	/* let it block; the outcome does not depend on it */
+	ASSERT_EQ(0, blocked_recv_start(&br, self->a));
 	ASSERT_EQ(0, shutdown(self->a, SHUT_RDWR));
-	ASSERT_EQ(0, join_within(t, 10)) TH_LOG("recv still blocked after shutdown");
+	ASSERT_EQ(0, join_within(br.thread, 10)) TH_LOG("recv still blocked after shutdown");
 	EXPECT_EQ(0, br.ret);
 }
 
@@ -1814,19 +1826,16 @@ TEST_F(pl, shutdown_wakes_blocking_recv)
  */
 TEST_F(pl, close_during_blocking_recv)
 {
-	struct blocked_recv br = { .ret = -2 };
-	pthread_t t;
+	struct blocked_recv br;
 
 	UPGRADE_BOTH();
-	br.fd = self->a;
-	ASSERT_EQ(0, pthread_create(&t, NULL, blocked_recv_fn, &br));
-	usleep(100000);
+	ASSERT_EQ(0, blocked_recv_start(&br, self->a));
 	ASSERT_EQ(0, close(self->a));
 	self->a = -1;
 	ASSERT_EQ(4, send(self->b, "wake", 4, 0));
 	ASSERT_EQ(0, close(self->b));
 	self->b = -1;
-	ASSERT_EQ(0, join_within(t, 10)) TH_LOG("recv still blocked after close");
+	ASSERT_EQ(0, join_within(br.thread, 10)) TH_LOG("recv still blocked after close");
 	EXPECT_TRUE(br.ret == 4 || br.ret == 0 || br.ret == -1);
 }
 
