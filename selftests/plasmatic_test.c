@@ -2113,17 +2113,18 @@ TEST_F(pl, proc_stat_counters)
 	free(w);
 }
 
-static long meminfo(const char *key)
+/* The number in the first line of path that matches fmt ("... %ld"), or -1. */
+static long proc_long(const char *path, const char *fmt)
 {
 	char line[256];
 	long v = -1;
-	FILE *f = fopen("/proc/meminfo", "re");
+	FILE *f = fopen(path, "re");
 
 	if (!f)
 		return -1;
 	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, key, strlen(key)))
-			v = strtol(line + strlen(key), NULL, 10);
+		if (sscanf(line, fmt, &v) == 1)
+			break;
 	fclose(f);
 	return v;
 }
@@ -2131,17 +2132,13 @@ static long meminfo(const char *key)
 /* "sockets: used N" of /proc/net/sockstat. */
 static long sockets_used(void)
 {
-	char line[256];
-	long v = -1;
-	FILE *f = fopen("/proc/net/sockstat", "re");
+	return proc_long("/proc/net/sockstat", "sockets: used %ld");
+}
 
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "sockets: used %ld", &v) == 1)
-			break;
-	fclose(f);
-	return v;
+/* MemAvailable of /proc/meminfo, in kB. */
+static long mem_available(void)
+{
+	return proc_long("/proc/meminfo", "MemAvailable: %ld");
 }
 
 /*
@@ -2174,7 +2171,7 @@ TEST_F_TIMEOUT(many, ten_thousand_sockets, 900)
 
 	g0 = stat_gauges();
 	used0 = sockets_used();
-	mem0 = meminfo("MemAvailable:");
+	mem0 = mem_available();
 	ASSERT_LE(0, g0);
 	for (int i = 0; i < n; i++) {
 		struct pl_sockpair sp;
@@ -2199,7 +2196,7 @@ TEST_F_TIMEOUT(many, ten_thousand_sockets, 900)
 		usleep(50000);
 	}
 	used1 = sockets_used();
-	mem1 = meminfo("MemAvailable:");
+	mem1 = mem_available();
 	ksft_print_msg("%d connections: gauges %ld -> %ld, sockets used %ld -> %ld, "
 		       "MemAvailable %ld -> %ld kB\n", n, g0, g1, used0, used1, mem0, mem1);
 	EXPECT_EQ(g0, g1) TH_LOG("module socket gauges %ld before, %ld after", g0, g1);
