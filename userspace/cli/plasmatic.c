@@ -223,6 +223,37 @@ fail:
 	return NULL;
 }
 
+/* The words an option takes, and their values. */
+struct choices {
+	const char *opt, *hint;
+	struct { const char *name; int value; } list[4];	/* to a NULL name */
+};
+
+static const struct choices framings = {
+	"framing", "detached or covered", {
+		{ "covered", PLASMATIC_FRAMING_COVERED },
+		{ "detached", PLASMATIC_FRAMING_DETACHED },
+	},
+};
+
+static const struct choices datapaths = {
+	"datapath", "auto, kernel or userspace", {
+		{ "auto", PL_DATAPATH_AUTO },
+		{ "kernel", PL_DATAPATH_KERNEL },
+		{ "userspace", PL_DATAPATH_USERSPACE },
+	},
+};
+
+/* The value of the word arg among ch; -1 (after a message) if none. */
+static int parse_choice(const struct choices *ch, const char *arg)
+{
+	for (int i = 0; ch->list[i].name; i++)
+		if (!strcmp(arg, ch->list[i].name))
+			return ch->list[i].value;
+	msg("bad --%s '%s': %s", ch->opt, arg, ch->hint);
+	return -1;
+}
+
 /* Parse the options shared by connect and listen; 0, or an exit code. */
 static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 		      void (*help)(FILE *))
@@ -244,15 +275,15 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 		case O_PSK:
 			o->psk_file = optarg;
 			break;
-		case O_FRAMING:
-			if (!strcmp(optarg, "covered"))
-				o->cfg.framing = PLASMATIC_FRAMING_COVERED;
-			else if (!strcmp(optarg, "detached"))
-				o->cfg.framing = PLASMATIC_FRAMING_DETACHED;
-			else {
-				msg("bad --framing '%s': detached or covered", optarg);
+		case O_FRAMING: case O_DATAPATH:
+			v = parse_choice(c == O_FRAMING ? &framings : &datapaths,
+					 optarg);
+			if (v < 0)
 				return EX_USAGE_;
-			}
+			if (c == O_FRAMING)
+				o->cfg.framing = (uint8_t)v;
+			else
+				o->cfg.datapath = (enum pl_datapath)v;
 			break;
 		case O_EEM_LEN:
 			if (parse_int(optarg, PLASMATIC_EEM_LEN_MIN,
@@ -273,19 +304,6 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 			break;
 		case O_ALPN:
 			o->cfg.alpn = optarg;
-			break;
-		case O_DATAPATH:
-			if (!strcmp(optarg, "auto"))
-				o->cfg.datapath = PL_DATAPATH_AUTO;
-			else if (!strcmp(optarg, "kernel"))
-				o->cfg.datapath = PL_DATAPATH_KERNEL;
-			else if (!strcmp(optarg, "userspace"))
-				o->cfg.datapath = PL_DATAPATH_USERSPACE;
-			else {
-				msg("bad --datapath '%s': auto, kernel or userspace",
-				    optarg);
-				return EX_USAGE_;
-			}
 			break;
 		case O_TIMEOUT:
 			if (parse_int(optarg, 0, 86400, &v)) {
