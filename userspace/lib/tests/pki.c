@@ -88,7 +88,8 @@ fail:
 	return NULL;
 }
 
-static int write_cert(const char *dir, const char *file, X509 *x)
+/* A certificate (x) or a private key (k, mode 0600) as DIR/FILE. */
+static int write_pem(const char *dir, const char *file, X509 *x, EVP_PKEY *k)
 {
 	char path[4096];
 	FILE *f;
@@ -98,22 +99,10 @@ static int write_cert(const char *dir, const char *file, X509 *x)
 	f = fopen(path, "w");
 	if (!f)
 		return 0;
-	ok = PEM_write_X509(f, x);
-	return fclose(f) == 0 && ok;
-}
-
-static int write_key(const char *dir, const char *file, EVP_PKEY *k)
-{
-	char path[4096];
-	FILE *f;
-	int ok;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "w");
-	if (!f)
-		return 0;
-	chmod(path, 0600);
-	ok = PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL);
+	if (k)
+		chmod(path, 0600);
+	ok = k ? PEM_write_PrivateKey(f, k, NULL, NULL, 0, NULL, NULL) :
+		 PEM_write_X509(f, x);
 	return fclose(f) == 0 && ok;
 }
 
@@ -136,10 +125,11 @@ int pki_make(const char *dir)
 			"DNS:localhost,DNS:plasmatic.test,IP:127.0.0.1,IP:::1");
 	if (!srv)
 		goto out;
-	ok = write_cert(dir, "ca.pem", ca) && write_cert(dir, "other-ca.pem", other) &&
-	     write_cert(dir, "server.pem", srv) &&
-	     write_key(dir, "server.key", srv_key) &&
-	     write_key(dir, "ca.key", ca_key);
+	ok = write_pem(dir, "ca.pem", ca, NULL) &&
+	     write_pem(dir, "other-ca.pem", other, NULL) &&
+	     write_pem(dir, "server.pem", srv, NULL) &&
+	     write_pem(dir, "server.key", NULL, srv_key) &&
+	     write_pem(dir, "ca.key", NULL, ca_key);
 out:
 	X509_free(ca);
 	X509_free(srv);
