@@ -46,8 +46,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdint.h>
@@ -61,110 +59,33 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 
 #include "kselftest_harness.h"
-#include "pki.h"
 #include "plasmatic.h"
 #include "pl_engine.h"
+#include "testpair.h"
 
 #define KUS		4	/* KeyUpdates at 1/6 .. 4/6 of each stream */
 #define PARTS		(KUS + 2)
 #define SOCKBUF		(64 * 1024)	/* the kernel doubles it */
 #define TRACEFS		"/sys/kernel/tracing"
 
-static char dir[2048], ca_pem[2100], srv_pem[2100], srv_key[2100];
-
-__attribute__((constructor)) static void make_pki(void)
+/* PL_TEST_BYTES, but far more than the socket buffers, so that every
+ * KeyUpdate falls inside the sender's stream. */
+static uint64_t stream_bytes(void)
 {
-	const char *d = getenv("PL_TEST_DIR");
-	char exe[2048];
-	ssize_t n;
+	uint64_t v = test_bytes();
 
-	if (d) {
-		snprintf(dir, sizeof(dir), "%s", d);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0)
-			n = 0;
-		exe[n] = 0;
-		snprintf(dir, sizeof(dir), "%s/lib_test-files", dirname(exe));
-	}
-	mkdir(dir, 0700);
-	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", dir);
-	snprintf(srv_pem, sizeof(srv_pem), "%s/server.pem", dir);
-	snprintf(srv_key, sizeof(srv_key), "%s/server.key", dir);
-	if (pki_make(dir)) {
-		fprintf(stderr, "cannot make the test PKI in %s\n", dir);
-		ERR_print_errors_fp(stderr);
-		exit(1);
-	}
-}
-
-static uint64_t test_bytes(void)
-{
-	const char *s = getenv("PL_TEST_BYTES");
-	char *end;
-	uint64_t v;
-
-	if (!s || !*s)
-		return 4 << 20;
-	v = strtoull(s, &end, 0);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; break;
-	case 'm': case 'M': v <<= 20; break;
-	case 'g': case 'G': v <<= 30; break;
-	}
-	/* Far more than the socket buffers, so that every KeyUpdate falls
-	 * inside the sender's stream. */
 	return v < (4 << 20) ? 4 << 20 : v;
 }
 
-static enum pl_datapath env_datapath(const char *name)
+/* A connected TCP pair over loopback with small buffers and timeouts. */
+static int ku_tcp_pair(int *cfd, int *sfd)
 {
-	const char *s = getenv(name);
-
-	if (s && !strcmp(s, "kernel"))
-		return PL_DATAPATH_KERNEL;
-	if (s && !strcmp(s, "userspace"))
-		return PL_DATAPATH_USERSPACE;
-	return PL_DATAPATH_AUTO;
-}
-
-static void set_bufs(int fd)
-{
-	int v = SOCKBUF;
-
-	setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &v, sizeof(v));
-	setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &v, sizeof(v));
-}
-
-/* A connected TCP pair over loopback with small buffers. */
-static int tcp_pair(int *cfd, int *sfd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
 	struct timeval tv = { .tv_sec = 60 };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 
-	*cfd = *sfd = -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0)
+	if (tcp_pair_bufs(cfd, sfd, SOCKBUF))
 		return -1;
-	set_bufs(l);
-	if (bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len))
-		goto fail;
-	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cfd < 0)
-		goto fail;
-	set_bufs(*cfd);
-	if (connect(*cfd, (struct sockaddr *)&a, sizeof(a)))
-		goto fail;
-	*sfd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (*sfd < 0)
-		goto fail;
-	close(l);
 	for (int i = 0; i < 2; i++) {
 		int fd = i ? *sfd : *cfd;
 
@@ -172,41 +93,9 @@ static int tcp_pair(int *cfd, int *sfd)
 		setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 	}
 	return 0;
-fail:
-	if (*cfd >= 0)
-		close(*cfd);
-	close(l);
-	return -1;
 }
 
 /* ------------------------------------------------ data stream + checks */
-
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* Byte i of stream seed: byte i%8 of splitmix(seed ^ i/8). */
-static void gen(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		uint64_t pos = off + i;
-
-		buf[i] = (uint8_t)(splitmix(seed ^ (pos >> 3)) >> (8 * (pos & 7)));
-	}
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 enum mode { PEER_ASKS = 1, SENDER_UPDATES = 2, BOTH = 3 };
 
@@ -236,10 +125,8 @@ struct end {
 	int write_err;
 	char write_msg[400];
 	/* receiving (this end reads the peer's stream) */
-	uint64_t expect_seed, recv_bytes, recv_sum;
+	struct stream_in rx;	/* the peer's stream */
 	int fired;		/* progress points passed */
-	bool mismatch;
-	uint64_t mismatch_at;
 	int read_err;
 	char read_msg[400];
 	int end_how;
@@ -350,7 +237,7 @@ static void progress(struct end *rcv)
 	struct end *snd = rcv->peer;
 
 	while (snd->n && rcv->fired < KUS &&
-	       rcv->recv_bytes >= (uint64_t)(rcv->fired + 1) * snd->n / PARTS) {
+	       rcv->rx.bytes >= (uint64_t)(rcv->fired + 1) * snd->n / PARTS) {
 		rcv->fired++;
 		if (rcv->mode & PEER_ASKS)
 			agent_queue(&rcv->ag, 1);
@@ -391,14 +278,7 @@ static void *writer(void *arg)
 
 			while (agent_do_one(e))
 				;
-			rnd = splitmix(rnd);
-			switch (rnd % 4) {
-			case 0: chunk = 16384; break;
-			case 1: chunk = 1 + (rnd >> 8) % 100; break;
-			default: chunk = 1 + (rnd >> 8) % sizeof(buf); break;
-			}
-			if (chunk > e->n - off)
-				chunk = (size_t)(e->n - off);
+			chunk = stream_chunk(&rnd, sizeof(buf), e->n - off);
 			gen(e->seed, off, buf, chunk);
 			if (pl_conn_write(e->c, buf, chunk) != (ssize_t)chunk) {
 				e->write_err = pl_conn_error(e->c)->code;
@@ -425,14 +305,13 @@ static void *writer(void *arg)
 
 static void reader(struct end *e)
 {
-	static __thread uint8_t buf[65536], want[65536];
 	ssize_t n;
 
-	e->recv_sum = FNV_INIT;
+	stream_in_start(&e->rx);
 	for (;;) {
-		uint64_t before = e->recv_bytes;
+		uint64_t before = e->rx.bytes;
 
-		n = pl_conn_read(e->c, buf, sizeof(buf));
+		n = stream_in_read(&e->rx, e->c);
 		if (!e->kernel) {
 			struct pl_conn_info in;
 
@@ -451,13 +330,6 @@ static void reader(struct end *e)
 		}
 		if (n == 0)
 			break;
-		gen(e->expect_seed, e->recv_bytes, want, (size_t)n);
-		if (!e->mismatch && memcmp(buf, want, (size_t)n)) {
-			e->mismatch = true;
-			e->mismatch_at = e->recv_bytes;
-		}
-		e->recv_sum = fnv(e->recv_sum, buf, (size_t)n);
-		e->recv_bytes += (uint64_t)n;
 		progress(e);
 	}
 	e->end_how = pl_conn_end(e->c);
@@ -702,18 +574,12 @@ FIXTURE_SETUP(ku)
 FIXTURE_TEARDOWN(ku)
 {
 	trace_down(&self->tr);
-	pl_conn_free(self->cli.c);
-	pl_conn_free(self->srv.c);
 	if (self->cli.file_fd >= 0)
 		close(self->cli.file_fd);
 	if (self->srv.file_fd >= 0)
 		close(self->srv.file_fd);
-	if (self->cfd >= 0)
-		close(self->cfd);
-	if (self->sfd >= 0)
-		close(self->sfd);
-	pl_ctx_free(self->cctx);
-	pl_ctx_free(self->sctx);
+	ends_free(self->cli.c, self->srv.c, self->cfd, self->sfd, self->cctx,
+		  self->sctx);
 }
 
 struct hs_arg {
@@ -774,25 +640,18 @@ TEST_F_TIMEOUT(ku, mid_transfer, 900)
 	struct hs_arg h = { 0 };
 	struct end *ends[2] = { &self->cli, &self->srv };
 	pthread_t th[2];
-	uint64_t n = test_bytes();
+	uint64_t n = stream_bytes();
 	struct sockstat st[8];
 	unsigned long long lost = 0;
 	int kernels = 0, nst;
 
-	pl_config_init(&cc, PL_ROLE_CLIENT);
-	cc.ca_file = ca_pem;
-	cc.hostname = "localhost";
+	test_configs(&cc, &sc);
 	cc.ciphersuites = variant->suite;
-	cc.datapath = env_datapath("PL_TEST_CLIENT_DATAPATH");
-	pl_config_init(&sc, PL_ROLE_SERVER);
-	sc.cert_file = srv_pem;
-	sc.key_file = srv_key;
-	sc.datapath = env_datapath("PL_TEST_SERVER_DATAPATH");
 	self->cctx = pl_ctx_new(&cc, &err);
 	ASSERT_NE(NULL, self->cctx) TH_LOG("%s", err.msg);
 	self->sctx = pl_ctx_new(&sc, &err);
 	ASSERT_NE(NULL, self->sctx) TH_LOG("%s", err.msg);
-	ASSERT_EQ(0, tcp_pair(&self->cfd, &self->sfd));
+	ASSERT_EQ(0, ku_tcp_pair(&self->cfd, &self->sfd));
 
 	h.ctx = self->sctx;
 	h.fd = self->sfd;
@@ -809,8 +668,8 @@ TEST_F_TIMEOUT(ku, mid_transfer, 900)
 		  variant->c2s ? n : 0, 0x5151, variant->s2c ? n - 4321 : 0);
 	end_setup(&self->srv, "server", self->srv.c, &self->cli, variant->mode,
 		  variant->s2c ? n - 4321 : 0, 0x7272, variant->c2s ? n : 0);
-	self->cli.expect_seed = self->srv.seed;
-	self->srv.expect_seed = self->cli.seed;
+	self->cli.rx.seed = self->srv.seed;
+	self->srv.rx.seed = self->cli.seed;
 	for (int i = 0; i < 2; i++) {
 		struct end *e = ends[i];
 		struct pl_conn_info in;
@@ -858,10 +717,10 @@ TEST_F_TIMEOUT(ku, mid_transfer, 900)
 		EXPECT_EQ(0, e->ag.err) TH_LOG("%s: KeyUpdate: %s", e->name,
 					       pl_conn_error(e->c)->msg);
 		EXPECT_EQ(0, e->read_err) TH_LOG("%s: read: %s", e->name, e->read_msg);
-		EXPECT_FALSE(e->mismatch) TH_LOG("%s: stream differs at %llu", e->name,
-						 (unsigned long long)e->mismatch_at);
-		EXPECT_EQ(p->n, e->recv_bytes) TH_LOG("%s received", e->name);
-		EXPECT_EQ(p->sent_sum, e->recv_sum) TH_LOG("%s: checksum", e->name);
+		EXPECT_FALSE(e->rx.mismatch) TH_LOG("%s: stream differs at %llu", e->name,
+						 (unsigned long long)e->rx.mismatch_at);
+		EXPECT_EQ(p->n, e->rx.bytes) TH_LOG("%s received", e->name);
+		EXPECT_EQ(p->sent_sum, e->rx.sum) TH_LOG("%s: checksum", e->name);
 		EXPECT_EQ(PLASMATIC_END_CLOSE_NOTIFY, e->end_how) TH_LOG("%s", e->name);
 		EXPECT_EQ(p->n ? KUS : 0, e->fired);
 		if (e->kernel && e->n)
@@ -873,7 +732,7 @@ TEST_F_TIMEOUT(ku, mid_transfer, 900)
 		       !e->n ? "" : e->kernel ? " by one sendfile" :
 		       " by pl_conn_write",
 		       (unsigned long long)in.key_updates_out,
-		       (unsigned long long)e->recv_bytes);
+		       (unsigned long long)e->rx.bytes);
 	}
 
 	/* The KeyUpdates fell inside the streams. */

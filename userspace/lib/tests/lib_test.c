@@ -12,9 +12,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <fcntl.h>
-#include <libgen.h>
-#include <netinet/in.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -25,135 +22,14 @@
 #include <sys/time.h>
 #include <unistd.h>
 
-#include <openssl/err.h>
 #include <openssl/ssl.h>
 
 #include "kselftest_harness.h"
-#include "pki.h"
 #include "plasmatic.h"
 #include "pl_engine.h"
-
-static char dir[2048], ca_pem[2100], other_ca_pem[2100], srv_pem[2100],
-	    srv_key[2100];
-
-__attribute__((constructor)) static void make_pki(void)
-{
-	const char *d = getenv("PL_TEST_DIR");
-	char exe[2048];
-	ssize_t n;
-
-	if (d) {
-		snprintf(dir, sizeof(dir), "%s", d);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0)
-			n = 0;
-		exe[n] = 0;
-		snprintf(dir, sizeof(dir), "%s/lib_test-files", dirname(exe));
-	}
-	mkdir(dir, 0700);
-	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", dir);
-	snprintf(other_ca_pem, sizeof(other_ca_pem), "%s/other-ca.pem", dir);
-	snprintf(srv_pem, sizeof(srv_pem), "%s/server.pem", dir);
-	snprintf(srv_key, sizeof(srv_key), "%s/server.key", dir);
-	if (pki_make(dir)) {
-		fprintf(stderr, "cannot make the test PKI in %s\n", dir);
-		ERR_print_errors_fp(stderr);
-		exit(1);
-	}
-}
-
-static uint64_t test_bytes(void)
-{
-	const char *s = getenv("PL_TEST_BYTES");
-	char *end;
-	uint64_t v;
-
-	if (!s || !*s)
-		return 4 << 20;
-	v = strtoull(s, &end, 0);
-	switch (*end) {
-	case 'k': case 'K': v <<= 10; break;
-	case 'm': case 'M': v <<= 20; break;
-	case 'g': case 'G': v <<= 30; break;
-	}
-	return v;
-}
-
-static enum pl_datapath env_datapath(const char *name)
-{
-	const char *s = getenv(name);
-
-	if (s && !strcmp(s, "kernel"))
-		return PL_DATAPATH_KERNEL;
-	if (s && !strcmp(s, "userspace"))
-		return PL_DATAPATH_USERSPACE;
-	return PL_DATAPATH_AUTO;
-}
-
-/* A connected TCP pair over loopback. */
-static int tcp_pair(int *cfd, int *sfd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	*cfd = *sfd = -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len))
-		goto fail;
-	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&a, sizeof(a)))
-		goto fail;
-	*sfd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (*sfd < 0)
-		goto fail;
-	close(l);
-	return 0;
-fail:
-	if (*cfd >= 0)
-		close(*cfd);
-	if (l >= 0)
-		close(l);
-	return -1;
-}
-
-static void set_rcvtimeo(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-}
+#include "testpair.h"
 
 /* ------------------------------------------------ data stream + checks */
-
-static uint64_t splitmix(uint64_t x)
-{
-	x += 0x9e3779b97f4a7c15ULL;
-	x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
-	return x ^ (x >> 31);
-}
-
-/* Byte i of stream seed: byte i%8 of splitmix(seed ^ i/8). */
-static void gen(uint64_t seed, uint64_t off, uint8_t *buf, size_t len)
-{
-	for (size_t i = 0; i < len; i++) {
-		uint64_t pos = off + i;
-
-		buf[i] = (uint8_t)(splitmix(seed ^ (pos >> 3)) >> (8 * (pos & 7)));
-	}
-}
-
-static uint64_t fnv(uint64_t h, const uint8_t *p, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		h = (h ^ p[i]) * 0x100000001b3ULL;
-	return h;
-}
-
-#define FNV_INIT 0xcbf29ce484222325ULL
 
 struct side {
 	struct pl_conn *conn;
@@ -163,10 +39,8 @@ struct side {
 	bool no_shutdown;
 	int write_err;
 	/* receiving */
-	uint64_t expect_seed, recv_bytes, recv_sum;
+	struct stream_in rx;	/* the peer's stream */
 	int read_err, read_alert;
-	bool mismatch;
-	uint64_t mismatch_at;
 };
 
 static void *writer(void *arg)
@@ -179,14 +53,7 @@ static void *writer(void *arg)
 	while (off < s->nbytes) {
 		size_t chunk;
 
-		rnd = splitmix(rnd);
-		switch (rnd % 4) {
-		case 0: chunk = 16384; break;
-		case 1: chunk = 1 + (rnd >> 8) % 100; break;
-		default: chunk = 1 + (rnd >> 8) % sizeof(buf); break;
-		}
-		if (chunk > s->nbytes - off)
-			chunk = (size_t)(s->nbytes - off);
+		chunk = stream_chunk(&rnd, sizeof(buf), s->nbytes - off);
 		gen(s->seed, off, buf, chunk);
 		s->sent_sum = fnv(s->sent_sum, buf, chunk);
 		if (pl_conn_write(s->conn, buf, chunk) != (ssize_t)chunk) {
@@ -208,26 +75,14 @@ static void *writer(void *arg)
 
 static void reader(struct side *s)
 {
-	static __thread uint8_t buf[65536], want[65536];
 	ssize_t n;
 
-	s->recv_sum = FNV_INIT;
-	for (;;) {
-		n = pl_conn_read(s->conn, buf, sizeof(buf));
-		if (n < 0) {
-			s->read_err = pl_conn_error(s->conn)->code;
-			s->read_alert = pl_conn_error(s->conn)->alert;
-			return;
-		}
-		if (n == 0)
-			return;
-		gen(s->expect_seed, s->recv_bytes, want, (size_t)n);
-		if (!s->mismatch && memcmp(buf, want, (size_t)n)) {
-			s->mismatch = true;
-			s->mismatch_at = s->recv_bytes;
-		}
-		s->recv_sum = fnv(s->recv_sum, buf, (size_t)n);
-		s->recv_bytes += (uint64_t)n;
+	stream_in_start(&s->rx);
+	while ((n = stream_in_read(&s->rx, s->conn)) > 0)
+		;
+	if (n < 0) {
+		s->read_err = pl_conn_error(s->conn)->code;
+		s->read_alert = pl_conn_error(s->conn)->alert;
 	}
 }
 
@@ -261,18 +116,11 @@ struct pair {
 static void pair_init(struct pair *p)
 {
 	memset(p, 0, sizeof(*p));
-	pl_config_init(&p->ccfg, PL_ROLE_CLIENT);
-	p->ccfg.ca_file = ca_pem;
-	p->ccfg.hostname = "localhost";
-	p->ccfg.datapath = env_datapath("PL_TEST_CLIENT_DATAPATH");
-	pl_config_init(&p->scfg, PL_ROLE_SERVER);
-	p->scfg.cert_file = srv_pem;
-	p->scfg.key_file = srv_key;
-	p->scfg.datapath = env_datapath("PL_TEST_SERVER_DATAPATH");
+	test_configs(&p->ccfg, &p->scfg);
 	p->cli.seed = 0x1111;
-	p->srv.expect_seed = 0x1111;
+	p->srv.rx.seed = 0x1111;
 	p->srv.seed = 0x2222;
-	p->cli.expect_seed = 0x2222;
+	p->cli.rx.seed = 0x2222;
 	p->cfd = p->sfd = -1;
 }
 
@@ -336,14 +184,7 @@ static int pair_run(struct pair *p, uint64_t c2s, uint64_t s2c)
 
 static void pair_free(struct pair *p)
 {
-	pl_conn_free(p->cli.conn);
-	pl_conn_free(p->srv.conn);
-	if (p->cfd >= 0)
-		close(p->cfd);
-	if (p->sfd >= 0)
-		close(p->sfd);
-	pl_ctx_free(p->cctx);
-	pl_ctx_free(p->sctx);
+	ends_free(p->cli.conn, p->srv.conn, p->cfd, p->sfd, p->cctx, p->sctx);
 }
 
 static struct pl_psk *psk_of(uint8_t fill)
@@ -417,14 +258,14 @@ static void check_clean(struct __test_metadata *_metadata, struct pair *p,
 					      pl_conn_error(p->cli.conn)->msg);
 	ASSERT_EQ(0, p->srv.read_err) TH_LOG("server read: %s",
 					      pl_conn_error(p->srv.conn)->msg);
-	ASSERT_FALSE(p->srv.mismatch) TH_LOG("c2s differs at %llu",
-					     (unsigned long long)p->srv.mismatch_at);
-	ASSERT_FALSE(p->cli.mismatch) TH_LOG("s2c differs at %llu",
-					     (unsigned long long)p->cli.mismatch_at);
-	ASSERT_EQ(c2s, p->srv.recv_bytes);
-	ASSERT_EQ(s2c, p->cli.recv_bytes);
-	ASSERT_EQ(p->cli.sent_sum, p->srv.recv_sum);
-	ASSERT_EQ(p->srv.sent_sum, p->cli.recv_sum);
+	ASSERT_FALSE(p->srv.rx.mismatch) TH_LOG("c2s differs at %llu",
+					     (unsigned long long)p->srv.rx.mismatch_at);
+	ASSERT_FALSE(p->cli.rx.mismatch) TH_LOG("s2c differs at %llu",
+					     (unsigned long long)p->cli.rx.mismatch_at);
+	ASSERT_EQ(c2s, p->srv.rx.bytes);
+	ASSERT_EQ(s2c, p->cli.rx.bytes);
+	ASSERT_EQ(p->cli.sent_sum, p->srv.rx.sum);
+	ASSERT_EQ(p->srv.sent_sum, p->cli.rx.sum);
 	ASSERT_EQ(PLASMATIC_END_CLOSE_NOTIFY, p->cend);
 	ASSERT_EQ(PLASMATIC_END_CLOSE_NOTIFY, p->send);
 }
@@ -524,8 +365,8 @@ static void expect_mismatch(struct __test_metadata *_metadata, struct pair *p)
 		TH_LOG("server: %s", pl_conn_error(p->srv.conn)->msg);
 	ASSERT_EQ(PL_E_PSK_MISMATCH, p->cli.read_err)
 		TH_LOG("client: %s", pl_conn_error(p->cli.conn)->msg);
-	ASSERT_EQ(0, p->srv.recv_bytes);
-	ASSERT_EQ(0, p->cli.recv_bytes);
+	ASSERT_EQ(0, p->srv.rx.bytes);
+	ASSERT_EQ(0, p->cli.rx.bytes);
 	ASSERT_NE(NULL, strstr(pl_conn_error(p->srv.conn)->msg, "PSK"));
 	TH_LOG("server: %s", pl_conn_error(p->srv.conn)->msg);
 	TH_LOG("client: %s", pl_conn_error(p->cli.conn)->msg);
@@ -631,7 +472,7 @@ TEST_F(fail, truncated_end)
 	p->scfg.close_notify = 0;
 	ASSERT_EQ(0, pair_run(p, 1000, 5000));
 	ASSERT_EQ(0, p->cli.read_err);
-	ASSERT_EQ(5000, p->cli.recv_bytes);
+	ASSERT_EQ(5000, p->cli.rx.bytes);
 	ASSERT_EQ(PLASMATIC_END_TRUNCATED, p->cend);
 	ASSERT_EQ(PLASMATIC_END_CLOSE_NOTIFY, p->send);
 }
@@ -723,7 +564,7 @@ TEST(forged_record)
 	p.sctx = pl_ctx_new(&p.scfg, &p.serr);
 	ASSERT_EQ(0, tcp_pair(&p.cfd, &p.sfd));
 	set_rcvtimeo(p.cfd, 10);
-	p.srv.expect_seed = 0x77;
+	p.srv.rx.seed = 0x77;
 	pthread_barrier_init(&p.ready, NULL, 1);	/* the server alone */
 	ASSERT_EQ(0, pthread_create(&th, NULL, server_main, &p));
 	c = pl_connect(p.cctx, p.cfd, NULL, &p.cerr);
@@ -736,8 +577,8 @@ TEST(forged_record)
 	ASSERT_EQ(PL_E_PEER_ALERT, pl_conn_error(c)->code);
 	ASSERT_EQ(PL_ALERT_BAD_RECORD_MAC, pl_conn_error(c)->alert);
 	pthread_join(th, NULL);
-	ASSERT_EQ(10, p.srv.recv_bytes);
-	ASSERT_FALSE(p.srv.mismatch);
+	ASSERT_EQ(10, p.srv.rx.bytes);
+	ASSERT_FALSE(p.srv.rx.mismatch);
 	ASSERT_EQ(PL_E_BAD_RECORD, p.srv.read_err);
 	ASSERT_EQ(-1, pl_conn_write(c, buf, 1));
 	TH_LOG("client: %s", pl_conn_error(c)->msg);
@@ -939,16 +780,12 @@ TEST_F(engine_peer, ping_pong)
 	self->r.framing = variant->framing;
 	self->r.eem_len = 80;
 	self->r.fd = variant->raw_role == PL_ROLE_SERVER ? self->sfd : self->cfd;
-	pl_config_init(&cfg, variant->raw_role == PL_ROLE_SERVER ?
-			     PL_ROLE_CLIENT : PL_ROLE_SERVER);
+	either_config(&cfg, variant->raw_role == PL_ROLE_SERVER ?
+			    PL_ROLE_CLIENT : PL_ROLE_SERVER);
 	cfg.framing = variant->framing;
 	cfg.datapath = env_datapath(variant->raw_role == PL_ROLE_SERVER ?
 				    "PL_TEST_CLIENT_DATAPATH" :
 				    "PL_TEST_SERVER_DATAPATH");
-	cfg.ca_file = ca_pem;
-	cfg.hostname = "localhost";
-	cfg.cert_file = srv_pem;
-	cfg.key_file = srv_key;
 	ctx = pl_ctx_new(&cfg, &err);
 	ASSERT_NE(NULL, ctx) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, pthread_create(&th, NULL, raw_peer_main, &self->r));
@@ -983,12 +820,8 @@ static void tls12_refused(struct __test_metadata *_metadata, int raw_role)
 	set_rcvtimeo(sfd, 10);
 	r.fd = raw_role == PL_ROLE_SERVER ? sfd : cfd;
 	ours = raw_role == PL_ROLE_SERVER ? cfd : sfd;
-	pl_config_init(&cfg, raw_role == PL_ROLE_SERVER ? PL_ROLE_CLIENT :
-			     PL_ROLE_SERVER);
-	cfg.ca_file = ca_pem;
-	cfg.hostname = "localhost";
-	cfg.cert_file = srv_pem;
-	cfg.key_file = srv_key;
+	either_config(&cfg, raw_role == PL_ROLE_SERVER ? PL_ROLE_CLIENT :
+			    PL_ROLE_SERVER);
 	ctx = pl_ctx_new(&cfg, &err);
 	ASSERT_NE(NULL, ctx);
 	ASSERT_EQ(0, pthread_create(&th, NULL, raw_peer_main, &r));

@@ -55,8 +55,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
-#include <netinet/in.h>
 #include <poll.h>
 #include <pthread.h>
 #include <signal.h>
@@ -81,71 +79,15 @@
 
 #include "kselftest_harness.h"
 #include "internal.h"		/* struct pl_ctx: the keylog tee */
-#include "pki.h"
 #include "plasmatic.h"
 #include "pl_engine.h"
+#include "testpair.h"
 
 #ifdef SECRETS_TEST_LEAK
 #define LEAK 1
 #else
 #define LEAK 0
 #endif
-
-static char dir[2048], ca_pem[2100], srv_pem[2100], srv_key[2100];
-
-__attribute__((constructor)) static void make_pki(void)
-{
-	const char *d = getenv("PL_TEST_DIR");
-	char exe[2048];
-	ssize_t n;
-
-	if (d) {
-		snprintf(dir, sizeof(dir), "%s", d);
-	} else {
-		n = readlink("/proc/self/exe", exe, sizeof(exe) - 1);
-		if (n < 0)
-			n = 0;
-		exe[n] = 0;
-		snprintf(dir, sizeof(dir), "%s/lib_test-files", dirname(exe));
-	}
-	mkdir(dir, 0700);
-	snprintf(ca_pem, sizeof(ca_pem), "%s/ca.pem", dir);
-	snprintf(srv_pem, sizeof(srv_pem), "%s/server.pem", dir);
-	snprintf(srv_key, sizeof(srv_key), "%s/server.key", dir);
-	if (pki_make(dir)) {
-		fprintf(stderr, "cannot make the test PKI in %s\n", dir);
-		ERR_print_errors_fp(stderr);
-		exit(1);
-	}
-}
-
-/* A connected TCP pair over loopback. */
-static int tcp_pair(int *cfd, int *sfd)
-{
-	struct sockaddr_in a = { .sin_family = AF_INET };
-	socklen_t len = sizeof(a);
-	int l = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	*cfd = *sfd = -1;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	if (l < 0 || bind(l, (struct sockaddr *)&a, sizeof(a)) || listen(l, 1) ||
-	    getsockname(l, (struct sockaddr *)&a, &len))
-		goto fail;
-	*cfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (*cfd < 0 || connect(*cfd, (struct sockaddr *)&a, sizeof(a)))
-		goto fail;
-	*sfd = accept4(l, NULL, NULL, SOCK_CLOEXEC);
-	if (*sfd < 0)
-		goto fail;
-	close(l);
-	return 0;
-fail:
-	if (*cfd >= 0)
-		close(*cfd);
-	if (l >= 0)
-		close(l);
-	return -1;
-}
 
 /* ------------------------------------------------ the leak control */
 
@@ -288,10 +230,9 @@ static int child_run(const struct child_args *a)
 	struct pl_error err;
 	struct pl_ctx *ctx;
 	struct pl_conn *c;
-	struct timeval tv = { .tv_sec = 30 };
 	char go;
 
-	setsockopt(a->fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	set_rcvtimeo(a->fd, 30);
 	if (a->psk) {
 		psk = pl_psk_from_bytes(a->psk, &err);
 		if (!psk) {
@@ -299,11 +240,7 @@ static int child_run(const struct child_args *a)
 			goto report;
 		}
 	}
-	pl_config_init(&cfg, a->role);
-	cfg.ca_file = ca_pem;
-	cfg.hostname = "localhost";
-	cfg.cert_file = srv_pem;
-	cfg.key_file = srv_key;
+	either_config(&cfg, a->role);
 	cfg.ciphersuites = a->suites;
 	cfg.framing = a->framing;
 	cfg.psk = psk;
