@@ -12,8 +12,9 @@
  *   test_configs() the client and server configurations of a pair: the
  *                  test CA and "localhost", the server's certificate,
  *                  each end's datapath from the environment
- *   either_config() one end's configuration, either role: all of the above
- *                  (for an end facing a peer that is not libplasmatic)
+ *   either_config() one end's configuration, either role: the test CA,
+ *                  "localhost" and the server's certificate (the datapath
+ *                  is the caller's), for an end whose peer is no pair end
  *   tcp_pair(), tcp_pair_bufs()
  *                  a connected TCP pair over loopback (optionally with
  *                  small socket buffers)
