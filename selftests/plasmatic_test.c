@@ -2241,24 +2241,27 @@ static int set_secret_dir(int fd, const struct pl_keys *k, const struct secret_d
 	pl_fill((sba)->secret, __hl, 32); \
 } while (0)
 
+/* The engine's configuration of keys k, with traffic secret sd for key and IV. */
+static void dir_from_secret(struct pl_dir_config *d, const struct pl_keys *k,
+			    const struct secret_dir *sd)
+{
+	pl_dir_init(d, k);
+	d->key = d->iv = NULL;
+	d->secret = sd->secret;
+	d->secret_len = sd->len;
+}
+
 /* The raw peer on b, with engine objects made from traffic secrets. */
 #define PEER_FROM_SECRETS(sab, sba) do { \
 	struct pl_dir_config __d; \
 	int __e = 0; \
-	size_t __hl = (sab)->len; \
 	self->peer = xmalloc(sizeof(*self->peer)); \
 	memset(self->peer, 0, sizeof(*self->peer)); \
 	self->peer->fd = self->b; \
-	pl_dir_init(&__d, &self->ab); \
-	__d.key = __d.iv = NULL; \
-	__d.secret = (sab)->secret; \
-	__d.secret_len = __hl; \
+	dir_from_secret(&__d, &self->ab, (sab)); \
 	self->peer->rx = pl_rx_new(&__d, &__e); \
 	ASSERT_NE(NULL, self->peer->rx); \
-	pl_dir_init(&__d, &self->ba); \
-	__d.key = __d.iv = NULL; \
-	__d.secret = (sba)->secret; \
-	__d.secret_len = __hl; \
+	dir_from_secret(&__d, &self->ba, (sba)); \
 	self->peer->tx = pl_tx_new(&__d, &__e); \
 	ASSERT_NE(NULL, self->peer->tx); \
 } while (0)
