@@ -2295,6 +2295,14 @@ TEST_F(pl, secret_options_agree_with_engine)
 static const uint8_t ku_not_requested[5] = { 24, 0, 0, 1, 0 };
 static const uint8_t ku_requested[5] = { 24, 0, 0, 1, 1 };
 
+/* Expect the next record from the kernel to be the KeyUpdate ku. */
+#define EXPECT_KEY_UPDATE(ku) do { \
+	PEER_RECORD(64, "KeyUpdate"); \
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, __t); \
+	ASSERT_EQ(sizeof(ku), __l); \
+	EXPECT_EQ(0, memcmp(__b, (ku), __l)); \
+} while (0)
+
 /*
  * PLASMATIC_KEY_UPDATE: the kernel sends KeyUpdate under the old key, then
  * protects everything after it under the next traffic secret.
@@ -2302,18 +2310,13 @@ static const uint8_t ku_requested[5] = { 24, 0, 0, 1, 1 };
 TEST_F(pl, key_update_tx)
 {
 	struct secret_dir sab, sba;
-	uint8_t type, buf[64];
-	size_t len;
 
 	UPGRADE_RAW_SECRETS(&sab, &sba);
 	ASSERT_EQ(6, send(self->a, "before", 6, 0));
 	ASSERT_EQ(0, set_int(self->a, PLASMATIC_KEY_UPDATE, PLASMATIC_KU_NOT_REQUESTED));
 	ASSERT_EQ(5, send(self->a, "after", 5, 0));
 	EXPECT_DATA("before");
-	ASSERT_EQ(1, pl_peer_recv(self->peer, &type, buf, sizeof(buf), &len, PEER_TMO));
-	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, type);
-	ASSERT_EQ(sizeof(ku_not_requested), len);
-	EXPECT_EQ(0, memcmp(buf, ku_not_requested, len));
+	EXPECT_KEY_UPDATE(ku_not_requested);
 	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
 	EXPECT_DATA("after");
 	/* Bad values are refused. */
@@ -2327,9 +2330,9 @@ TEST_F(pl, key_update_tx)
  */
 TEST_F(pl, key_update_rx_requested)
 {
-	uint8_t *w = xmalloc(3 * PL_MAX_WIRE_LEN), type, buf[64];
+	uint8_t *w = xmalloc(3 * PL_MAX_WIRE_LEN), buf[64];
 	struct secret_dir sab, sba;
-	size_t wl, got = 0, len;
+	size_t wl, got = 0;
 	int t;
 
 	UPGRADE_RAW_SECRETS(&sab, &sba);
@@ -2349,10 +2352,7 @@ TEST_F(pl, key_update_rx_requested)
 	EXPECT_EQ(0, memcmp(buf, "onetwo", 6));
 	/* Our next data: KeyUpdate (not requested) under the old key first. */
 	ASSERT_EQ(5, send(self->a, "three", 5, 0));
-	ASSERT_EQ(1, pl_peer_recv(self->peer, &type, buf, sizeof(buf), &len, PEER_TMO));
-	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, type);
-	ASSERT_EQ(sizeof(ku_not_requested), len);
-	EXPECT_EQ(0, memcmp(buf, ku_not_requested, len));
+	EXPECT_KEY_UPDATE(ku_not_requested);
 	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
 	EXPECT_DATA("three");
 	free(w);
@@ -2409,14 +2409,6 @@ static void keys_other_cipher(struct pl_keys *k, const struct pl_keys *from)
 	ASSERT_EQ(0, keys_from_secret(&self->ba, (sba), self->ba.seq)); \
 	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba)); \
 	PEER_FROM_SECRETS(sab, sba); \
-} while (0)
-
-/* Expect the next record from the kernel to be the KeyUpdate ku. */
-#define EXPECT_KEY_UPDATE(ku) do { \
-	PEER_RECORD(64, "KeyUpdate"); \
-	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, __t); \
-	ASSERT_EQ(sizeof(ku), __l); \
-	EXPECT_EQ(0, memcmp(__b, (ku), __l)); \
 } while (0)
 
 /* Reads fail with EKEYEXPIRED, whatever the flags. */
