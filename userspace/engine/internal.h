@@ -27,6 +27,17 @@ int pl_hkdf_expand(const char *digest, const uint8_t *prk, size_t prk_len,
 int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
 			 size_t secret_len, const char *label,
 			 uint8_t *out, size_t out_len);
+/* Several expansions of one PRK / secret: the HMAC key is set once. */
+struct pl_hkdf {
+	EVP_MAC_CTX *ctx;
+};
+int pl_hkdf_begin(struct pl_hkdf *h, const char *digest, const uint8_t *prk,
+		  size_t prk_len);
+int pl_hkdf_step(struct pl_hkdf *h, const uint8_t *info, size_t info_len,
+		 uint8_t *out, size_t out_len);
+int pl_hkdf_step_label(struct pl_hkdf *h, const char *label, uint8_t *out,
+		       size_t out_len);
+void pl_hkdf_end(struct pl_hkdf *h);
 const char *pl_suite_digest(uint16_t suite);
 
 /* ---- record.c: TLS 1.3 record protection of one direction ---- */

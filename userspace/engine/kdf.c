@@ -55,50 +55,75 @@ int pl_hkdf_extract(const uint8_t *salt, size_t salt_len,
 	return ret;
 }
 
-int pl_hkdf_expand(const char *digest, const uint8_t *prk, size_t prk_len,
-		   const uint8_t *info, size_t info_len,
-		   uint8_t *out, size_t out_len)
+/*
+ * HKDF-Expand steps under one PRK: the HMAC key is set once (begin), each
+ * step and each of its blocks restarts the MAC from the keyed state.
+ */
+int pl_hkdf_begin(struct pl_hkdf *h, const char *digest, const uint8_t *prk,
+		  size_t prk_len)
+{
+	return hmac_init(&h->ctx, digest, prk, prk_len);
+}
+
+void pl_hkdf_end(struct pl_hkdf *h)
+{
+	EVP_MAC_CTX_free(h->ctx);	/* cleanses the keyed state */
+	h->ctx = NULL;
+}
+
+int pl_hkdf_step(struct pl_hkdf *h, const uint8_t *info, size_t info_len,
+		 uint8_t *out, size_t out_len)
 {
 	uint8_t t[EVP_MAX_MD_SIZE];
 	size_t t_len = 0, done = 0;
-	EVP_MAC_CTX *ctx;
 	uint8_t i = 0;
-	int ret;
+	int ret = PL_OK;
 
-	ret = hmac_init(&ctx, digest, prk, prk_len);
-	if (ret)
-		return ret;
-	if (out_len > 255 * EVP_MAC_CTX_get_mac_size(ctx))
-		ret = PL_ERR_INVAL;
+	if (!h->ctx)
+		return PL_ERR_CRYPTO;
+	if (out_len > 255 * EVP_MAC_CTX_get_mac_size(h->ctx))
+		return PL_ERR_INVAL;
 	/* T(i) = HMAC(PRK, T(i - 1) || info || i), T(0) empty (2.3). */
-	while (!ret && done < out_len) {
+	while (done < out_len) {
 		size_t n;
 
 		i++;
-		/* A NULL key starts a new MAC with the same key. */
-		if ((i > 1 && EVP_MAC_init(ctx, NULL, 0, NULL) != 1) ||
-		    EVP_MAC_update(ctx, t, t_len) != 1 ||
-		    EVP_MAC_update(ctx, info, info_len) != 1 ||
-		    EVP_MAC_update(ctx, &i, 1) != 1 ||
-		    EVP_MAC_final(ctx, t, &t_len, sizeof(t)) != 1) {
+		/* A NULL key restarts the MAC with the key it has. */
+		if (EVP_MAC_init(h->ctx, NULL, 0, NULL) != 1 ||
+		    EVP_MAC_update(h->ctx, t, t_len) != 1 ||
+		    EVP_MAC_update(h->ctx, info, info_len) != 1 ||
+		    EVP_MAC_update(h->ctx, &i, 1) != 1 ||
+		    EVP_MAC_final(h->ctx, t, &t_len, sizeof(t)) != 1) {
 			ret = PL_ERR_CRYPTO;
+			OPENSSL_cleanse(out, done);
 			break;
 		}
 		n = out_len - done < t_len ? out_len - done : t_len;
 		memcpy(out + done, t, n);
 		done += n;
 	}
-	EVP_MAC_CTX_free(ctx);
 	OPENSSL_cleanse(t, sizeof(t));
+	return ret;
+}
+
+int pl_hkdf_expand(const char *digest, const uint8_t *prk, size_t prk_len,
+		   const uint8_t *info, size_t info_len,
+		   uint8_t *out, size_t out_len)
+{
+	struct pl_hkdf h;
+	int ret;
+
+	ret = pl_hkdf_begin(&h, digest, prk, prk_len);
 	if (ret)
-		OPENSSL_cleanse(out, done);
+		return ret;
+	ret = pl_hkdf_step(&h, info, info_len, out, out_len);
+	pl_hkdf_end(&h);
 	return ret;
 }
 
 /* RFC 8446 7.1, with an empty context. */
-int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
-			 size_t secret_len, const char *label,
-			 uint8_t *out, size_t out_len)
+int pl_hkdf_step_label(struct pl_hkdf *h, const char *label, uint8_t *out,
+		       size_t out_len)
 {
 	static const char prefix[] = "tls13 ";
 	uint8_t info[2 + 1 + 255 + 1];
@@ -115,7 +140,22 @@ int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
 	memcpy(info + n, label, llen);
 	n += llen;
 	info[n++] = 0;		/* context length */
-	ret = pl_hkdf_expand(digest, secret, secret_len, info, n, out, out_len);
+	ret = pl_hkdf_step(h, info, n, out, out_len);
 	OPENSSL_cleanse(info, sizeof(info));
+	return ret;
+}
+
+int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
+			 size_t secret_len, const char *label,
+			 uint8_t *out, size_t out_len)
+{
+	struct pl_hkdf h;
+	int ret;
+
+	ret = pl_hkdf_begin(&h, digest, secret, secret_len);
+	if (ret)
+		return ret;
+	ret = pl_hkdf_step_label(&h, label, out, out_len);
+	pl_hkdf_end(&h);
 	return ret;
 }

@@ -60,31 +60,30 @@ int pl_eem_extract(const uint8_t exp[PL_EXPORTER_LEN], const uint8_t *psk,
 			       prk);
 }
 
-static int expand_dir(const uint8_t prk[PL_PRK_LEN], const char *what,
+static int expand_dir(struct pl_hkdf *h, const char *what,
 		      enum pl_direction dir, uint8_t *out, size_t len)
 {
 	char label[48];
 	size_t n = (size_t)snprintf(label, sizeof(label), "plasmatic v1 %s %s",
 				    what, dir == PL_C2S ? "c2s" : "s2c");
 
-	return pl_hkdf_expand("SHA256", prk, PL_PRK_LEN, (const uint8_t *)label,
-			      n, out, len);
+	return pl_hkdf_step(h, (const uint8_t *)label, n, out, len);
 }
 
-int pl_eem_expand(const uint8_t prk[PL_PRK_LEN], enum pl_direction dir,
-		  struct pl_eem_secrets *out)
+static int eem_expand(struct pl_hkdf *h, enum pl_direction dir,
+		      struct pl_eem_secrets *out)
 {
 	uint8_t seed[8];
 	int ret;
 
 	if (dir != PL_C2S && dir != PL_S2C)
 		return PL_ERR_INVAL;
-	ret = expand_dir(prk, "eem key", dir, out->key, sizeof(out->key));
+	ret = expand_dir(h, "eem key", dir, out->key, sizeof(out->key));
 	if (!ret)
-		ret = expand_dir(prk, "eem nonce", dir, out->nonce,
+		ret = expand_dir(h, "eem nonce", dir, out->nonce,
 				 sizeof(out->nonce));
 	if (!ret)
-		ret = expand_dir(prk, "tpl seed", dir, seed, sizeof(seed));
+		ret = expand_dir(h, "tpl seed", dir, seed, sizeof(seed));
 	if (ret) {
 		OPENSSL_cleanse(out, sizeof(*out));
 		return ret;
@@ -95,18 +94,39 @@ int pl_eem_expand(const uint8_t prk[PL_PRK_LEN], enum pl_direction dir,
 	return PL_OK;
 }
 
+int pl_eem_expand(const uint8_t prk[PL_PRK_LEN], enum pl_direction dir,
+		  struct pl_eem_secrets *out)
+{
+	struct pl_hkdf h;
+	int ret;
+
+	if (dir != PL_C2S && dir != PL_S2C)
+		return PL_ERR_INVAL;
+	ret = pl_hkdf_begin(&h, "SHA256", prk, PL_PRK_LEN);
+	if (ret)
+		return ret;
+	ret = eem_expand(&h, dir, out);
+	pl_hkdf_end(&h);
+	return ret;
+}
+
 int pl_eem_schedule(const uint8_t exp[PL_EXPORTER_LEN], const uint8_t *psk,
 		    struct pl_eem_secrets *c2s, struct pl_eem_secrets *s2c)
 {
 	uint8_t prk[PL_PRK_LEN];
+	struct pl_hkdf h;
 	int ret;
 
 	ret = pl_eem_extract(exp, psk, prk);
 	if (!ret)
-		ret = pl_eem_expand(prk, PL_C2S, c2s);
-	if (!ret)
-		ret = pl_eem_expand(prk, PL_S2C, s2c);
+		ret = pl_hkdf_begin(&h, "SHA256", prk, PL_PRK_LEN);
 	OPENSSL_cleanse(prk, sizeof(prk));
+	if (ret)
+		return ret;
+	ret = eem_expand(&h, PL_C2S, c2s);
+	if (!ret)
+		ret = eem_expand(&h, PL_S2C, s2c);
+	pl_hkdf_end(&h);
 	if (ret) {
 		OPENSSL_cleanse(c2s, sizeof(*c2s));
 		OPENSSL_cleanse(s2c, sizeof(*s2c));
@@ -118,15 +138,18 @@ int pl_traffic_keys(uint16_t suite, const uint8_t *secret, size_t secret_len,
 		    uint8_t *key, uint8_t iv[PL_IV_LEN])
 {
 	size_t klen = pl_suite_key_len(suite);
-	const char *md = pl_suite_digest(suite);
+	struct pl_hkdf h;
 	int ret;
 
 	if (!klen || secret_len != pl_suite_hash_len(suite))
 		return PL_ERR_INVAL;
-	ret = pl_hkdf_expand_label(md, secret, secret_len, "key", key, klen);
+	ret = pl_hkdf_begin(&h, pl_suite_digest(suite), secret, secret_len);
+	if (ret)
+		return ret;
+	ret = pl_hkdf_step_label(&h, "key", key, klen);
 	if (!ret)
-		ret = pl_hkdf_expand_label(md, secret, secret_len, "iv", iv,
-					   PL_IV_LEN);
+		ret = pl_hkdf_step_label(&h, "iv", iv, PL_IV_LEN);
+	pl_hkdf_end(&h);
 	if (ret) {
 		OPENSSL_cleanse(key, klen);
 		OPENSSL_cleanse(iv, PL_IV_LEN);
