@@ -137,6 +137,22 @@ static int section(const char *text, const char *head, const char **b, const cha
 	return 0;
 }
 
+/* n numbers v of a cell: one is a constant, two a range lo..hi; else -1. */
+static int const_or_range(int n, const uint64_t *v, int *kind, uint64_t *lo, uint64_t *hi)
+{
+	if (n == 1) {
+		*kind = KIND_CONST;
+		*lo = *hi = v[0];
+	} else if (n == 2) {
+		*kind = KIND_RANGE;
+		*lo = v[0];
+		*hi = v[1];
+	} else {
+		return -1;
+	}
+	return 0;
+}
+
 /* SPEC 9.2: "| id | mode | size | delay (ms) |" rows. */
 static int parse_table(struct spec *sp, const char *text)
 {
@@ -170,33 +186,19 @@ static int parse_table(struct spec *sp, const char *text)
 		row->present = 1;
 		ns = numbers(cell[2] + 1, cell[3] - cell[2] - 1, sz, 8);
 		nd = numbers(cell[3] + 1, cell[4] - cell[3] - 1, dl, 4);
-		if (ns == 1) {
-			row->size_kind = KIND_CONST;
-			row->size_lo = row->size_hi = sz[0];
-		} else if (ns == 2) {
-			row->size_kind = KIND_RANGE;
-			row->size_lo = sz[0];
-			row->size_hi = sz[1];
-		} else if (ns == 5 && memmem(cell[2], cell[3] - cell[2], "p <", 3)) {
+		if (ns == 5 && memmem(cell[2], cell[3] - cell[2], "p <", 3)) {
 			row->size_kind = KIND_SPLIT;
 			row->p_lt = sz[0];
 			row->size_lo = sz[1];
 			row->size_hi = sz[2];
 			row->size_lo2 = sz[3];
 			row->size_hi2 = sz[4];
-		} else {
+		} else if (const_or_range(ns, sz, &row->size_kind, &row->size_lo,
+					  &row->size_hi)) {
 			return -1;
 		}
-		if (nd == 1) {
-			row->delay_kind = KIND_CONST;
-			row->delay_lo = row->delay_hi = dl[0];
-		} else if (nd == 2) {
-			row->delay_kind = KIND_RANGE;
-			row->delay_lo = dl[0];
-			row->delay_hi = dl[1];
-		} else {
+		if (const_or_range(nd, dl, &row->delay_kind, &row->delay_lo, &row->delay_hi))
 			return -1;
-		}
 		if (row->size_lo > row->size_hi || row->delay_lo > row->delay_hi ||
 		    (row->size_kind == KIND_SPLIT && row->size_lo2 > row->size_hi2))
 			return -1;
