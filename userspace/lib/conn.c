@@ -30,6 +30,9 @@
 
 #define OUT_RECORDS		4	/* records sealed per send() */
 #define IN_CAP			(64 * 1024)
+/* An alert record: header, level and description, type, tag, EEM. */
+#define ALERT_WIRE_MAX		(PL_HEADER_LEN + 3 + PL_TLS_TAG_LEN + \
+				 PLASMATIC_EEM_LEN_MAX)
 
 /* ---------------------------------------------------------------- errors */
 
@@ -58,8 +61,11 @@ static void conn_fail(struct pl_conn *c, int code, int sys_errno,
 
 static ssize_t fail_ret(struct pl_conn *c)
 {
-	errno = c->err.code == PL_E_SYS && c->err.sys_errno ? c->err.sys_errno :
-		EPROTO;
+	if (c->err.code == PL_E_NOMEM)
+		errno = ENOMEM;
+	else
+		errno = c->err.code == PL_E_SYS && c->err.sys_errno ?
+			c->err.sys_errno : EPROTO;
 	return -1;
 }
 
@@ -242,13 +248,8 @@ static int userspace_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_
 	c->rx = pl_rx_new(&dc, &rc);
 	if (!c->rx)
 		goto fail;
+	/* outbuf and inbuf come with the first data (buf_get). */
 	c->outcap = OUT_RECORDS * PL_MAX_WIRE_LEN;
-	c->outbuf = malloc(c->outcap);
-	c->inbuf = malloc(IN_CAP);
-	if (!c->outbuf || !c->inbuf) {
-		pl_err_set(err, PL_E_NOMEM, NULL);
-		return -1;
-	}
 	return 0;
 fail:
 	err->engine_err = rc;
@@ -450,14 +451,36 @@ static void out_used(struct pl_conn *c, size_t end)
 		c->out_hwm = end;
 }
 
+/*
+ * The userspace datapath's buffers (128 KiB) are allocated at the first
+ * data or KeyUpdate that needs them, not at the upgrade: a server holding
+ * many idle connections pays for the ones that move data.  Alerts use a
+ * small buffer on the stack.  outbuf under tx_lock, inbuf by the reader.
+ */
+static int buf_get(struct pl_conn *c, uint8_t **buf, size_t cap)
+{
+	if (*buf)
+		return 0;
+	*buf = malloc(cap);
+	if (!*buf) {
+		conn_fail(c, PL_E_NOMEM, ENOMEM, 0,
+			  "no memory for the connection's buffers");
+		return -1;
+	}
+	return 0;
+}
+
 /* Seal one record at c->outbuf + *used; tx_lock held. */
 static int seal_at(struct pl_conn *c, size_t *used, uint8_t type,
 		   const uint8_t *data, size_t len)
 {
 	size_t n = 0;
-	int rc = pl_tx_seal(c->tx, type, data, len, NULL, c->outbuf + *used,
-			    c->outcap - *used, &n);
+	int rc;
 
+	if (buf_get(c, &c->outbuf, c->outcap))
+		return -1;
+	rc = pl_tx_seal(c->tx, type, data, len, NULL, c->outbuf + *used,
+			c->outcap - *used, &n);
 	if (rc) {
 		conn_fail(c, PL_E_ENGINE, 0, rc, "sealing a record failed: %s",
 			  pl_strerror(rc));
@@ -512,16 +535,15 @@ static void post_fatal(struct pl_conn *c, int alert)
 static void writer_check_fatal(struct pl_conn *c)
 {
 	int alert = atomic_exchange(&c->fatal_alert, -1);
+	uint8_t rec[ALERT_WIRE_MAX];
 	size_t used = 0;
 
 	if (alert < 0)
 		return;
 	if (!c->wr_shut &&
-	    pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, c->outbuf,
-			     c->outcap, &used) == PL_OK) {
-		out_used(c, used);
-		(void)!send(c->fd, c->outbuf, used, MSG_NOSIGNAL | MSG_DONTWAIT);
-	}
+	    pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, rec,
+			     sizeof(rec), &used) == PL_OK)
+		(void)!send(c->fd, rec, used, MSG_NOSIGNAL | MSG_DONTWAIT);
 	c->wr_shut = true;
 	shutdown(c->fd, SHUT_RDWR);
 }
@@ -774,6 +796,8 @@ static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
 			continue;
 		}
 		c->in_off = c->in_len = 0;
+		if (buf_get(c, &c->inbuf, IN_CAP))
+			return fail_ret(c);
 		n = recv(c->fd, c->inbuf, IN_CAP, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
@@ -1031,17 +1055,17 @@ int pl_conn_shutdown(struct pl_conn *c)
 	writer_check_fatal(c);
 	if (!c->wr_shut) {
 		if (c->close_notify && !c->failed) {
+			uint8_t rec[ALERT_WIRE_MAX];
 			size_t used = 0;
 			int e = pl_tx_seal_alert(c->tx, PL_ALERT_WARNING,
-						 PL_ALERT_CLOSE_NOTIFY, c->outbuf,
-						 c->outcap, &used);
+						 PL_ALERT_CLOSE_NOTIFY, rec,
+						 sizeof(rec), &used);
 
-			out_used(c, used);
 			if (e)
 				conn_fail(c, PL_E_ENGINE, 0, e,
 					  "sealing close_notify failed: %s",
 					  pl_strerror(e));
-			if (e || send_all(c, c->outbuf, used, 0))
+			if (e || send_all(c, rec, used, 0))
 				rc = -1;
 		}
 		c->wr_shut = true;
