@@ -121,17 +121,15 @@ int pl_hkdf_expand(const char *digest, const uint8_t *prk, size_t prk_len,
 	return ret;
 }
 
-/* RFC 8446 7.1, with an empty context. */
-int pl_hkdf_step_label(struct pl_hkdf *h, const char *label, uint8_t *out,
-		       size_t out_len)
+/* RFC 8446 7.1's HkdfLabel, with an empty context; its length or 0. */
+static size_t label_info(uint8_t info[2 + 1 + 255 + 1], const char *label,
+			 size_t out_len)
 {
 	static const char prefix[] = "tls13 ";
-	uint8_t info[2 + 1 + 255 + 1];
 	size_t llen = strlen(label), n = 0;
-	int ret;
 
 	if (sizeof(prefix) - 1 + llen > 255 || out_len > 0xffff)
-		return PL_ERR_INVAL;
+		return 0;
 	pl_put_be16(info, (uint16_t)out_len);
 	n = 2;
 	info[n++] = (uint8_t)(sizeof(prefix) - 1 + llen);
@@ -140,22 +138,27 @@ int pl_hkdf_step_label(struct pl_hkdf *h, const char *label, uint8_t *out,
 	memcpy(info + n, label, llen);
 	n += llen;
 	info[n++] = 0;		/* context length */
-	ret = pl_hkdf_step(h, info, n, out, out_len);
-	OPENSSL_cleanse(info, sizeof(info));
-	return ret;
+	return n;
+}
+
+int pl_hkdf_step_label(struct pl_hkdf *h, const char *label, uint8_t *out,
+		       size_t out_len)
+{
+	uint8_t info[2 + 1 + 255 + 1];
+	size_t n = label_info(info, label, out_len);
+
+	return n ? pl_hkdf_step(h, info, n, out, out_len) : PL_ERR_INVAL;
 }
 
 int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
 			 size_t secret_len, const char *label,
 			 uint8_t *out, size_t out_len)
 {
-	struct pl_hkdf h;
-	int ret;
+	uint8_t info[2 + 1 + 255 + 1];
+	size_t n = label_info(info, label, out_len);
 
-	ret = pl_hkdf_begin(&h, digest, secret, secret_len);
-	if (ret)
-		return ret;
-	ret = pl_hkdf_step_label(&h, label, out, out_len);
-	pl_hkdf_end(&h);
-	return ret;
+	if (!n)
+		return PL_ERR_INVAL;
+	return pl_hkdf_expand(digest, secret, secret_len, info, n, out,
+			      out_len);
 }

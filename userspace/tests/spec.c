@@ -148,11 +148,14 @@ int spec_hex(const struct spec_vec *v, const char *name, uint8_t *out,
 	     size_t cap, size_t *len)
 {
 	const char *s = spec_get(v, name);
-	size_t n;
 
-	if (!s)
-		return -1;
-	n = strlen(s);
+	return s ? spec_unhex(s, out, cap, len) : -1;
+}
+
+int spec_unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
+{
+	size_t n = strlen(s);
+
 	if (n % 2 || n / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {

@@ -35,6 +35,8 @@ const struct spec_vec *spec_find(const struct spec *s, const char *id);
 /* Number of vectors whose id starts with prefix. */
 size_t spec_count(const struct spec *s, const char *prefix);
 const char *spec_get(const struct spec_vec *v, const char *name);
+/* A hex string into out: 0 on success; -1 if not hex or longer than cap. */
+int spec_unhex(const char *s, uint8_t *out, size_t cap, size_t *len);
 /* 0 on success; -1 if missing, not hex or longer than cap. */
 int spec_hex(const struct spec_vec *v, const char *name, uint8_t *out,
 	     size_t cap, size_t *len);

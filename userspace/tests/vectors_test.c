@@ -458,52 +458,47 @@ TEST_F(vec, tpl_rotation)
  * RFC 5869 A.1 and A.3 (SHA-256): not SPEC vectors, but the only ones that
  * expand past one hash block, and an absent salt.
  */
+static const struct {
+	const char *salt, *info, *prk, *okm;
+} rfc5869[] = {
+	{ "000102030405060708090a0b0c", "f0f1f2f3f4f5f6f7f8f9",
+	  "077709362c2e32df0ddc3f0dc47bba6390b6c73bb50f9c3122ec844ad7c2b3e5",
+	  "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf"
+	  "34007208d5b887185865" },
+	{ "", "",
+	  "19ef24a32c717b167f33a91d6f648bdf96596776afdb6377ac434c1c293ccb04",
+	  "8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d"
+	  "9d201395faa4b61a96c8" },
+};
+
 TEST_F(vec, rfc5869_hkdf)
 {
-	static const uint8_t salt[13] = {
-		0x00, 0x01, 0x02, 0x03, 0x04, 0x05, 0x06, 0x07, 0x08, 0x09,
-		0x0a, 0x0b, 0x0c };
-	static const uint8_t info[10] = {
-		0xf0, 0xf1, 0xf2, 0xf3, 0xf4, 0xf5, 0xf6, 0xf7, 0xf8, 0xf9 };
-	static const uint8_t prk1[32] = {
-		0x07, 0x77, 0x09, 0x36, 0x2c, 0x2e, 0x32, 0xdf, 0x0d, 0xdc,
-		0x3f, 0x0d, 0xc4, 0x7b, 0xba, 0x63, 0x90, 0xb6, 0xc7, 0x3b,
-		0xb5, 0x0f, 0x9c, 0x31, 0x22, 0xec, 0x84, 0x4a, 0xd7, 0xc2,
-		0xb3, 0xe5 };
-	static const uint8_t okm1[42] = {
-		0x3c, 0xb2, 0x5f, 0x25, 0xfa, 0xac, 0xd5, 0x7a, 0x90, 0x43,
-		0x4f, 0x64, 0xd0, 0x36, 0x2f, 0x2a, 0x2d, 0x2d, 0x0a, 0x90,
-		0xcf, 0x1a, 0x5a, 0x4c, 0x5d, 0xb0, 0x2d, 0x56, 0xec, 0xc4,
-		0xc5, 0xbf, 0x34, 0x00, 0x72, 0x08, 0xd5, 0xb8, 0x87, 0x18,
-		0x58, 0x65 };
-	static const uint8_t prk3[32] = {
-		0x19, 0xef, 0x24, 0xa3, 0x2c, 0x71, 0x7b, 0x16, 0x7f, 0x33,
-		0xa9, 0x1d, 0x6f, 0x64, 0x8b, 0xdf, 0x96, 0x59, 0x67, 0x76,
-		0xaf, 0xdb, 0x63, 0x77, 0xac, 0x43, 0x4c, 0x1c, 0x29, 0x3c,
-		0xcb, 0x04 };
-	static const uint8_t okm3[42] = {
-		0x8d, 0xa4, 0xe7, 0x75, 0xa5, 0x63, 0xc1, 0x8f, 0x71, 0x5f,
-		0x80, 0x2a, 0x06, 0x3c, 0x5a, 0x31, 0xb8, 0xa1, 0x1f, 0x5c,
-		0x5e, 0xe1, 0x87, 0x9e, 0xc3, 0x45, 0x4e, 0x5f, 0x3c, 0x73,
-		0x8d, 0x2d, 0x9d, 0x20, 0x13, 0x95, 0xfa, 0xa4, 0xb6, 0x1a,
-		0x96, 0xc8 };
-	uint8_t ikm[22], prk[32], okm[42 + 1];
+	uint8_t ikm[22], salt[16], info[16], want_prk[32], want[42];
+	uint8_t prk[32], okm[42 + 1];
+	size_t salt_len, info_len, len;
 
 	memset(ikm, 0x0b, sizeof(ikm));
-	ASSERT_EQ(0, pl_hkdf_extract(salt, sizeof(salt), ikm, sizeof(ikm),
-				     prk));
-	ASSERT_EQ(0, memcmp(prk, prk1, sizeof(prk)));
-	okm[42] = 0xa5;
-	ASSERT_EQ(0, pl_hkdf_expand("SHA256", prk, sizeof(prk), info,
-				    sizeof(info), okm, 42));
-	ASSERT_EQ(0, memcmp(okm, okm1, 42));
-	ASSERT_EQ(0xa5, okm[42]);	/* nothing written past L */
-
-	ASSERT_EQ(0, pl_hkdf_extract(NULL, 0, ikm, sizeof(ikm), prk));
-	ASSERT_EQ(0, memcmp(prk, prk3, sizeof(prk)));
-	ASSERT_EQ(0, pl_hkdf_expand("SHA256", prk, sizeof(prk), NULL, 0,
-				    okm, 42));
-	ASSERT_EQ(0, memcmp(okm, okm3, 42));
+	for (size_t i = 0; i < sizeof(rfc5869) / sizeof(rfc5869[0]); i++) {
+		ASSERT_EQ(0, spec_unhex(rfc5869[i].salt, salt, sizeof(salt),
+					&salt_len));
+		ASSERT_EQ(0, spec_unhex(rfc5869[i].info, info, sizeof(info),
+					&info_len));
+		ASSERT_EQ(0, spec_unhex(rfc5869[i].prk, want_prk,
+					sizeof(want_prk), &len));
+		ASSERT_EQ(0, spec_unhex(rfc5869[i].okm, want, sizeof(want),
+					&len));
+		ASSERT_EQ(0, pl_hkdf_extract(salt_len ? salt : NULL, salt_len,
+					     ikm, sizeof(ikm), prk));
+		ASSERT_EQ(0, memcmp(prk, want_prk, sizeof(prk)))
+			TH_LOG("RFC 5869 case %zu: PRK differs", i);
+		okm[42] = 0xa5;
+		ASSERT_EQ(0, pl_hkdf_expand("SHA256", prk, sizeof(prk),
+					    info_len ? info : NULL, info_len,
+					    okm, 42));
+		ASSERT_EQ(0, memcmp(okm, want, 42))
+			TH_LOG("RFC 5869 case %zu: OKM differs", i);
+		ASSERT_EQ(0xa5, okm[42]);	/* nothing written past L */
+	}
 
 	/* More than 255 blocks, or an unknown digest: refused. */
 	ASSERT_NE(0, pl_hkdf_expand("SHA256", prk, sizeof(prk), NULL, 0,
