@@ -31,13 +31,17 @@
  * back to back, bounded by latency.
  *
  * Each round times N handshakes (default 200) per C pairs of plain OpenSSL
- * and N of plasmatic (their order alternating between rounds); R rounds
- * (default 15: short rounds, so that a disturbance on a shared host hits
- * few of them; the medians are robust to those).  Before the rounds, one connection of each kind moves data
- * both ways and checks the datapath.  Prints, per round and as medians:
- * handshakes per second (wall clock) and CPU microseconds per handshake
- * (user + system of the whole process, both ends), and the ratios
- * plasmatic / plain (rate: >= 0.9 is the target).
+ * and N of plasmatic, in S slices of N/S (--slices, default 4) that take
+ * turns (ABBA...: the kind that goes first alternates), so that both kinds
+ * of a round see the same machine; R rounds (default 15: short rounds, so
+ * that a disturbance on a shared host hits few of them).  Before the
+ * rounds, one connection of each kind moves data both ways and checks the
+ * datapath.  Prints, per round: handshakes per second (wall clock), CPU
+ * microseconds per handshake (user + system of the whole process, both
+ * ends) and the ratios plasmatic / plain of both.  The result is the
+ * median of the rounds' ratios with its quartiles (rate: >= 0.9 is the
+ * target): a VM whose speed drifts with the host's load (TCG) moves both
+ * kinds of a round alike, so their ratio holds where the rates do not.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -79,8 +83,10 @@ static struct {
 	const char *dir;
 	int cpu_server, cpu_client;
 	int only;		/* -1 both, else one kind (profiling) */
+	int slices;
 } opt = {
-	.n = 200, .rounds = 15, .conc = 1, .datapath = PL_DATAPATH_AUTO,
+	.n = 200, .rounds = 15, .conc = 1, .slices = 4,
+	.datapath = PL_DATAPATH_AUTO,
 	.dir = "/tmp/handshake-bench", .cpu_server = -1, .cpu_client = -1,
 	.only = -1,
 };
@@ -450,26 +456,37 @@ static int cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
-static double median(const double *v, int n)
+/* The q-quantile of v[0..n) (linear between order statistics). */
+static double quantile(const double *v, int n, double q)
 {
-	double s[MAX_ROUNDS];
+	double s[MAX_ROUNDS], pos;
+	int i;
 
 	memcpy(s, v, sizeof(double) * (size_t)n);
 	qsort(s, (size_t)n, sizeof(double), cmp_double);
-	return n % 2 ? s[n / 2] : (s[n / 2 - 1] + s[n / 2]) / 2;
+	pos = q * (n - 1);
+	i = (int)pos;
+	return i + 1 < n ? s[i] + (pos - i) * (s[i + 1] - s[i]) : s[i];
+}
+
+static double median(const double *v, int n)
+{
+	return quantile(v, n, 0.5);
 }
 
 static void usage(void)
 {
 	fprintf(stderr,
 		"usage: handshake [--n N] [--rounds R] [--conc C] [--datapath auto|kernel|userspace]\n"
-		"                 [--dir DIR] [--cpus SERVER,CLIENT] [--only openssl|plasmatic]\n");
+		"                 [--slices S] [--dir DIR] [--cpus SERVER,CLIENT]\n"
+		"                 [--only openssl|plasmatic]\n");
 	exit(2);
 }
 
 int main(int argc, char **argv)
 {
-	double rate[2][MAX_ROUNDS], cpu_us[2][MAX_ROUNDS], ratio[MAX_ROUNDS];
+	double rate[2][MAX_ROUNDS], cpu_us[2][MAX_ROUNDS];
+	double ratio[MAX_ROUNDS], cpu_ratio[MAX_ROUNDS];
 	double load[3] = { 0 };
 	const char *dpname;
 	int total;
@@ -483,6 +500,8 @@ int main(int argc, char **argv)
 			opt.rounds = atoi(v);
 		} else if (!strcmp(a, "--conc") && v) {
 			opt.conc = atoi(v);
+		} else if (!strcmp(a, "--slices") && v) {
+			opt.slices = atoi(v);
 		} else if (!strcmp(a, "--dir") && v) {
 			opt.dir = v;
 		} else if (!strcmp(a, "--cpus") && v) {
@@ -505,7 +524,8 @@ int main(int argc, char **argv)
 		i++;
 	}
 	if (opt.n < 1 || opt.rounds < 1 || opt.rounds > MAX_ROUNDS ||
-	    opt.conc < 1 || opt.conc > MAX_CONC)
+	    opt.conc < 1 || opt.conc > MAX_CONC || opt.slices < 1 ||
+	    opt.slices > opt.n)
 		usage();
 
 	mkdir(opt.dir, 0700);
@@ -549,40 +569,53 @@ int main(int argc, char **argv)
 	       sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
 	printf("# TLS 1.3 AES-128-GCM, X25519, ECDSA P-256 (CA + server), client verifies, no tickets;\n");
 	printf("# plasmatic: PSK, covered framing, EEM 80, upgrade to the %s datapath\n", dpname);
-	printf("# %d handshakes per round (%d pair%s x %d), %d rounds\n", total, opt.conc,
-	       opt.conc > 1 ? "s" : "", opt.n, opt.rounds);
-	printf("round  openssl/s  plasmatic/s  ratio  openssl-cpu-us  plasmatic-cpu-us\n");
+	printf("# %d handshakes per round (%d pair%s x %d, in %d slices), %d rounds\n",
+	       total, opt.conc, opt.conc > 1 ? "s" : "", opt.n, opt.slices,
+	       opt.rounds);
+	printf("round  openssl/s  plasmatic/s  ratio  openssl-cpu-us  plasmatic-cpu-us  cpu-ratio\n");
 	for (int r = 0; r < opt.rounds; r++) {
-		for (int k = 0; k < 2; k++) {
-			enum kind kind = (enum kind)(r % 2 ? 1 - k : k);
-			double c, t;
+		double t[2] = { 0 }, c[2] = { 0 };
 
-			if (opt.only >= 0 && (int)kind != opt.only) {
-				rate[kind][r] = 1;
-				cpu_us[kind][r] = 1;
-				continue;
+		for (int sl = 0; sl < opt.slices; sl++) {
+			/* n spread over the slices; the first kind alternates. */
+			int n = opt.n * (sl + 1) / opt.slices - opt.n * sl / opt.slices;
+
+			for (int k = 0; k < 2; k++) {
+				enum kind kind = (enum kind)((r + sl) % 2 ? 1 - k : k);
+				double cs;
+
+				if (opt.only >= 0 && (int)kind != opt.only)
+					continue;
+				t[kind] += run(kind, n, false, &cs);
+				c[kind] += cs;
 			}
-			t = run(kind, opt.n, false, &c);
+		}
+		for (int k = 0; k < 2; k++) {
+			bool timed = opt.only < 0 || k == opt.only;
 
-			rate[kind][r] = total / t;
-			cpu_us[kind][r] = c * 1e6 / total;
+			rate[k][r] = timed ? total / t[k] : 1;
+			cpu_us[k][r] = timed ? c[k] * 1e6 / total : 1;
 		}
 		ratio[r] = rate[PLASMATIC][r] / rate[PLAIN][r];
-		printf("%5d  %9.1f  %11.1f  %5.3f  %14.1f  %16.1f\n", r + 1,
+		cpu_ratio[r] = cpu_us[PLAIN][r] / cpu_us[PLASMATIC][r];
+		printf("%5d  %9.1f  %11.1f  %5.3f  %14.1f  %16.1f  %9.3f\n", r + 1,
 		       rate[PLAIN][r], rate[PLASMATIC][r], ratio[r], cpu_us[PLAIN][r],
-		       cpu_us[PLASMATIC][r]);
+		       cpu_us[PLASMATIC][r], cpu_ratio[r]);
 		fflush(stdout);
 	}
 	{
-		double rp = median(rate[PLAIN], opt.rounds),
-		       rq = median(rate[PLASMATIC], opt.rounds),
-		       cp = median(cpu_us[PLAIN], opt.rounds),
-		       cq = median(cpu_us[PLASMATIC], opt.rounds);
+		int n = opt.rounds;
 
-		printf("median %9.1f  %11.1f  %5.3f  %14.1f  %16.1f\n", rp, rq,
-		       median(ratio, opt.rounds), cp, cq);
-		printf("RESULT datapath=%s openssl_hs_per_s=%.1f plasmatic_hs_per_s=%.1f ratio=%.3f median_round_ratio=%.3f openssl_cpu_us=%.1f plasmatic_cpu_us=%.1f cpu_ratio=%.3f\n",
-		       dpname, rp, rq, rq / rp, median(ratio, opt.rounds), cp, cq, cp / cq);
+		printf("median %9.1f  %11.1f  %5.3f  %14.1f  %16.1f  %9.3f\n",
+		       median(rate[PLAIN], n), median(rate[PLASMATIC], n),
+		       median(ratio, n), median(cpu_us[PLAIN], n),
+		       median(cpu_us[PLASMATIC], n), median(cpu_ratio, n));
+		printf("RESULT datapath=%s conc=%d ratio=%.3f ratio_q1=%.3f ratio_q3=%.3f cpu_ratio=%.3f cpu_ratio_q1=%.3f cpu_ratio_q3=%.3f openssl_hs_per_s=%.1f plasmatic_hs_per_s=%.1f openssl_cpu_us=%.1f plasmatic_cpu_us=%.1f\n",
+		       dpname, opt.conc, median(ratio, n), quantile(ratio, n, 0.25),
+		       quantile(ratio, n, 0.75), median(cpu_ratio, n),
+		       quantile(cpu_ratio, n, 0.25), quantile(cpu_ratio, n, 0.75),
+		       median(rate[PLAIN], n), median(rate[PLASMATIC], n),
+		       median(cpu_us[PLAIN], n), median(cpu_us[PLASMATIC], n));
 	}
 	pl_ctx_free(pl_cctx);
 	pl_ctx_free(pl_sctx);

@@ -8,9 +8,10 @@
 #   VM     kernel datapath (plasmatic.ko under tools/vm), then the userspace
 #          datapath in the same guest for comparison.  TCG: every rate is
 #          tens of times lower than on the host; compare ratios.
-# Each prints its rounds and a RESULT line (median rates, their ratio
-# plasmatic/openssl, the median of the per-round ratios, CPU microseconds
-# per handshake of the whole process and their ratio).
+# Each prints its rounds and a RESULT line: ratio (plasmatic/openssl
+# handshakes per second, the median over the rounds, with its quartiles),
+# cpu_ratio (the same for CPU time per handshake of the whole process), and
+# the median rates and CPU microseconds per handshake.
 #
 #   tools/bench/handshake.sh [--no-build] [--wait SEC] [--host-only | --vm-only]
 #                            [-- handshake options for every run]
