@@ -263,4 +263,16 @@ uint64_t pl_tpl_counter(const struct pl_tpl *tpl);
 uint32_t pl_tpl_size(uint8_t mode, uint64_t r);
 uint32_t pl_tpl_delay_us(uint8_t mode, uint64_t r);
 
+/* The value of hex digit c (either case), or -1: for key files and logs. */
+static inline int pl_hex_digit(int c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
 #endif /* PL_ENGINE_H */

@@ -85,17 +85,6 @@ struct pl_psk *pl_psk_from_bytes(const uint8_t key[PL_PSK_BYTES],
 	return psk;
 }
 
-static int hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* Parse the file text into psk->key: 0 or -1. */
 static int psk_parse(char *text, size_t len, uint8_t *key)
 {
@@ -120,8 +109,8 @@ static int psk_parse(char *text, size_t len, uint8_t *key)
 			return -1;
 		p += tag_len + 1;
 		for (int i = 0; i < PL_PSK_BYTES; i++) {
-			int hi = hexval((unsigned char)p[2 * i]);
-			int lo = hexval((unsigned char)p[2 * i + 1]);
+			int hi = pl_hex_digit((unsigned char)p[2 * i]);
+			int lo = pl_hex_digit((unsigned char)p[2 * i + 1]);
 
 			if (hi < 0 || lo < 0)
 				return -1;

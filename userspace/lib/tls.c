@@ -136,17 +136,6 @@ static int suites_valid(const char *list)
 	return n > 0;
 }
 
-static int hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 /* OpenSSL calls this with each secret line (NSS key log format). */
 static void keylog_cb(const SSL *ssl, const char *line)
 {
@@ -176,7 +165,7 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	}
 	p++;
 	while (p[0] && p[1]) {
-		int hi = hexval(p[0]), lo = hexval(p[1]);
+		int hi = pl_hex_digit(p[0]), lo = pl_hex_digit(p[1]);
 
 		if (n == PL_MAX_SECRET_LEN || hi < 0 || lo < 0) {
 			hs->keylog_bad = true;

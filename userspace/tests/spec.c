@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pl_engine.h"
 #include "spec.h"
 
 #ifndef SPEC_MD_DEFAULT
@@ -133,17 +134,6 @@ const char *spec_get(const struct spec_vec *v, const char *name)
 	return NULL;
 }
 
-static int nibble(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int spec_hex(const struct spec_vec *v, const char *name, uint8_t *out,
 	     size_t cap, size_t *len)
 {
@@ -159,7 +149,7 @@ int spec_unhex(const char *s, uint8_t *out, size_t cap, size_t *len)
 	if (n % 2 || n / 2 > cap)
 		return -1;
 	for (size_t i = 0; i < n / 2; i++) {
-		int hi = nibble(s[2 * i]), lo = nibble(s[2 * i + 1]);
+		int hi = pl_hex_digit(s[2 * i]), lo = pl_hex_digit(s[2 * i + 1]);
 
 		if (hi < 0 || lo < 0)
 			return -1;
