@@ -62,16 +62,38 @@ union pl_crypto_info {
 	struct tls12_crypto_info_chacha20_poly1305 chacha20_poly1305;
 };
 
+/*
+ * Page fragments a record can span: it is carved from the socket's
+ * page_frag, where only the first piece can be short (at least 32 bytes),
+ * and every later one starts a page of at least PAGE_SIZE.
+ */
+#define PL_TX_FRAGS		(DIV_ROUND_UP(PL_TX_MAX_WIRE, PAGE_SIZE) + 1)
+
+/* A record's bytes, in order; each fragment holds a page reference. */
+struct pl_tx_rec {
+	unsigned int nr;
+	unsigned int len;		/* bytes in @frags */
+	struct pl_tx_frag {
+		struct page *page;
+		unsigned int off;
+		unsigned int len;
+	} frags[PL_TX_FRAGS];
+};
+
 struct pl_tx {
 	struct pl_cipher cipher;
 	struct pl_eem eem;
-	/* Record being filled: content from PL_HDR_LEN on, open_len bytes. */
-	struct sk_buff *open;
+	/*
+	 * Record being filled: content from PL_HDR_LEN on, open_len bytes.
+	 * @open and @pending point into @recs, or are NULL.
+	 */
+	struct pl_tx_rec *open;
 	unsigned int open_len;
 	/* Sealed record that TCP has only partly taken. */
-	struct sk_buff *pending;
+	struct pl_tx_rec *pending;
 	unsigned int pending_off;
 	unsigned int pending_len;
+	struct pl_tx_rec recs[2];
 	unsigned int open_cap;		/* content room in @open */
 	u8 open_type;
 	int err;		/* sticky; later sends fail with it */

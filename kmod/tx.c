@@ -3,9 +3,11 @@
  * Transmit: application data -> records of at most 2^14 bytes, each sealed
  * and followed by its EEM -> TCP.
  *
- * A record is built in an skb of page fragments: the content is copied in
- * at PL_HDR_LEN, then the record is encrypted in place, its EEM appended,
- * and the pages are handed to TCP without another copy.  At most one
+ * A record is built in fragments of the socket's page_frag, as kTLS builds
+ * its records, so that small records share a page instead of each taking
+ * an allocation of its own: the content is copied in at PL_HDR_LEN, then
+ * the record is encrypted in place, its EEM appended, and the pages are
+ * handed to TCP without another copy.  At most one
  * record is open (collecting data under MSG_MORE) and at most one is
  * pending (sealed, partly taken by TCP); a pending record is always
  * finished before another is sealed, so records leave in sequence order.
@@ -27,31 +29,167 @@
 #define PL_ALERT_CLOSE_NOTIFY	0
 #define PL_ALERT_BAD_RECORD_MAC	20
 
+/* Drop the page references of @rec (which may be NULL). */
+static void pl_rec_free(struct pl_tx_rec *rec)
+{
+	unsigned int i;
+
+	if (!rec)
+		return;
+	for (i = 0; i < rec->nr; i++)
+		put_page(rec->frags[i].page);
+	rec->nr = 0;
+	rec->len = 0;
+}
+
+/*
+ * Take @len bytes for @rec from the socket's page_frag, one page reference
+ * per fragment (TCP takes its own when it is handed the pages).  Pages of
+ * a page_frag are never highmem.
+ */
+static int pl_rec_alloc(struct sock *sk, struct pl_tx_rec *rec,
+			unsigned int len)
+{
+	struct page_frag *pfrag = sk_page_frag(sk);
+
+	rec->nr = 0;
+	rec->len = 0;
+	while (rec->len < len) {
+		struct pl_tx_frag *f = &rec->frags[rec->nr];
+		unsigned int n;
+
+		if (rec->nr == PL_TX_FRAGS || !sk_page_frag_refill(sk, pfrag)) {
+			pl_rec_free(rec);
+			return -ENOMEM;
+		}
+		n = min(len - rec->len, pfrag->size - pfrag->offset);
+		get_page(pfrag->page);
+		f->page = pfrag->page;
+		f->off = pfrag->offset;
+		f->len = n;
+		pfrag->offset += n;
+		rec->len += n;
+		rec->nr++;
+	}
+	return 0;
+}
+
+/*
+ * Shorten @rec to @len bytes.  What it took last from the page_frag and
+ * does not need goes back there for the next record.
+ */
+static void pl_rec_trim(struct sock *sk, struct pl_tx_rec *rec,
+			unsigned int len)
+{
+	struct page_frag *pfrag = sk_page_frag(sk);
+
+	while (rec->len > len) {
+		struct pl_tx_frag *f = &rec->frags[rec->nr - 1];
+		unsigned int cut = min(f->len, rec->len - len);
+
+		if (f->page == pfrag->page && f->off + f->len == pfrag->offset)
+			pfrag->offset -= cut;
+		f->len -= cut;
+		rec->len -= cut;
+		if (!f->len) {
+			put_page(f->page);
+			rec->nr--;
+		}
+	}
+}
+
+/* The fragment of @rec holding byte @off, and *off made relative to it. */
+static struct pl_tx_frag *pl_rec_find(struct pl_tx_rec *rec,
+				      unsigned int *off)
+{
+	struct pl_tx_frag *f = rec->frags;
+
+	while (*off >= f->len) {
+		*off -= f->len;
+		f++;
+	}
+	return f;
+}
+
+static void *pl_frag_addr(const struct pl_tx_frag *f, unsigned int off)
+{
+	return page_address(f->page) + f->off + off;
+}
+
+/* Copy @len bytes between @buf and @rec at @off, into @rec if @store. */
+static void pl_rec_bits(struct pl_tx_rec *rec, unsigned int off, u8 *buf,
+			unsigned int len, bool store)
+{
+	struct pl_tx_frag *f = pl_rec_find(rec, &off);
+
+	while (len) {
+		unsigned int n = min(len, f->len - off);
+
+		if (store)
+			memcpy(pl_frag_addr(f, off), buf, n);
+		else
+			memcpy(buf, pl_frag_addr(f, off), n);
+		buf += n;
+		len -= n;
+		off = 0;
+		f++;
+	}
+}
+
+static void pl_rec_store(struct pl_tx_rec *rec, unsigned int off,
+			 const void *buf, unsigned int len)
+{
+	pl_rec_bits(rec, off, (u8 *)buf, len, true);
+}
+
+static int pl_rec_copy_from_iter(struct pl_tx_rec *rec, unsigned int off,
+				 struct iov_iter *from, unsigned int len)
+{
+	struct pl_tx_frag *f;
+
+	if (!len)
+		return 0;
+	f = pl_rec_find(rec, &off);
+	while (len) {
+		unsigned int n = min(len, f->len - off);
+
+		if (copy_from_iter(pl_frag_addr(f, off), n, from) != n)
+			return -EFAULT;
+		len -= n;
+		off = 0;
+		f++;
+	}
+	return 0;
+}
+
 static void pl_tx_fail(struct sock *sk, struct plasmatic_context *ctx, int err)
 {
 	struct pl_tx *tx = &ctx->tx;
 
 	tx->err = err;
-	kfree_skb(tx->open);
+	pl_rec_free(tx->open);
 	tx->open = NULL;
 	trace_plasmatic_tx_fail(sk, err);
 }
 
+/*
+ * Open a record with room for @cap content bytes; what it does not fill
+ * is given back when it is sealed.
+ */
 static int pl_tx_open(struct sock *sk, struct plasmatic_context *ctx, u8 type,
 		      unsigned int cap)
 {
 	struct pl_tx *tx = &ctx->tx;
 	unsigned int len = PL_HDR_LEN + cap + 1 + PL_TAG_LEN + tx->eem.len;
-	struct sk_buff *skb;
+	struct pl_tx_rec *rec;
 	int err;
 
-	skb = alloc_skb_with_frags(0, len, 0, &err, sk->sk_allocation);
-	if (!skb)
-		return -ENOMEM;
-	skb->len = len;
-	skb->data_len = len;
+	rec = tx->pending == &tx->recs[0] ? &tx->recs[1] : &tx->recs[0];
+	err = pl_rec_alloc(sk, rec, len);
+	if (err)
+		return err;
 
-	tx->open = skb;
+	tx->open = rec;
 	tx->open_len = 0;
 	tx->open_cap = cap;
 	tx->open_type = type;
@@ -61,56 +199,56 @@ static int pl_tx_open(struct sock *sk, struct plasmatic_context *ctx, u8 type,
 /* Seal the open record: header, inner content type, AEAD, then the EEM. */
 static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 {
-	struct scatterlist sg[MAX_SKB_FRAGS + 1];
+	struct scatterlist sg[PL_TX_FRAGS];
 	struct pl_tx *tx = &ctx->tx;
-	struct sk_buff *skb = tx->open;
+	struct pl_tx_rec *rec = tx->open;
 	unsigned int pt_len = tx->open_len + 1;
 	unsigned int ct_len = pt_len + PL_TAG_LEN;
+	unsigned int left = PL_HDR_LEN + ct_len;
 	u8 eem[PLASMATIC_EEM_LEN_MAX];
 	u8 hdr[PL_HDR_LEN];
 	u8 tag[PL_TAG_LEN];
 	u64 seq = tx->cipher.seq;
 	u64 eem_counter = tx->eem.counter;
 	u8 fragment[2];
-	int nsg, err;
+	unsigned int i;
+	int err;
 
+	pl_rec_trim(sk, rec, PL_HDR_LEN + ct_len + tx->eem.len);
 	hdr[0] = PLASMATIC_CT_APPLICATION_DATA;
 	hdr[1] = 3;
 	hdr[2] = 3;
 	put_unaligned_be16(pl_hdr_length(&tx->eem, ct_len), hdr + 3);
-	err = skb_store_bits(skb, 0, hdr, sizeof(hdr)) ?:
-	      skb_store_bits(skb, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
-	if (err)
-		goto fail;
+	pl_rec_store(rec, 0, hdr, sizeof(hdr));
+	pl_rec_store(rec, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
 
-	sg_init_table(sg, ARRAY_SIZE(sg));
-	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
-	if (nsg < 0) {
-		err = nsg;
-		goto fail;
+	sg_init_table(sg, rec->nr);
+	for (i = 0; left; i++) {
+		const struct pl_tx_frag *f = &rec->frags[i];
+		unsigned int n = min(left, f->len);
+
+		sg_set_page(&sg[i], f->page, n, f->off);
+		left -= n;
 	}
+	sg_mark_end(&sg[i - 1]);
 	err = pl_cipher_seal(&tx->cipher, sg, pt_len);
 	if (err)
 		goto fail;
 
-	err = skb_copy_bits(skb, PL_HDR_LEN, fragment, sizeof(fragment)) ?:
-	      skb_copy_bits(skb, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag,
-			    sizeof(tag));
-	if (err)
-		goto fail;
+	pl_rec_bits(rec, PL_HDR_LEN, fragment, sizeof(fragment), false);
+	pl_rec_bits(rec, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag, sizeof(tag),
+		    false);
 	err = pl_eem_seal(&tx->eem, eem, hdr, tag, fragment);
 	if (err)
 		goto fail;
-	err = skb_store_bits(skb, PL_HDR_LEN + ct_len, eem, tx->eem.len);
-	if (err)
-		goto fail;
+	pl_rec_store(rec, PL_HDR_LEN + ct_len, eem, tx->eem.len);
 
 	trace_plasmatic_tx_record(sk, tx->open_type, tx->open_len, seq,
 				  eem_counter);
 	pl_stat_inc(sk, PL_STAT_TX_RECORDS);
 	pl_stat_add(sk, PL_STAT_TX_BYTES, tx->open_len);
 
-	tx->pending = skb;
+	tx->pending = rec;
 	tx->pending_off = 0;
 	tx->pending_len = PL_HDR_LEN + ct_len + tx->eem.len;
 	tx->open = NULL;
@@ -129,36 +267,24 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 		      int flags)
 {
 	struct pl_tx *tx = &ctx->tx;
-	struct sk_buff *skb = tx->pending;
+	struct pl_tx_rec *rec = tx->pending;
 
 	while (tx->pending_off < tx->pending_len) {
-		unsigned int off = tx->pending_off, start = 0;
-		int i, ret = -EINVAL;
+		unsigned int off = tx->pending_off;
+		const struct pl_tx_frag *f = pl_rec_find(rec, &off);
+		unsigned int n = f->len - off;
+		int sflags = flags;
+		int ret;
 
-		for (i = 0; i < skb_shinfo(skb)->nr_frags; i++) {
-			const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
-			unsigned int end = start + skb_frag_size(frag);
-			unsigned int n;
-			int sflags = flags;
-
-			if (off >= end) {
-				start = end;
-				continue;
-			}
-			n = min(end, tx->pending_len) - off;
-			if (off + n < tx->pending_len)
-				sflags |= PL_MSG_MORE_PAGES;
-			ret = pl_tcp_sendpage(sk, skb_frag_page(frag),
-					      skb_frag_off(frag) + off - start,
-					      n, sflags);
-			break;
-		}
+		if (tx->pending_off + n < tx->pending_len)
+			sflags |= PL_MSG_MORE_PAGES;
+		ret = pl_tcp_sendpage(sk, f->page, f->off + off, n, sflags);
 		if (ret <= 0)
 			return ret ?: -EAGAIN;
 		tx->pending_off += ret;
 	}
 
-	consume_skb(skb);
+	pl_rec_free(rec);
 	tx->pending = NULL;
 	return 0;
 }
@@ -216,11 +342,7 @@ int pl_tx_alert(struct sock *sk, struct plasmatic_context *ctx, u8 level,
 	err = pl_tx_open(sk, ctx, PLASMATIC_CT_ALERT, sizeof(alert));
 	if (err)
 		return err;
-	err = skb_store_bits(tx->open, PL_HDR_LEN, alert, sizeof(alert));
-	if (err) {
-		pl_tx_fail(sk, ctx, err);
-		return err;
-	}
+	pl_rec_store(tx->open, PL_HDR_LEN, alert, sizeof(alert));
 	tx->open_len = sizeof(alert);
 	err = pl_tx_seal(sk, ctx);
 	if (err)
@@ -250,11 +372,7 @@ static int __pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	      pl_tx_open(sk, ctx, PLASMATIC_CT_HANDSHAKE, sizeof(msg));
 	if (err)
 		return err;
-	err = skb_store_bits(tx->open, PL_HDR_LEN, msg, sizeof(msg));
-	if (err) {
-		pl_tx_fail(sk, ctx, err);
-		return err;
-	}
+	pl_rec_store(tx->open, PL_HDR_LEN, msg, sizeof(msg));
 	tx->open_len = sizeof(msg);
 	err = pl_tx_seal(sk, ctx);
 	if (err)
@@ -443,9 +561,8 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 		}
 
 		n = min_t(size_t, left, tx->open_cap - tx->open_len);
-		err = skb_copy_datagram_from_iter(tx->open,
-						  PL_HDR_LEN + tx->open_len,
-						  from, n);
+		err = pl_rec_copy_from_iter(tx->open, PL_HDR_LEN + tx->open_len,
+					    from, n);
 		if (err) {
 			iov_iter_revert(from, left - iov_iter_count(from));
 			break;
@@ -608,9 +725,9 @@ void pl_tx_release(struct plasmatic_context *ctx)
 {
 	struct pl_tx *tx = &ctx->tx;
 
-	kfree_skb(tx->open);
+	pl_rec_free(tx->open);
 	tx->open = NULL;
-	kfree_skb(tx->pending);
+	pl_rec_free(tx->pending);
 	tx->pending = NULL;
 	pl_cipher_free(&tx->cipher);
 	pl_eem_free(&tx->eem);
