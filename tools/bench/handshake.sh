@@ -42,16 +42,9 @@ fi
 bin=build/bench/handshake
 [ -x "$bin" ] || { echo "handshake.sh: $bin missing (make -f tools/bench/handshake.mk)" >&2; exit 1; }
 
-vms() { pgrep -c -x qemu-system-x86 || true; }
-host_load() {
-	echo "$(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vms) other VMs"
-}
-waited=0
-while [ "$(vms)" -gt 0 ] && [ "$waited" -lt "$wait" ]; do
-	[ "$waited" = 0 ] && echo "handshake.sh: waiting up to ${wait}s for $(vms) other VM(s) to finish" >&2
-	sleep 10
-	waited=$((waited + 10))
-done
+name=handshake.sh
+. tools/bench/hostlib.sh
+wait_quiet "$wait"
 echo "host before: $(host_load)"
 rc=0
 if [ "$host" = 1 ]; then

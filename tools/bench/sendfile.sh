@@ -42,16 +42,9 @@ if [ "$build" = 1 ]; then
 	make -s -C tools/bench >/dev/null
 fi
 
-vms() { pgrep -c -x qemu-system-x86 || true; }
-host_load() {
-	echo "$(nproc) host CPUs, load average $(cut -d' ' -f1-3 /proc/loadavg), $(vms) other VMs"
-}
-waited=0
-while [ "$(vms)" -gt 0 ] && [ "$waited" -lt "$wait" ]; do
-	[ "$waited" = 0 ] && echo "sendfile.sh: waiting up to ${wait}s for $(vms) other VM(s) to finish" >&2
-	sleep 10
-	waited=$((waited + 10))
-done
+name=sendfile.sh
+. tools/bench/hostlib.sh
+wait_quiet "$wait"
 before=$(host_load)
 # Sample, every 2 s while the VM runs, how many other VMs run alongside.
 samples=$(mktemp)
