@@ -4,11 +4,9 @@
  *
  * The EEM is ChaCha20-Poly1305 with a 96-bit nonce whose first 4 bytes are
  * a per-session salt (SPEC section 5.2).  The chacha20poly1305 library only
- * takes 64-bit nonces with those bytes zero, and the "rfc7539" AEAD
- * template spends several times an EEM's arithmetic in its steps, so the
- * EEM puts RFC 8439 together from the "chacha20" skcipher and the
- * "poly1305" shash (pl_eem_chacha(), pl_eem_mac()); its buffers are small
- * and linear.
+ * takes 64-bit nonces with those bytes zero, so the EEM uses the
+ * "rfc7539(chacha20,poly1305)" AEAD like the ChaCha20 record cipher does;
+ * its buffers are small and linear.
  *
  * All functions run in process context under the socket lock; requests
  * may complete asynchronously and are waited for.
@@ -21,7 +19,6 @@
 #include <crypto/aead.h>
 #include <crypto/algapi.h>
 #include <crypto/hash.h>
-#include <crypto/skcipher.h>
 #include <crypto/sha2.h>
 
 #include "compat.h"
@@ -42,15 +39,6 @@
 #define PL_SEED_KIND_UPDATE	1
 #define PL_SEED_MODE_MAX	8
 #define PL_SEED_FLAG_LOCK	BIT(0)
-
-/*
- * The EEM's primitives.  Generic drivers: for the two to five blocks of an
- * EEM a SIMD one saves nothing and claims the FPU for them.
- */
-#define PL_EEM_CHACHA		"chacha20-generic"
-#define PL_EEM_POLY		"poly1305-generic"
-#define PL_CHACHA_BLOCK		64
-#define PL_POLY_KEY_LEN		32
 
 static struct crypto_aead *pl_aead_alloc(const char *name, const u8 *key,
 					 unsigned int key_len,
@@ -320,30 +308,19 @@ int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 {
-	int err = -ENOMEM;
-
-	e->buf = kmalloc(PL_CHACHA_BLOCK + info->eem_len + PL_EEM_POOL_LEN,
-			 GFP_KERNEL);
+	e->buf = kmalloc(PL_EEM_AAD_LEN + info->eem_len, GFP_KERNEL);
 	if (!e->buf)
-		goto fail;
-	e->pool = e->buf + PL_CHACHA_BLOCK + info->eem_len;
-	e->pool_left = 0;
+		return -ENOMEM;
 
-	e->chacha = crypto_alloc_sync_skcipher(PL_EEM_CHACHA, 0, 0);
-	if (IS_ERR(e->chacha)) {
-		err = PTR_ERR(e->chacha);
-		e->chacha = NULL;
-		goto fail;
-	}
-	err = crypto_sync_skcipher_setkey(e->chacha, info->key,
-					  sizeof(info->key));
-	if (err)
-		goto fail;
-	e->poly = crypto_alloc_shash(PL_EEM_POLY, 0, 0);
-	if (IS_ERR(e->poly)) {
-		err = PTR_ERR(e->poly);
-		e->poly = NULL;
-		goto fail;
+	e->aead = pl_aead_alloc("rfc7539(chacha20,poly1305)", info->key,
+				sizeof(info->key), &e->req);
+	if (IS_ERR(e->aead)) {
+		int err = PTR_ERR(e->aead);
+
+		e->aead = NULL;
+		kfree(e->buf);
+		e->buf = NULL;
+		return err;
 	}
 	memcpy(e->salt, info->nonce, sizeof(e->salt));
 	e->counter = get_unaligned_be64(info->nonce + sizeof(e->salt));
@@ -351,27 +328,17 @@ int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 	e->framing = info->framing;
 	e->len = info->eem_len;
 	return 0;
-
-fail:
-	crypto_free_sync_skcipher(e->chacha);
-	e->chacha = NULL;
-	kfree(e->buf);
-	e->buf = NULL;
-	return err;
 }
 
 void pl_eem_free(struct pl_eem *e)
 {
-	if (!e->poly)
+	if (!e->aead)
 		return;
-	crypto_free_shash(e->poly);
-	e->poly = NULL;
-	crypto_free_sync_skcipher(e->chacha);
-	e->chacha = NULL;
+	aead_request_free(e->req);
+	crypto_free_aead(e->aead);
+	e->aead = NULL;
 	kfree_sensitive(e->buf);
 	e->buf = NULL;
-	e->pool = NULL;
-	e->pool_left = 0;
 	memzero_explicit(e->salt, sizeof(e->salt));
 }
 
@@ -379,80 +346,6 @@ static void pl_eem_nonce(const struct pl_eem *e, u8 *nonce)
 {
 	memcpy(nonce, e->salt, sizeof(e->salt));
 	put_unaligned_be64(e->counter, nonce + sizeof(e->salt));
-}
-
-/*
- * @len random bytes for an EEM's padding into @out.  They come from a pool
- * refilled by get_random_bytes() when it runs low, which costs about as
- * much for the pool as for one padding; a byte of it is used once and
- * then wiped.
- */
-static void pl_eem_padding(struct pl_eem *e, u8 *out, unsigned int len)
-{
-	u8 *p;
-
-	if (e->pool_left < len) {
-		get_random_bytes(e->pool, PL_EEM_POOL_LEN);
-		e->pool_left = PL_EEM_POOL_LEN;
-	}
-	p = e->pool + PL_EEM_POOL_LEN - e->pool_left;
-	memcpy(out, p, len);
-	memzero_explicit(p, len);
-	e->pool_left -= len;
-}
-
-/*
- * ChaCha20 (counter from 0) in place over e->buf: block 0 zeroed first, so
- * that it becomes the Poly1305 key, then the @len bytes after it, which
- * are XORed from counter 1 on as RFC 8439 section 2.8 has it.
- */
-static int pl_eem_chacha(struct pl_eem *e, const u8 *nonce, unsigned int len)
-{
-	SYNC_SKCIPHER_REQUEST_ON_STACK(req, e->chacha);
-	struct scatterlist sg;
-	u8 iv[4 + PL_NONCE_LEN];
-	int err;
-
-	memset(e->buf, 0, PL_CHACHA_BLOCK);
-	put_unaligned_le32(0, iv);
-	memcpy(iv + 4, nonce, PL_NONCE_LEN);
-	sg_init_one(&sg, e->buf, PL_CHACHA_BLOCK + len);
-	skcipher_request_set_sync_tfm(req, e->chacha);
-	skcipher_request_set_callback(req, 0, NULL, NULL);
-	skcipher_request_set_crypt(req, &sg, &sg, PL_CHACHA_BLOCK + len, iv);
-	err = crypto_skcipher_encrypt(req);
-	skcipher_request_zero(req);
-	return err;
-}
-
-/*
- * The Poly1305 tag, keyed by what pl_eem_chacha() left in e->buf, of the
- * AAD (@hdr || @tls_tag) and the @len bytes of ciphertext @ct.
- */
-static int pl_eem_mac(struct pl_eem *e, const u8 *hdr, const u8 *tls_tag,
-		      const u8 *ct, unsigned int len, u8 *mac)
-{
-	static const u8 zeros[16];
-	SHASH_DESC_ON_STACK(desc, e->poly);
-	__le64 lens[2];
-	int err;
-
-	lens[0] = cpu_to_le64(PL_EEM_AAD_LEN);
-	lens[1] = cpu_to_le64(len);
-	desc->tfm = e->poly;
-	/* The shash takes its one-time key as the first 32 bytes. */
-	err = crypto_shash_init(desc) ?:
-	      crypto_shash_update(desc, e->buf, PL_POLY_KEY_LEN) ?:
-	      crypto_shash_update(desc, hdr, 5) ?:
-	      crypto_shash_update(desc, tls_tag, PL_TAG_SIZE) ?:
-	      crypto_shash_update(desc, zeros, -PL_EEM_AAD_LEN % 16U) ?:
-	      crypto_shash_update(desc, ct, len) ?:
-	      crypto_shash_update(desc, zeros, -len % 16U) ?:
-	      crypto_shash_update(desc, (const u8 *)lens, sizeof(lens)) ?:
-	      crypto_shash_final(desc, mac);
-	shash_desc_zero(desc);
-	memzero_explicit(e->buf, PL_CHACHA_BLOCK);
-	return err;
 }
 
 /* The nonce is used: move on, and note when none is left. */
@@ -473,21 +366,24 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 		const u8 *fragment)
 {
 	unsigned int pt_len = e->len - PL_TAG_SIZE;
-	u8 *pt = e->buf + PL_CHACHA_BLOCK;
+	u8 *pt = e->buf + PL_EEM_AAD_LEN;
 	u8 nonce[PL_NONCE_LEN];
+	struct scatterlist sg;
 	int err;
 
 	if (e->spent)
 		return -EKEYEXPIRED;
 
+	memcpy(e->buf, hdr, 5);
+	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
 	pl_eem_nonce(e, nonce);
 	memcpy(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN);
 	memcpy(pt + PL_EEM_OFF_FRAGMENT, fragment, 2);
 	memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
-	pl_eem_padding(e, pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
+	get_random_bytes(pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
 
-	err = pl_eem_chacha(e, nonce, pt_len) ?:
-	      pl_eem_mac(e, hdr, tag, pt, pt_len, pt + pt_len);
+	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
+	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, pt_len, nonce, true);
 	pl_eem_advance(e);
 	if (err)
 		return err;
@@ -517,29 +413,28 @@ static bool pl_seed_update_ok(const u8 *su)
 int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 		const u8 *tag, const u8 *fragment, enum pl_eem_result *res)
 {
-	unsigned int ct_len = e->len - PL_TAG_SIZE;
-	u8 *pt = e->buf + PL_CHACHA_BLOCK;
+	u8 *pt = e->buf + PL_EEM_AAD_LEN;
 	u8 nonce[PL_NONCE_LEN];
-	u8 mac[PL_TAG_SIZE];
+	struct scatterlist sg;
 	int err;
 
 	*res = PL_EEM_BAD_NONCE;
 	if (e->spent)
 		return 0;
 
-	memcpy(pt, in, ct_len);
+	memcpy(e->buf, hdr, 5);
+	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
+	memcpy(pt, in, e->len);
 	pl_eem_nonce(e, nonce);
 
-	/* The tag is over @in, which decrypting pt leaves as it is. */
-	err = pl_eem_chacha(e, nonce, ct_len) ?:
-	      pl_eem_mac(e, hdr, tag, in, ct_len, mac);
-	if (err)
-		return err;
-	if (crypto_memneq(mac, in + ct_len, PL_TAG_SIZE)) {
-		memzero_explicit(pt, ct_len);
+	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
+	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, e->len, nonce, false);
+	if (err == -EBADMSG) {
 		*res = PL_EEM_BAD_TAG;
 		return 0;
 	}
+	if (err)
+		return err;
 
 	if (crypto_memneq(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN))
 		*res = PL_EEM_BAD_NONCE;

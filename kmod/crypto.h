@@ -11,13 +11,9 @@
 
 #define PL_NONCE_LEN		12
 #define PL_EEM_AAD_LEN		(5 + 16)	/* header || TLS tag */
-/* Random bytes drawn at once for the padding of several EEMs. */
-#define PL_EEM_POOL_LEN		512
 
 struct crypto_aead;
 struct aead_request;
-struct crypto_sync_skcipher;
-struct crypto_shash;
 
 /* One direction's TLS 1.3 record key. */
 struct pl_cipher {
@@ -34,11 +30,9 @@ struct pl_cipher {
 
 /* One direction's EEM key and nonce sequence. */
 struct pl_eem {
-	struct crypto_sync_skcipher *chacha;
-	struct crypto_shash *poly;
-	u8 *buf;			/* keystream block 0 || EEM */
-	u8 *pool;			/* random bytes for the padding */
-	unsigned int pool_left;		/* unused, at the end of @pool */
+	struct crypto_aead *aead;
+	struct aead_request *req;
+	u8 *buf;			/* AAD || EEM, for the scatterlist */
 	u8 salt[4];
 	u64 counter;			/* next nonce's counter part */
 	bool spent;			/* the counter has been used up */
