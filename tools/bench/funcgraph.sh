@@ -23,11 +23,13 @@ for m in aesni_intel ghash_clmulni_intel chacha_x86_64 poly1305_x86_64 \
 done
 echo 2 >/sys/class/net/lo/queues/rx-0/rps_cpus
 
-# Per-record work of each side.  The copies: into the record
-# (skb_copy_datagram_from_iter: plasmatic send; kTLS sendmsg copies with
-# sk_msg_memcopy_from_iter), out of TCP (pl_rx_actor; kTLS: tls_strp_copyin
-# when it has to copy) and to the user (skb_copy_datagram_iter, both).
-funcs_tx_plasmatic="pl_tx_seal pl_cipher_seal pl_eem_seal get_random_bytes pl_tx_push skb_copy_datagram_from_iter alloc_skb_with_frags"
+# Per-record work of each side.  The copies: into the record (plasmatic
+# send copies inline with copy_from_iter_nocache, which cannot be traced;
+# kTLS sendmsg with sk_msg_memcopy_from_iter), out of TCP (pl_rx_actor;
+# kTLS: tls_strp_copyin when it has to copy) and to the user
+# (skb_copy_datagram_iter, both).  Send records come from the page_frag
+# (sk_page_frag_refill, both).
+funcs_tx_plasmatic="pl_tx_seal pl_cipher_seal pl_eem_seal get_random_bytes pl_tx_push sk_page_frag_refill"
 funcs_tx_ktls="tls_push_record tls_tx_records sk_msg_memcopy_from_iter sk_msg_alloc"
 funcs_rx_plasmatic="pl_rx_open pl_eem_open pl_cipher_open pl_rx_actor skb_copy_datagram_iter alloc_skb_with_frags"
 funcs_rx_ktls="tls_rx_one_record tls_decrypt_sg tls_strp_copyin tls_strp_read_copy skb_copy_datagram_iter"
