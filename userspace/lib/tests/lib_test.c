@@ -22,7 +22,13 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <malloc.h>
+
 #include <openssl/ssl.h>
+#ifdef __SANITIZE_ADDRESS__
+/* ASan's allocator (sanitizer/allocator_interface.h, not in gcc 12). */
+size_t __sanitizer_get_current_allocated_bytes(void);
+#endif
 
 #include "kselftest_harness.h"
 #include "plasmatic.h"
@@ -906,6 +912,104 @@ TEST(config_errors)
 		close(b);
 		pl_ctx_free(ctx);
 	}
+}
+
+/* Bytes the process holds from malloc now. */
+static size_t heap_in_use(void)
+{
+#ifdef __SANITIZE_ADDRESS__
+	return __sanitizer_get_current_allocated_bytes();
+#else
+	struct mallinfo2 mi = mallinfo2();
+
+	return mi.uordblks + mi.hblkhd;
+#endif
+}
+
+struct acceptor {
+	struct pl_ctx *ctx;
+	int fd;
+	struct pl_conn *conn;
+	struct pl_error err;
+};
+
+static void *acceptor_main(void *arg)
+{
+	struct acceptor *a = arg;
+
+	a->conn = pl_accept(a->ctx, a->fd, &a->err);
+	return NULL;
+}
+
+/* Connect a new pair over the userspace datapath; 0 or -1. */
+static int idle_pair(struct pl_ctx *cctx, struct pl_ctx *sctx,
+		     struct pl_conn **cc, struct pl_conn **sc, int *cfd,
+		     int *sfd)
+{
+	struct acceptor a = { .ctx = sctx };
+	struct pl_error err;
+	pthread_t th;
+
+	*cc = *sc = NULL;
+	if (tcp_pair(cfd, sfd))
+		return -1;
+	a.fd = *sfd;
+	if (pthread_create(&th, NULL, acceptor_main, &a))
+		return -1;
+	*cc = pl_connect(cctx, *cfd, "localhost", &err);
+	if (!*cc)
+		shutdown(*cfd, SHUT_RDWR);
+	pthread_join(th, NULL);
+	*sc = a.conn;
+	return *cc && *sc ? 0 : -1;
+}
+
+/*
+ * Upgraded connections that move no data do not hold the userspace
+ * datapath's 128 KiB of send and receive buffers per end (a server keeps
+ * many idle connections); they still work when data comes.
+ */
+TEST(idle_connections_memory)
+{
+	enum { N = 16 };
+	struct pl_conn *cc[N + 1], *sc[N + 1];
+	int cfd[N + 1], sfd[N + 1];
+	struct pl_config ccfg, scfg;
+	struct pl_ctx *cctx, *sctx;
+	struct pl_error err;
+	size_t before, per;
+	char buf[8];
+
+	test_configs(&ccfg, &scfg);
+	ccfg.datapath = PL_DATAPATH_USERSPACE;
+	scfg.datapath = PL_DATAPATH_USERSPACE;
+	cctx = pl_ctx_new(&ccfg, &err);
+	ASSERT_NE(NULL, cctx) TH_LOG("%s", err.msg);
+	sctx = pl_ctx_new(&scfg, &err);
+	ASSERT_NE(NULL, sctx) TH_LOG("%s", err.msg);
+	/* The first one pays OpenSSL's and the engine's one-time setup. */
+	ASSERT_EQ(0, idle_pair(cctx, sctx, &cc[N], &sc[N], &cfd[N], &sfd[N]));
+	before = heap_in_use();
+	for (int i = 0; i < N; i++)
+		ASSERT_EQ(0, idle_pair(cctx, sctx, &cc[i], &sc[i], &cfd[i],
+				       &sfd[i]));
+	per = (heap_in_use() - before) / N;
+	TH_LOG("%zu bytes per idle connection (both ends)", per);
+	ASSERT_LT(per, 2 * 48 * 1024);
+
+	for (int i = 0; i <= N; i++) {
+		ASSERT_EQ(PL_DATAPATH_USERSPACE, pl_conn_datapath(cc[i]));
+		ASSERT_EQ(5, pl_conn_write(cc[i], "hello", 5));
+		ASSERT_EQ(5, pl_conn_read(sc[i], buf, sizeof(buf)));
+		ASSERT_EQ(0, memcmp(buf, "hello", 5));
+		ASSERT_EQ(3, pl_conn_write(sc[i], "hi!", 3));
+		ASSERT_EQ(3, pl_conn_read(cc[i], buf, sizeof(buf)));
+		ASSERT_EQ(0, memcmp(buf, "hi!", 3));
+	}
+	for (int i = 0; i <= N; i++)
+		ends_free(cc[i], sc[i], cfd[i], sfd[i], NULL, NULL);
+	pl_ctx_free(cctx);
+	pl_ctx_free(sctx);
 }
 
 /* A peer that accepts but never speaks: the socket's timeout ends it. */
