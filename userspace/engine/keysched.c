@@ -100,8 +100,6 @@ int pl_eem_expand(const uint8_t prk[PL_PRK_LEN], enum pl_direction dir,
 	struct pl_hkdf h;
 	int ret;
 
-	if (dir != PL_C2S && dir != PL_S2C)
-		return PL_ERR_INVAL;
 	ret = pl_hkdf_begin(&h, "SHA256", prk, PL_PRK_LEN);
 	if (ret)
 		return ret;

@@ -69,7 +69,8 @@ int pl_record_key_init(struct pl_record_key *rk, const struct pl_dir_config *cfg
 	int ret;
 
 	memset(rk, 0, sizeof(*rk));
-	if (!pl_suite_key_len(cfg->suite) || (!cfg->secret && (!cfg->key || !cfg->iv)) ||
+	if (!pl_suite_key_len(cfg->suite) ||
+	    (!cfg->secret && (!cfg->key || !cfg->iv)) ||
 	    (cfg->secret && cfg->secret_len != pl_suite_hash_len(cfg->suite)))
 		return PL_ERR_INVAL;
 	rk->suite = cfg->suite;
