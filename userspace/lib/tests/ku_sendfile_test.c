@@ -582,23 +582,6 @@ FIXTURE_TEARDOWN(ku)
 		  self->sctx);
 }
 
-struct hs_arg {
-	struct pl_ctx *ctx;
-	int fd;
-	struct pl_conn *c;
-	struct pl_error err;
-};
-
-static void *accept_main(void *arg)
-{
-	struct hs_arg *h = arg;
-
-	h->c = pl_accept(h->ctx, h->fd, &h->err);
-	if (!h->c)
-		shutdown(h->fd, SHUT_RDWR);
-	return NULL;
-}
-
 static void *end_main(void *arg)
 {
 	struct end *e = arg;
@@ -636,8 +619,7 @@ static void end_setup(struct end *e, const char *name, struct pl_conn *c,
 TEST_F_TIMEOUT(ku, mid_transfer, 900)
 {
 	struct pl_config cc, sc;
-	struct pl_error err;
-	struct hs_arg h = { 0 };
+	struct pl_error err, serr;
 	struct end *ends[2] = { &self->cli, &self->srv };
 	pthread_t th[2];
 	uint64_t n = stream_bytes();
@@ -653,16 +635,10 @@ TEST_F_TIMEOUT(ku, mid_transfer, 900)
 	ASSERT_NE(NULL, self->sctx) TH_LOG("%s", err.msg);
 	ASSERT_EQ(0, ku_tcp_pair(&self->cfd, &self->sfd));
 
-	h.ctx = self->sctx;
-	h.fd = self->sfd;
-	ASSERT_EQ(0, pthread_create(&th[0], NULL, accept_main, &h));
-	self->cli.c = pl_connect(self->cctx, self->cfd, NULL, &err);
-	if (!self->cli.c)
-		shutdown(self->cfd, SHUT_RDWR);
-	pthread_join(th[0], NULL);
-	self->srv.c = h.c;
+	connect_pair(self->cctx, self->sctx, self->cfd, self->sfd,
+		     &self->cli.c, &self->srv.c, &err, &serr);
 	ASSERT_NE(NULL, self->cli.c) TH_LOG("client: %s", err.msg);
-	ASSERT_NE(NULL, self->srv.c) TH_LOG("server: %s", h.err.msg);
+	ASSERT_NE(NULL, self->srv.c) TH_LOG("server: %s", serr.msg);
 
 	end_setup(&self->cli, "client", self->cli.c, &self->srv, variant->mode,
 		  variant->c2s ? n : 0, 0x5151, variant->s2c ? n - 4321 : 0);

@@ -926,42 +926,17 @@ static size_t heap_in_use(void)
 #endif
 }
 
-struct acceptor {
-	struct pl_ctx *ctx;
-	int fd;
-	struct pl_conn *conn;
-	struct pl_error err;
-};
-
-static void *acceptor_main(void *arg)
-{
-	struct acceptor *a = arg;
-
-	a->conn = pl_accept(a->ctx, a->fd, &a->err);
-	return NULL;
-}
-
 /* Connect a new pair over the userspace datapath; 0 or -1. */
 static int idle_pair(struct pl_ctx *cctx, struct pl_ctx *sctx,
 		     struct pl_conn **cc, struct pl_conn **sc, int *cfd,
 		     int *sfd)
 {
-	struct acceptor a = { .ctx = sctx };
-	struct pl_error err;
-	pthread_t th;
+	struct pl_error cerr, serr;
 
 	*cc = *sc = NULL;
 	if (tcp_pair(cfd, sfd))
 		return -1;
-	a.fd = *sfd;
-	if (pthread_create(&th, NULL, acceptor_main, &a))
-		return -1;
-	*cc = pl_connect(cctx, *cfd, "localhost", &err);
-	if (!*cc)
-		shutdown(*cfd, SHUT_RDWR);
-	pthread_join(th, NULL);
-	*sc = a.conn;
-	return *cc && *sc ? 0 : -1;
+	return connect_pair(cctx, sctx, *cfd, *sfd, cc, sc, &cerr, &serr);
 }
 
 /*

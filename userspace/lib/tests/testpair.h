@@ -19,6 +19,8 @@
  *                  a connected TCP pair over loopback (optionally with
  *                  small socket buffers)
  *   ends_free()    frees a pair's connections, sockets and contexts
+ *   connect_pair() the handshake of both ends of a TCP pair (the server's
+ *                  in a thread)
  *   set_rcvtimeo() SO_RCVTIMEO in seconds
  *   gen(), fnv()   the data streams: byte i of stream seed is byte i%8 of
  *                  splitmix(seed ^ i/8); FNV-1a sums from FNV_INIT
@@ -32,6 +34,7 @@
 
 #include <libgen.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -273,6 +276,51 @@ static inline ssize_t stream_in_read(struct stream_in *in, struct pl_conn *c)
 	in->sum = fnv(in->sum, buf, (size_t)n);
 	in->bytes += (uint64_t)n;
 	return n;
+}
+
+struct acceptor {
+	struct pl_ctx *ctx;
+	int fd;
+	struct pl_conn *conn;
+	struct pl_error err;
+};
+
+static inline void *acceptor_main(void *arg)
+{
+	struct acceptor *a = arg;
+
+	a->conn = pl_accept(a->ctx, a->fd, &a->err);
+	if (!a->conn)
+		shutdown(a->fd, SHUT_RDWR);	/* unblock the client */
+	return NULL;
+}
+
+/*
+ * pl_connect on cfd and pl_accept on sfd at once; *cc and *sc get the
+ * connections (NULL on failure, with *cerr / *serr).  0 if both succeed.
+ */
+static inline int connect_pair(struct pl_ctx *cctx, struct pl_ctx *sctx,
+			       int cfd, int sfd, struct pl_conn **cc,
+			       struct pl_conn **sc, struct pl_error *cerr,
+			       struct pl_error *serr)
+{
+	struct acceptor a = { .ctx = sctx, .fd = sfd };
+	pthread_t th;
+
+	*cc = *sc = NULL;
+	memset(cerr, 0, sizeof(*cerr));
+	memset(serr, 0, sizeof(*serr));
+	if (pthread_create(&th, NULL, acceptor_main, &a)) {
+		snprintf(cerr->msg, sizeof(cerr->msg), "pthread_create failed");
+		return -1;
+	}
+	*cc = pl_connect(cctx, cfd, NULL, cerr);
+	if (!*cc)
+		shutdown(cfd, SHUT_RDWR);	/* unblock the server */
+	pthread_join(th, NULL);
+	*sc = a.conn;
+	*serr = a.err;
+	return *cc && *sc ? 0 : -1;
 }
 
 #endif
