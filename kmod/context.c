@@ -8,6 +8,7 @@
  * TCP ULP core holds a module reference per upgraded socket until the
  * socket is destroyed, so the module cannot go while any uses it.
  */
+#include <linux/delay.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
 #include <linux/slab.h>
@@ -153,18 +154,33 @@ static void pl_close(struct sock *sk, long timeout)
 	base->close(sk, timeout);
 }
 
+/*
+ * The transmit lock for shutdown.  A sender blocked in TCP holds it, and
+ * shutdown is how another thread gets that one out: do not wait for it.
+ * Other holders (the transmit work, a KeyUpdate, a send that is not
+ * waiting for room) let go soon: wait for them (at most a second), or the
+ * close_notify would be lost.
+ */
+static bool pl_shutdown_lock_tx(struct plasmatic_context *ctx)
+{
+	unsigned long until = jiffies + HZ;
+
+	while (!mutex_trylock(&ctx->tx.lock)) {
+		if (READ_ONCE(ctx->tx.in_tcp) || time_after(jiffies, until))
+			return false;
+		usleep_range(50, 500);
+	}
+	return true;
+}
+
 /* SHUT_WR: flush and, if asked for, close_notify before TCP's FIN. */
 static int pl_shutdown(struct socket *sock, int how)
 {
 	struct sock *sk = sock->sk;
 	struct plasmatic_context *ctx = pl_ctx(sk);
 
-	/*
-	 * A sender blocked in TCP holds the transmit lock; shutdown is how
-	 * another thread gets it out, so do not wait for it then.
-	 */
 	if ((how == SHUT_WR || how == SHUT_RDWR) && pl_tx_ready(ctx) &&
-	    mutex_trylock(&ctx->tx.lock)) {
+	    pl_shutdown_lock_tx(ctx)) {
 		lock_sock(sk);
 		if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
 			pl_tx_close(sk, ctx);

@@ -100,6 +100,12 @@ struct pl_tx {
 	bool closed;		/* close_notify sent, or shut down */
 	bool key_update_due;	/* the peer asked for our KeyUpdate */
 	/*
+	 * A sender holding @lock is in a blocking send to TCP, where it may
+	 * wait for room for as long as the peer does not read: shutdown does
+	 * not wait for @lock then (pl_shutdown()).
+	 */
+	bool in_tcp;
+	/*
 	 * Serializes senders: TCP drops the socket lock while it waits for
 	 * memory, and no other sender may touch @pending meanwhile.  Taken
 	 * before the socket lock.

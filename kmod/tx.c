@@ -283,7 +283,9 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 
 		if (tx->pending_off + n < tx->pending_len)
 			sflags |= PL_MSG_MORE_PAGES;
+		WRITE_ONCE(tx->in_tcp, !(flags & MSG_DONTWAIT));
 		ret = pl_tcp_sendpage(sk, f->page, f->off + off, n, sflags);
+		WRITE_ONCE(tx->in_tcp, false);
 		if (ret <= 0)
 			return ret ?: -EAGAIN;
 		tx->pending_off += ret;
