@@ -24,10 +24,14 @@
 
 #define PL_HDR_LEN		5
 #define PL_TAG_LEN		16
-#define PL_MAX_CONTENT		16384U	/* 2^14 */
-/* Largest encrypted_record a receiver accepts (SPEC section 6). */
-#define PL_MAX_CT_LEN		(PL_MAX_CONTENT + 256)
-/* Largest record we send: content, type byte, tag, EEM. */
+/*
+ * 2^14: the most content a received record may carry.  What we send per
+ * record is pl_tx_max_content(), lower in covered framing.
+ */
+#define PL_MAX_CONTENT		16384U
+/* Largest header length a receiver accepts, either framing (SPEC 6). */
+#define PL_MAX_LENGTH		(PL_MAX_CONTENT + 256)
+/* Largest record we send: content, type byte, tag, EEM (detached). */
 #define PL_TX_MAX_WIRE		(PL_HDR_LEN + PL_MAX_CONTENT + 1 + PL_TAG_LEN + \
 				 PLASMATIC_EEM_LEN_MAX)
 
@@ -184,6 +188,17 @@ static inline unsigned int pl_hdr_length(const struct pl_eem *eem,
 {
 	return eem->framing == PLASMATIC_FRAMING_COVERED ?
 	       ct_len + eem->len : ct_len;
+}
+
+/*
+ * Content (plus padding) of one record we send (SPEC 8.1): 2^14 less the
+ * EEM in covered framing, so that a full record's header length is 16401
+ * as a stock TLS 1.3 stack's; 2^14 in detached framing.
+ */
+static inline unsigned int pl_tx_max_content(const struct pl_eem *eem)
+{
+	return eem->framing == PLASMATIC_FRAMING_COVERED ?
+	       PL_MAX_CONTENT - eem->len : PL_MAX_CONTENT;
 }
 
 int plasmatic_ulp_register(void);

@@ -89,20 +89,20 @@ static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
 {
 	struct pl_rx *rx = &ctx->rx;
 	unsigned int len = get_unaligned_be16(rx->hdr + 3);
-	unsigned int min = 17, max = PL_MAX_CT_LEN;
+	unsigned int min = 17;
 
 	if (rx->hdr[0] != PLASMATIC_CT_APPLICATION_DATA ||
 	    rx->hdr[1] != 3 || rx->hdr[2] != 3)
 		return pl_rx_fail(sk, ctx, PL_FAIL_HEADER);
 
+	/* Covered: the EEM counts in the length, under the same cap. */
 	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED) {
 		min += rx->eem.len;
-		max += rx->eem.len;
 		rx->cur_need = PL_HDR_LEN + len;
 	} else {
 		rx->cur_need = PL_HDR_LEN + len + rx->eem.len;
 	}
-	if (len < min || len > max)
+	if (len < min || len > PL_MAX_LENGTH)
 		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
 	return 0;
 }

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * Transmit: application data -> records of at most 2^14 bytes, each sealed
- * and followed by its EEM -> TCP.
+ * Transmit: application data -> records of at most pl_tx_max_content()
+ * bytes (2^14, less the EEM in covered framing: SPEC 8.1), each sealed and
+ * followed by its EEM -> TCP.
  *
  * A record is built in fragments of the socket's page_frag, as kTLS builds
  * its records, so that small records share a page instead of each taking
@@ -533,6 +534,7 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 			struct iov_iter *from, u8 type, int flags, bool more,
 			size_t *copied)
 {
+	unsigned int max = pl_tx_max_content(&ctx->tx.eem);
 	int pflags = flags & PL_TX_PUSH_FLAGS;
 	struct pl_tx *tx = &ctx->tx;
 	int err = 0;
@@ -561,8 +563,8 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 				err = -EKEYEXPIRED;
 				break;
 			}
-			err = pl_tx_open(sk, ctx, type, more ? PL_MAX_CONTENT :
-					 min_t(size_t, left, PL_MAX_CONTENT));
+			err = pl_tx_open(sk, ctx, type, more ? max :
+					 min_t(size_t, left, max));
 			if (err)
 				break;
 		}

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Regenerate the test vectors of SPEC.md section 13.
 
-An implementation of the Plasmatic v1 wire format independent of the C
+An implementation of the Plasmatic v1.1 wire format independent of the C
 engine: HKDF, HKDF-Expand-Label and SipHash-2-4 are written here from their
 RFCs / paper; only the AEADs come from python3-cryptography.
 
@@ -164,6 +164,39 @@ def record_seal(suite, key, iv, seq, framing, eem_len, eem_key, eem_nonce,
     return header + enc + eem
 
 
+def max_content(framing, eem_len):
+    """SPEC 8.1: content + padding of one record a sender may send."""
+    return MAX_CONTENT - (eem_len if framing == 1 else 0)
+
+
+def craft_record(suite, key, iv, seq, framing, eem_len, eem_key, eem_nonce, inner,
+                 su, padding, nonce_field=None, fragment=None):
+    """Any TLSInnerPlaintext and any EEM fields: for the records a receiver
+    MUST reject (section 7). nonce_field / fragment override what the EEM
+    plaintext says; the EEM is still sealed under eem_nonce."""
+    aead = SUITES[suite][2](key)
+    lc = len(inner) + TAG
+    length = lc + (eem_len if framing == 1 else 0)
+    header = bytes([0x17, 0x03, 0x03]) + struct.pack(">H", length)
+    nonce = bytes(a ^ b for a, b in zip(iv, seq.to_bytes(12, "big")))
+    enc = aead.encrypt(nonce, inner, header)
+    pt = (nonce_field or eem_nonce) + (fragment or enc[:2]) + su + padding
+    assert len(pt) == eem_len - 16
+    eem = ChaCha20Poly1305(eem_key).encrypt(eem_nonce, pt, header + enc[-TAG:])
+    return header + enc + eem
+
+
+def derive_secret_empty(hashf, secret, label):
+    """RFC 8446 7.1 Derive-Secret(secret, label, "")."""
+    return expand_label(hashf, secret, label, hashf(b"").digest(), hashf().digest_size)
+
+
+def tls_exporter(hashf, exporter_master_secret, label, context, length):
+    """RFC 8446 7.5 TLS-Exporter."""
+    derived = derive_secret_empty(hashf, exporter_master_secret, label)
+    return derived, expand_label(hashf, derived, b"exporter", hashf(context).digest(), length)
+
+
 # --- SPEC section 9: TPL -----------------------------------------------------
 
 # mode -> ((size ranges with probability split), (delay ms lo, hi))
@@ -200,6 +233,12 @@ def tpl_r(seed, mode, i):
 class Tpl:
     def __init__(self, mode, seed, lock):
         self.mode, self.seed, self.lock, self.ctr = mode, seed, lock, 0
+
+    def apply(self, su):
+        """SPEC 9.4: a received Seed Update (raw 12 bytes) sets the state."""
+        kind, mode, flags, _, seed = struct.unpack(">BBBBQ", su)
+        if kind == 1:
+            self.mode, self.seed, self.lock, self.ctr = mode, seed, bool(flags & 1), 0
 
     def next(self):
         if not self.lock and self.mode in ROTATION and self.ctr == 2 * 1024:

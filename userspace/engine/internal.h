@@ -11,7 +11,8 @@
 #define PL_CT_HANDSHAKE		PLASMATIC_CT_HANDSHAKE
 #define PL_CT_APP		PLASMATIC_CT_APPLICATION_DATA
 #define PL_MAX_INNER		(PL_MAX_CONTENT + 1)
-#define PL_MAX_LC		(PL_MAX_CONTENT + 256)	/* receiver limit */
+/* Largest header length a receiver accepts, in both framings (SPEC 6). */
+#define PL_MAX_LENGTH		(PL_MAX_CONTENT + 256)
 
 /* ---- algs.c: fetched once per process, shared by every thread ---- */
 const EVP_CIPHER *pl_alg_suite_cipher(uint16_t suite);

@@ -56,8 +56,18 @@
 #define PL_IV_LEN		12
 #define PL_MAX_KEY_LEN		32
 #define PL_MAX_SECRET_LEN	48
-#define PL_MAX_CONTENT		16384		/* 2^14 */
-/* Largest record on the wire a peer may send: header, 2^14 + 256, EEM. */
+/*
+ * 2^14: the TLSPlaintext limit (RFC 8446 5.1), the largest content of a
+ * record a receiver accepts.  A sender's limit is pl_max_content(): lower
+ * in covered framing, so that no full record is longer on the wire than a
+ * stock TLS stack's (SPEC 8.1).
+ */
+#define PL_MAX_CONTENT		16384
+/*
+ * Largest record on the wire a peer may send: header, length 2^14 + 256,
+ * and the EEM after it (detached framing; covered counts it in the 2^14 +
+ * 256).
+ */
 #define PL_MAX_WIRE_LEN		(PL_HEADER_LEN + PL_MAX_CONTENT + 256 + \
 				 PLASMATIC_EEM_LEN_MAX)
 #define PL_SU_LEN		12
@@ -117,6 +127,14 @@ struct pl_eem_secrets {
 
 /* true if framing and eem_len are allowed values (SPEC 3). */
 bool pl_params_valid(uint8_t framing, uint8_t eem_len);
+/*
+ * Most content plus TLS 1.3 padding one record may carry (SPEC 8.1):
+ * 2^14 - eem_len in covered framing, so that a full record's header length
+ * is at most 2^14 + 17 (16401) as a stock TLS 1.3 stack's, and 2^14 in
+ * detached framing.  A sender splits writes into records of at most this
+ * many bytes.  0 if the parameters are not valid.
+ */
+size_t pl_max_content(uint8_t framing, uint8_t eem_len);
 /* The exporter context: framing || eem_len. */
 int pl_params_encode(uint8_t framing, uint8_t eem_len,
 		     uint8_t out[PL_PARAMS_LEN]);
@@ -183,9 +201,11 @@ void pl_tx_free(struct pl_tx *tx);
 /* Bytes on the wire of a record with this content and padding length. */
 size_t pl_tx_record_len(const struct pl_tx *tx, size_t content_len,
 			size_t pad_len);
+/* pl_max_content() of the direction's framing and EEM length. */
+size_t pl_tx_max_content(const struct pl_tx *tx);
 /*
  * Seal one record of content_type (21, 22 or 23; 21 and 22 non-empty)
- * with len <= PL_MAX_CONTENT bytes (len + pad_len <= PL_MAX_CONTENT).
+ * with len + pad_len <= pl_tx_max_content(tx) (else PL_ERR_INVAL).
  * opts may be NULL.  On success *out_len = pl_tx_record_len(); the
  * sequence number and EEM nonce have advanced.
  */

@@ -68,15 +68,14 @@ static int fail(struct pl_rx *rx, int err)
 static int parse_header(struct pl_rx *rx)
 {
 	size_t length = pl_get_be16(rx->buf + 3), eem_len = rx->eem.eem_len;
-	size_t lo = PL_TLS_TAG_LEN + 1, hi = PL_MAX_LC;
+	size_t lo = PL_TLS_TAG_LEN + 1;
 
 	if (rx->buf[0] != 0x17 || rx->buf[1] != 0x03 || rx->buf[2] != 0x03)
 		return PL_ERR_HEADER;
-	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED) {
+	/* Covered: the EEM is inside the length, within the same cap. */
+	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED)
 		lo += eem_len;
-		hi += eem_len;
-	}
-	if (length < lo || length > hi)
+	if (length < lo || length > PL_MAX_LENGTH)
 		return PL_ERR_LENGTH;
 	rx->need = PL_HEADER_LEN + length;
 	if (rx->eem.framing == PLASMATIC_FRAMING_DETACHED)

@@ -57,13 +57,26 @@ size_t pl_tx_record_len(const struct pl_tx *tx, size_t content_len,
 	       tx->eem.eem_len;
 }
 
+size_t pl_max_content(uint8_t framing, uint8_t eem_len)
+{
+	if (!pl_params_valid(framing, eem_len))
+		return 0;
+	return framing == PLASMATIC_FRAMING_COVERED ?
+	       PL_MAX_CONTENT - eem_len : PL_MAX_CONTENT;
+}
+
+size_t pl_tx_max_content(const struct pl_tx *tx)
+{
+	return pl_max_content(tx->eem.framing, tx->eem.eem_len);
+}
+
 int pl_tx_seal(struct pl_tx *tx, uint8_t content_type,
 	       const uint8_t *content, size_t len,
 	       const struct pl_seal_opts *opts,
 	       uint8_t *out, size_t out_cap, size_t *out_len)
 {
 	static const struct pl_seal_opts no_opts;
-	size_t inner_len, lc, wire_len;
+	size_t inner_len, lc, wire_len, max = pl_tx_max_content(tx);
 	uint8_t *hdr = out, *enc = out + PL_HEADER_LEN;
 	uint16_t length;
 	int ret;
@@ -76,7 +89,7 @@ int pl_tx_seal(struct pl_tx *tx, uint8_t content_type,
 	    content_type != PL_CT_APP)
 		return PL_ERR_INVAL;
 	if ((!len && content_type != PL_CT_APP) || (len && !content) ||
-	    len > PL_MAX_CONTENT || opts->pad_len > PL_MAX_CONTENT - len ||
+	    len > max || opts->pad_len > max - len ||
 	    (opts->su && !pl_su_valid(opts->su)))
 		return PL_ERR_INVAL;
 	if (tx->eem.exhausted)

@@ -97,7 +97,9 @@ const char *pl_error_string(int code);
 #define PL_PSK_FILE_TAG	"plasmatic-psk-v1"
 #define PL_PSK_BYTES	32
 
-/* The key lives in one mlock'ed, MADV_DONTDUMP page, wiped when freed. */
+/* The key lives in one mlock'ed, MADV_DONTDUMP page, wiped when freed.
+ * A forked child keeps a copy (not mlock'ed there): a server that forks per
+ * connection can use the key in the child. */
 struct pl_psk;
 struct pl_psk *pl_psk_load(const char *path, struct pl_error *err);
 struct pl_psk *pl_psk_from_bytes(const uint8_t key[PL_PSK_BYTES],

@@ -40,8 +40,13 @@ static struct pl_psk *psk_alloc(struct pl_error *err)
 	}
 	/* Best effort: RLIMIT_MEMLOCK may forbid it; pl_psk_locked() says. */
 	psk->locked = mlock(psk, len) == 0;
+	/*
+	 * Kept out of core dumps, but not MADV_DONTFORK: servers fork a
+	 * process per connection, and that child needs the key (with
+	 * DONTFORK it would read an unmapped page).  A child that execs
+	 * drops its copy with the rest of the old image.
+	 */
 	madvise(psk, len, MADV_DONTDUMP);
-	madvise(psk, len, MADV_DONTFORK);
 	psk->map_len = len;
 	return psk;
 }
