@@ -87,16 +87,17 @@ static void random_su(struct pl_seed_update *su)
 static void sizes_roundtrip(struct __test_metadata *_metadata,
 			    FIXTURE_DATA(rt) *self, enum tu_split split)
 {
-	static const size_t fixed[] = { 0, 1, 2, 16383, 16384 };
+	/* Up to the sender's cap: 2^14, less the EEM in covered framing. */
+	const size_t max = pl_tx_max_content(self->tx);
+	const size_t fixed[] = { 0, 1, 2, max - 1, max };
 	static uint8_t data[PL_MAX_CONTENT];
 	uint8_t nonce[12], want_nonce[12];
 	size_t n = 0;
 
 	tu_rand_bytes(data, sizeof(data));
 	for (size_t i = 0; i < 5 + 20; i++) {
-		size_t len = i < 5 ? fixed[i] : tu_rand_below(PL_MAX_CONTENT + 1);
-		size_t pad = tu_rand_below(4) ? 0 :
-			     tu_rand_below(PL_MAX_CONTENT - len + 1);
+		size_t len = i < 5 ? fixed[i] : tu_rand_below(max + 1);
+		size_t pad = tu_rand_below(4) ? 0 : tu_rand_below(max - len + 1);
 		struct pl_seed_update su;
 		const uint8_t *p = data + tu_rand_below(PL_MAX_CONTENT - len + 1);
 
@@ -175,42 +176,144 @@ TEST_F(rt, seal_in_place)
 	ASSERT_EQ(0, memcmp(copy, self->got.r[0].data, sizeof(copy)));
 }
 
+/* The largest records a sender may make: content and padding at the cap. */
 TEST_F(rt, max_inner_plaintext)
 {
+	const size_t max = pl_tx_max_content(self->tx);
 	static uint8_t data[PL_MAX_CONTENT];
 
 	tu_rand_bytes(data, sizeof(data));
-	ASSERT_EQ(PL_OK, send_rec(self, 23, data, PL_MAX_CONTENT, 0, NULL));
-	ASSERT_EQ(PL_OK, send_rec(self, 23, NULL, 0, PL_MAX_CONTENT, NULL));
-	ASSERT_EQ(PL_OK, send_rec(self, 22, data, 1, PL_MAX_CONTENT - 1, NULL));
+	ASSERT_EQ(PL_OK, send_rec(self, 23, data, max, 0, NULL));
+	ASSERT_EQ(PL_OK, send_rec(self, 23, NULL, 0, max, NULL));
+	ASSERT_EQ(PL_OK, send_rec(self, 22, data, 1, max - 1, NULL));
 	ASSERT_EQ(0, tu_feed(self->rx, self->stream.p, self->stream.len,
 			     TU_RANDOM, &self->got));
 	ASSERT_TRUE(same_records(&self->sent, &self->got));
 }
 
-TEST_F(rt, content_types_and_alert)
+/*
+ * SPEC 8.1: a sender's content plus padding per record is at most 2^14 in
+ * detached framing and 2^14 - eem_len in covered framing, so that a full
+ * record's header length is 16401 (2^14 + 17, a stock TLS 1.3 stack's) in
+ * either framing, for every EEM length.
+ */
+TEST_F(rt, max_content_per_framing)
 {
-	uint8_t out[512];
-	size_t len;
+	static uint8_t data[PL_MAX_CONTENT + 1], out[PL_MAX_WIRE_LEN];
+	const size_t max = pl_tx_max_content(self->tx);
+	size_t len = 0;
 
-	ASSERT_EQ(PL_OK, send_rec(self, 22, (const uint8_t *)"\x18\0\0\1\0", 5,
-				  0, NULL));
-	ASSERT_EQ(PL_OK, send_rec(self, 23, NULL, 0, 0, NULL));
-	ASSERT_EQ(PL_OK, pl_tx_seal_alert(self->tx, PL_ALERT_FATAL,
-					  PL_ALERT_BAD_RECORD_MAC, out,
-					  sizeof(out), &len));
+	for (unsigned int e = 0; e <= 255; e++) {
+		size_t want = e < PLASMATIC_EEM_LEN_MIN ? 0 : PL_MAX_CONTENT;
+
+		ASSERT_EQ(want, pl_max_content(PLASMATIC_FRAMING_DETACHED,
+					       (uint8_t)e));
+		ASSERT_EQ(want ? want - e : 0,
+			  pl_max_content(PLASMATIC_FRAMING_COVERED,
+					 (uint8_t)e)) TH_LOG("eem_len %u", e);
+		ASSERT_EQ(0, pl_max_content(2, (uint8_t)e));
+	}
+	ASSERT_EQ(16129, pl_max_content(PLASMATIC_FRAMING_COVERED, 255));
+	ASSERT_EQ(pl_max_content(variant->framing, variant->eem_len), max);
+	ASSERT_EQ(variant->framing ? PL_MAX_CONTENT - variant->eem_len :
+				     PL_MAX_CONTENT, max);
+
+	tu_rand_bytes(data, sizeof(data));
+	/* Beyond the cap, by content or by padding: refused. */
+	ASSERT_EQ(PL_ERR_INVAL, pl_tx_seal(self->tx, 23, data, max + 1, NULL,
+					   out, sizeof(out), &len));
+	ASSERT_EQ(PL_ERR_INVAL, send_rec(self, 23, data, max, 1, NULL));
+	ASSERT_EQ(PL_ERR_INVAL, send_rec(self, 23, NULL, 0, max + 1, NULL));
+	if (variant->framing == PLASMATIC_FRAMING_COVERED) {
+		ASSERT_EQ(PL_ERR_INVAL, send_rec(self, 23, data,
+						 PL_MAX_CONTENT, 0, NULL));
+	}
+	ASSERT_EQ(0, pl_tx_seq(self->tx));
+
+	/* At the cap: header length 16401 in either framing. */
+	ASSERT_EQ(PL_OK, pl_tx_seal(self->tx, 23, data, max, NULL, out,
+				    sizeof(out), &len));
+	ASSERT_EQ(PL_HEADER_LEN + 16401 +
+		  (variant->framing ? 0 : variant->eem_len), len);
+	ASSERT_EQ(16401, (size_t)(out[3] << 8 | out[4]));
 	tu_buf_append(&self->stream, out, len);
 	ASSERT_EQ(0, tu_feed(self->rx, self->stream.p, self->stream.len,
-			     TU_BYTES, &self->got));
-	ASSERT_EQ(3, self->got.n);
-	ASSERT_EQ(22, self->got.r[0].type);
-	ASSERT_EQ(5, self->got.r[0].len);
-	ASSERT_EQ(23, self->got.r[1].type);
-	ASSERT_EQ(0, self->got.r[1].len);
-	ASSERT_EQ(PLASMATIC_CT_ALERT, self->got.r[2].type);
-	ASSERT_EQ(2, self->got.r[2].len);
-	ASSERT_EQ(2, self->got.r[2].data[0]);
-	ASSERT_EQ(20, self->got.r[2].data[1]);
+			     TU_RANDOM, &self->got));
+	ASSERT_EQ(1, self->got.n);
+	ASSERT_EQ(max, self->got.r[0].len);
+	ASSERT_EQ(0, memcmp(data, self->got.r[0].data, max));
+}
+
+/*
+ * A large write split at pl_tx_max_content(), as libplasmatic and the
+ * kernel split one (SPEC 8.1), in the variant's suite and framing with EEM
+ * lengths 48, 80 and 255: every full record carries exactly the cap, no
+ * header length is above 16401, and the stream reads back.
+ */
+static void large_write(struct __test_metadata *_metadata, uint16_t suite,
+			uint8_t framing, uint8_t eem_len, const uint8_t *data,
+			size_t total)
+{
+	const size_t e = framing ? eem_len : 0, tail = framing ? 0 : eem_len;
+	struct tu_buf b = { 0 }, got = { 0 };
+	struct tu_sink sink = { 0 };
+	size_t max, off, records = 0;
+	struct pl_tx *tx;
+	struct pl_rx *rx;
+	struct tu_conn c;
+
+	ASSERT_EQ(PL_OK, tu_conn_init(&c, suite, framing, eem_len));
+	tx = tu_conn_tx(&c);
+	rx = tu_conn_rx(&c);
+	ASSERT_TRUE(tx && rx);
+	max = pl_tx_max_content(tx);
+	ASSERT_EQ(PL_MAX_CONTENT - e, max);
+	for (off = 0; off < total; off += max) {
+		size_t n = total - off < max ? total - off : max;
+
+		ASSERT_EQ(PL_OK, tu_seal(tx, &b, 23, data + off, n, NULL));
+	}
+	/* Walk the record headers of the stream. */
+	for (off = 0; off < b.len; records++) {
+		size_t length = (size_t)(b.p[off + 3] << 8 | b.p[off + 4]);
+		bool last = off + PL_HEADER_LEN + length + tail == b.len;
+
+		ASSERT_GE(16401, length)
+			TH_LOG("framing %u eem_len %u record %zu: length %zu",
+			       framing, eem_len, records, length);
+		if (!last) {
+			ASSERT_EQ(16401, length);
+			ASSERT_EQ(max, length - 17 - e);
+		}
+		off += PL_HEADER_LEN + length + tail;
+	}
+	ASSERT_EQ(b.len, off);
+	ASSERT_EQ((total + max - 1) / max, records);
+	ASSERT_EQ(0, tu_feed(rx, b.p, b.len, TU_RANDOM, &sink));
+	ASSERT_EQ(records, sink.n);
+	for (size_t i = 0; i < sink.n; i++)
+		tu_buf_append(&got, sink.r[i].data, sink.r[i].len);
+	ASSERT_EQ(total, got.len);
+	ASSERT_EQ(0, memcmp(data, got.p, total));
+	tu_sink_free(&sink);
+	tu_buf_free(&got);
+	tu_buf_free(&b);
+	pl_tx_free(tx);
+	pl_rx_free(rx);
+}
+
+TEST_F(rt, large_write_records_no_longer_than_stock)
+{
+	static const uint8_t eem_lens[] = { 48, 80, 255 };
+	const size_t total = 1 << 20;
+	uint8_t *data = malloc(total);
+
+	ASSERT_NE(NULL, data);
+	tu_rand_bytes(data, total);
+	for (size_t k = 0; k < sizeof(eem_lens); k++)
+		large_write(_metadata, variant->suite, variant->framing,
+			    eem_lens[k], data, total);
+	free(data);
 }
 
 TEST_F(rt, seal_rejects_bad_arguments)
@@ -223,13 +326,13 @@ TEST_F(rt, seal_rejects_bad_arguments)
 
 	pl_tx_eem_nonce(self->tx, nonce);
 	ASSERT_EQ(PL_ERR_INVAL, pl_tx_seal(self->tx, 23, data,
-					   PL_MAX_CONTENT + 1, NULL, out,
-					   sizeof(out), &len));
+					   pl_tx_max_content(self->tx) + 1,
+					   NULL, out, sizeof(out), &len));
 	o.pad_len = 2;
 	su.mode = 0;
 	ASSERT_EQ(PL_ERR_INVAL, pl_tx_seal(self->tx, 23, data,
-					   PL_MAX_CONTENT - 1, &o, out,
-					   sizeof(out), &len));
+					   pl_tx_max_content(self->tx) - 1,
+					   &o, out, sizeof(out), &len));
 	o.pad_len = 0;
 	su.mode = 9;		/* unknown mode */
 	ASSERT_EQ(PL_ERR_INVAL, pl_tx_seal(self->tx, 23, data, 1, &o, out,

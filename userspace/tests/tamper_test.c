@@ -367,8 +367,11 @@ TEST_F(tamper, content_type_and_size)
 		  "padding to the length limit" },
 	};
 
+	size_t e = self->c.framing ? self->c.eem_len : 0;
+
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
 		size_t n = cases[i].content;
+		int want = cases[i].want;
 
 		tu_rand_bytes(inner, n);
 		if (cases[i].type >= 0)
@@ -377,16 +380,64 @@ TEST_F(tamper, content_type_and_size)
 		n += cases[i].pad;
 		if (cases[i].type < 0 && !n)
 			inner[n++] = 0;
-		crafted(_metadata, self, inner, n, no_su, cases[i].want,
-			cases[i].what);
+		/*
+		 * In covered framing the EEM counts in the header length,
+		 * capped at 2^14 + 256 like the detached one (SPEC 6): a
+		 * large inner plaintext fails there first.
+		 */
+		if (n + PL_TLS_TAG_LEN + e > PL_MAX_CONTENT + 256)
+			want = PL_ERR_LENGTH;
+		crafted(_metadata, self, inner, n, no_su, want, cases[i].what);
 	}
 }
 
+/*
+ * Well-sealed records at the header length limit, 2^14 + 256 in both
+ * framings (SPEC 6): one above it is refused for its length (before the
+ * body: PL_ERR_LENGTH, not a TLS check) even where its TLSInnerPlaintext
+ * would be within 2^14 + 1 (covered, eem_len >= 240); one at it is
+ * accepted where its TLSInnerPlaintext is within 2^14 + 1 (covered,
+ * eem_len >= 239), else refused for that (PL_ERR_OVERFLOW).
+ */
+TEST_F(tamper, length_limit_sealed_records)
+{
+	static uint8_t inner[PL_MAX_CONTENT + 512];
+	static const uint8_t no_su[PL_SU_LEN];
+	size_t e = self->c.framing ? self->c.eem_len : 0;
+
+	for (size_t length = PL_MAX_CONTENT + 256;
+	     length <= PL_MAX_CONTENT + 257; length++) {
+		size_t n = length - PL_TLS_TAG_LEN - e;
+		int want = length > PL_MAX_CONTENT + 256 ? PL_ERR_LENGTH :
+			   n > PL_MAX_CONTENT + 1 ? PL_ERR_OVERFLOW : PL_OK;
+
+		/* Content up to the type byte... */
+		tu_rand_bytes(inner, n);
+		for (size_t i = 0; i < n; i++)
+			inner[i] |= 1;
+		inner[n - 1] = 23;
+		crafted(_metadata, self, inner, n, no_su, want,
+			length > PL_MAX_CONTENT + 256 ? "length 2^14 + 257" :
+			"length 2^14 + 256");
+		/* ... or a short content and zero padding. */
+		memset(inner + 101, 0, n - 101);
+		inner[100] = 23;
+		crafted(_metadata, self, inner, n, no_su, want,
+			length > PL_MAX_CONTENT + 256 ?
+			"length 2^14 + 257, padded" :
+			"length 2^14 + 256, padded");
+	}
+}
+
+/*
+ * SPEC 6: 17 (+ eem_len in covered framing) .. 2^14 + 256 in both
+ * framings; covered framing no longer adds eem_len to the maximum.
+ */
 TEST_F(tamper, length_out_of_range)
 {
 	size_t e = self->c.framing ? self->c.eem_len : 0;
-	const size_t lo = 17 + e, hi = 16384 + 256 + e;
-	const size_t lengths[] = { 0, 1, lo - 1, hi + 1, 0xffff };
+	const size_t lo = 17 + e, hi = 16384 + 256;
+	const size_t lengths[] = { 0, 1, lo - 1, hi + 1, hi + e + 1, 0xffff };
 
 	for (size_t i = 0; i < sizeof(lengths) / sizeof(lengths[0]); i++) {
 		uint8_t hdr[5] = { 0x17, 3, 3, (uint8_t)(lengths[i] >> 8),
