@@ -115,4 +115,9 @@ PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 					  struct pl_hs_secrets *sec,
 					  struct pl_error *err);
 
+/* mimic.c: the handshake's shape, curl's ClientHello and nginx's answers
+ * (after pl_ctx_new()'s own settings, before the user's ALPN); 0 or -1. */
+PL_HIDDEN int pl_mimic_client(SSL_CTX *sc);
+PL_HIDDEN int pl_mimic_server(SSL_CTX *sc);
+
 #endif
