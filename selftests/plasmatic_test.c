@@ -43,7 +43,19 @@
 #include "kselftest_harness.h"
 #include "plfixture.h"
 
+/* 2^14: the most content a received record may carry. */
 #define MAX_CONTENT	16384
+/*
+ * What a sender puts in one record (SPEC 8.1): 2^14, less the EEM in
+ * covered framing, so that a full record's header length is 16401 (a
+ * stock TLS 1.3 stack's full record) in either framing.
+ */
+#define TX_MAX(k)	pl_max_content((k)->framing, (k)->eem_len)
+#define STOCK_FULL_LENGTH	16401	/* 2^14 + 1 + 16 */
+/* Largest header length a receiver accepts, either framing (SPEC 6). */
+#define MAX_LENGTH	(MAX_CONTENT + 256)
+
+static long stat_get(const char *name);
 
 /* ---- small helpers ---- */
 
@@ -79,7 +91,7 @@ struct xfer {
 	const uint8_t *buf;
 	size_t len;
 	size_t chunk;		/* 0: vary 1 .. 3 * MAX_CONTENT */
-	int flags;
+	int flags;		/* MSG_MORE: then an empty send without it */
 	long ret;		/* bytes sent or -errno */
 	pthread_t thread;
 };
@@ -105,19 +117,32 @@ static void *xfer_send_fn(void *arg)
 		}
 		done += r;
 	}
+	/* Under MSG_MORE, an empty send without it sends the open record. */
+	if ((x->flags & MSG_MORE) &&
+	    send(x->fd, NULL, 0, (x->flags & ~MSG_MORE) | MSG_NOSIGNAL) < 0) {
+		x->ret = -errno;
+		return NULL;
+	}
 	x->ret = done;
 	return NULL;
 }
 
-static int xfer_start(struct xfer *x, int fd, const void *buf, size_t len,
-		      size_t chunk)
+static int xfer_start_flags(struct xfer *x, int fd, const void *buf,
+			    size_t len, size_t chunk, int flags)
 {
 	memset(x, 0, sizeof(*x));
 	x->fd = fd;
 	x->buf = buf;
 	x->len = len;
 	x->chunk = chunk;
+	x->flags = flags;
 	return pthread_create(&x->thread, NULL, xfer_send_fn, x);
+}
+
+static int xfer_start(struct xfer *x, int fd, const void *buf, size_t len,
+		      size_t chunk)
+{
+	return xfer_start_flags(x, fd, buf, len, chunk, 0);
 }
 
 static long xfer_wait(struct xfer *x)
@@ -231,12 +256,17 @@ FIXTURE_TEARDOWN(pl)
 
 /*
  * Kernel TX, engine RX: everything a sends, in sends of many sizes, decodes
- * byte-exact as application data records of at most 2^14 bytes.
+ * byte-exact as application data records of at most TX_MAX() bytes (2^14,
+ * less the EEM in covered framing), each send in as few records as that
+ * allows.  The sizes include the caps of EEM lengths 255, 80 and 48 in
+ * covered framing, and one byte either side.
  */
 TEST_F_TIMEOUT(pl, engine_decodes_kernel_tx, 120)
 {
 	static const size_t sizes[] = { 1, 2, 100, 1000, 4095, 4096, 4097,
+		16128, 16129, 16130, 16303, 16304, 16305, 16335, 16336, 16337,
 		16383, 16384, 16385, 32768, 32769, 65536, 100000, 1 << 20 };
+	const size_t max = TX_MAX(&self->ab);
 	size_t total = 0, off = 0;
 	uint8_t *buf, *got;
 	uint8_t type;
@@ -261,7 +291,7 @@ TEST_F_TIMEOUT(pl, engine_decodes_kernel_tx, 120)
 			ASSERT_EQ(1, r) TH_LOG("size %zu: engine says %s", sizes[i],
 					       pl_strerror(r));
 			ASSERT_EQ(PLASMATIC_CT_APPLICATION_DATA, type);
-			ASSERT_GE(MAX_CONTENT, len);
+			ASSERT_GE(max, len);
 			rgot += len;
 			records++;
 		}
@@ -269,10 +299,9 @@ TEST_F_TIMEOUT(pl, engine_decodes_kernel_tx, 120)
 		ASSERT_EQ(sizes[i], rgot);
 		ASSERT_EQ(0, memcmp(buf + off, got + off, sizes[i]))
 			TH_LOG("size %zu: content differs", sizes[i]);
-		/* A send that fits in one record goes out as one (mode 0, SPEC 9.3). */
-		if (sizes[i] <= MAX_CONTENT)
-			EXPECT_EQ(1, records) TH_LOG("size %zu went out as %zu records",
-						     sizes[i], records);
+		/* A send goes out in full records (mode 0, SPEC 9.3). */
+		EXPECT_EQ((sizes[i] + max - 1) / max, records)
+			TH_LOG("size %zu went out as %zu records", sizes[i], records);
 		off += sizes[i];
 	}
 	/* Nothing else is on the wire. */
@@ -287,10 +316,12 @@ TEST_F_TIMEOUT(pl, engine_decodes_kernel_tx, 120)
  */
 TEST_F_TIMEOUT(pl, kernel_decodes_engine_tx, 120)
 {
-	static const struct { size_t len, pad; int su; } recs[] = {
-		{ 1, 0, 0 }, { 0, 0, 0 }, { 100, 0, 0 }, { 16384, 0, 0 },
-		{ 100, 16284, 0 }, { 5000, 1, 0 }, { 1, 16383, 0 },
-		{ 777, 0, 1 }, { 0, 10, 0 }, { 16383, 0, 0 }, { 3, 0, 0 },
+	/* m: the engine's cap, content plus padding (SPEC 8.1). */
+	const size_t m = TX_MAX(&self->ba);
+	const struct { size_t len, pad; int su; } recs[] = {
+		{ 1, 0, 0 }, { 0, 0, 0 }, { 100, 0, 0 }, { m, 0, 0 },
+		{ 100, m - 100, 0 }, { 5000, 1, 0 }, { 1, m - 1, 0 },
+		{ 777, 0, 1 }, { 0, 10, 0 }, { m - 1, 0, 0 }, { 3, 0, 0 },
 	};
 	const size_t n = sizeof(recs) / sizeof(recs[0]);
 	struct pl_seed_update su = {
@@ -327,55 +358,88 @@ TEST_F_TIMEOUT(pl, kernel_decodes_engine_tx, 120)
 }
 
 /*
- * The kernel's first two records on the wire are exactly what the engine
- * seals from the same keys, sequence number, EEM nonce and plaintext; the
- * only free bytes are the EEM's random padding, read back by opening the
- * EEM (whose other fields must be nonce, fragment and an empty Seed Update).
+ * Read the kernel's record number r (of len content bytes pt) from the wire
+ * and compare it with what tx (the engine, at the same record) seals with
+ * the same EEM padding.  0, or the test fails.
+ */
+static int record_equals_engine(struct __test_metadata *_metadata,
+				FIXTURE_DATA(pl) *self, struct pl_tx *tx,
+				const uint8_t *pt, size_t len, size_t r,
+				uint8_t *wire, uint8_t *mine)
+{
+	size_t wlen = pl_tx_record_len(tx, len, 0), mlen = 0;
+	size_t hlen = wlen - PL_HEADER_LEN -
+		(self->ab.framing == PLASMATIC_FRAMING_DETACHED ? self->ab.eem_len : 0);
+	uint8_t nonce[12], zero[PL_SU_LEN] = { 0 };
+	struct pl_eem_fields f;
+	struct pl_seal_opts o = { 0 };
+
+	ASSERT_EQ(0, pl_peer_read_raw(self->peer, wire, wlen, PEER_TMO))
+		TH_LOG("record %zu (%zu bytes) did not come", r, len);
+	/* Header: application_data, 0x0303, length by framing. */
+	EXPECT_EQ(0x17, wire[0]);
+	EXPECT_EQ(0x03, wire[1]);
+	EXPECT_EQ(0x03, wire[2]);
+	EXPECT_EQ(hlen, (size_t)(wire[3] << 8 | wire[4]));
+	/* A full record is as long as a stock TLS stack's, in either framing. */
+	if (len == TX_MAX(&self->ab))
+		EXPECT_EQ(STOCK_FULL_LENGTH, hlen);
+	pl_nonce_add(nonce, self->ab.eem_nonce, r);
+	ASSERT_EQ(0, pl_eem_open(wire, wlen, self->ab.framing, self->ab.eem_len,
+				 self->ab.eem_key, nonce, &f))
+		TH_LOG("record %zu: EEM does not open with nonce + %zu", r, r);
+	EXPECT_EQ(0, memcmp(f.nonce, nonce, 12));
+	EXPECT_EQ(0, memcmp(f.fragment, wire + PL_HEADER_LEN, 2));
+	EXPECT_EQ(0, memcmp(f.su, zero, PL_SU_LEN));
+	o.eem_padding = f.padding;
+	ASSERT_EQ(0, pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, pt, len,
+				&o, mine, PL_MAX_WIRE_LEN, &mlen));
+	ASSERT_EQ(wlen, mlen);
+	EXPECT_EQ(0, memcmp(wire, mine, wlen))
+		TH_LOG("record %zu differs from the engine's", r);
+	return 0;
+}
+
+/*
+ * The kernel's records on the wire are exactly what the engine seals from
+ * the same keys, sequence number, EEM nonce and plaintext, split alike
+ * (at pl_tx_max_content(): a 2^14-byte send is two records in covered
+ * framing); the only free bytes are the EEM's random padding, read back by
+ * opening the EEM (whose other fields must be nonce, fragment and an empty
+ * Seed Update).
  */
 TEST_F(pl, kernel_record_equals_engine_record)
 {
-	static const size_t sizes[2] = { 1000, 16384 };
+	const size_t max = TX_MAX(&self->ab);
+	const size_t sends[] = { 1000, max, MAX_CONTENT, 2 * max + 1 };
 	struct pl_dir_config d;
 	struct pl_tx *tx;
 	uint8_t *wire, *mine, *pt;
+	size_t sizes[16], nrec = 0;
 	int err = 0;
 
 	UPGRADE_RAW();
 	pl_dir_init(&d, &self->ab);
 	tx = pl_tx_new(&d, &err);
 	ASSERT_NE(NULL, tx);
+	ASSERT_EQ(max, pl_tx_max_content(tx));
 	wire = xmalloc(PL_MAX_WIRE_LEN);
 	mine = xmalloc(PL_MAX_WIRE_LEN);
-	pt = xmalloc(MAX_CONTENT);
-	for (int r = 0; r < 2; r++) {
-		size_t wlen = pl_tx_record_len(tx, sizes[r], 0), mlen = 0;
-		size_t hlen = wlen - PL_HEADER_LEN -
-			(self->ab.framing == PLASMATIC_FRAMING_DETACHED ? self->ab.eem_len : 0);
-		uint8_t nonce[12], zero[PL_SU_LEN] = { 0 };
-		struct pl_eem_fields f;
-		struct pl_seal_opts o = { 0 };
-
-		pl_fill(pt, sizes[r], 3 + r);
-		ASSERT_EQ((ssize_t)sizes[r], send(self->a, pt, sizes[r], 0));
-		ASSERT_EQ(0, pl_peer_read_raw(self->peer, wire, wlen, PEER_TMO));
-		/* Header: application_data, 0x0303, length by framing. */
-		EXPECT_EQ(0x17, wire[0]);
-		EXPECT_EQ(0x03, wire[1]);
-		EXPECT_EQ(0x03, wire[2]);
-		EXPECT_EQ(hlen, (size_t)(wire[3] << 8 | wire[4]));
-		pl_nonce_add(nonce, self->ab.eem_nonce, r);
-		ASSERT_EQ(0, pl_eem_open(wire, wlen, self->ab.framing, self->ab.eem_len,
-					 self->ab.eem_key, nonce, &f))
-			TH_LOG("record %d: EEM does not open with nonce + %d", r, r);
-		EXPECT_EQ(0, memcmp(f.nonce, nonce, 12));
-		EXPECT_EQ(0, memcmp(f.fragment, wire + PL_HEADER_LEN, 2));
-		EXPECT_EQ(0, memcmp(f.su, zero, PL_SU_LEN));
-		o.eem_padding = f.padding;
-		ASSERT_EQ(0, pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, pt, sizes[r],
-					&o, mine, PL_MAX_WIRE_LEN, &mlen));
-		ASSERT_EQ(wlen, mlen);
-		EXPECT_EQ(0, memcmp(wire, mine, wlen))
-			TH_LOG("record %d differs from the engine's", r);
+	pt = xmalloc(3 * MAX_CONTENT);
+	/* The records each send must make. */
+	for (size_t i = 0; i < sizeof(sends) / sizeof(sends[0]); i++)
+		for (size_t left = sends[i]; left; nrec++) {
+			sizes[nrec] = left < max ? left : max;
+			left -= sizes[nrec];
+		}
+	ASSERT_EQ(self->ab.framing == PLASMATIC_FRAMING_COVERED ? 7 : 6, nrec);
+	for (size_t i = 0, r = 0; i < sizeof(sends) / sizeof(sends[0]); i++) {
+		pl_fill(pt, sends[i], 3 + i);
+		ASSERT_EQ((ssize_t)sends[i], send(self->a, pt, sends[i], 0));
+		for (size_t off = 0; off < sends[i]; off += sizes[r++])
+			ASSERT_EQ(0, record_equals_engine(_metadata, self, tx,
+							  pt + off, sizes[r], r,
+							  wire, mine));
 	}
 	EXPECT_EQ(0, pl_readable(self->b, 0));
 	pl_tx_free(tx);
@@ -386,13 +450,23 @@ TEST_F(pl, kernel_record_equals_engine_record)
 
 /* ==== Behaviour ==== */
 
-/* Every size from 0 to 2^14 + 1, one send each, between two kernels. */
+
+/*
+ * Every size from 0 to 2^14 + 1, one send each, between two kernels: one
+ * record per send up to TX_MAX(), two above it (so two for 2^14 in
+ * covered framing), counted on both ends.
+ */
 TEST_F_TIMEOUT(pl, every_size_0_to_16385, 300)
 {
 	uint8_t *buf = xmalloc(MAX_CONTENT + 1), *got = xmalloc(MAX_CONTENT + 1);
+	const size_t max = TX_MAX(&self->ab);
 	size_t bad = 0, first_bad = 0;
+	long tx0, rx0, records = 0;
 
 	UPGRADE_BOTH();
+	tx0 = stat_get("PlasmaticTxRecords");
+	rx0 = stat_get("PlasmaticRxRecords");
+	ASSERT_LE(0, tx0);
 	pl_fill(buf, MAX_CONTENT + 1, 4);
 	for (size_t s = 0; s <= MAX_CONTENT + 1; s++) {
 		ssize_t n = send(self->a, buf + (s & 0xff) % (MAX_CONTENT + 2 - s), s, 0);
@@ -406,8 +480,11 @@ TEST_F_TIMEOUT(pl, every_size_0_to_16385, 300)
 			if (!bad++)
 				first_bad = s;
 		}
+		records += (s + max - 1) / max;
 	}
 	EXPECT_EQ(0, bad) TH_LOG("%zu sizes corrupted, first %zu", bad, first_bad);
+	EXPECT_EQ(tx0 + records, stat_get("PlasmaticTxRecords"));
+	EXPECT_EQ(rx0 + records, stat_get("PlasmaticRxRecords"));
 	/* The zero-length send left nothing to read. */
 	EXPECT_EQ(-1, recv(self->b, got, 1, MSG_DONTWAIT));
 	EXPECT_EQ(EAGAIN, errno);
@@ -738,6 +815,146 @@ TEST_F_TIMEOUT(pl, splice_full_pipe_short, 60)
 	close(p[1]);
 	free(buf);
 	free(got);
+}
+
+/* ==== Record sizes on the wire (SPEC 8.1) ==== */
+
+/*
+ * Read records from the kernel (raw peer on b) until `total` content bytes
+ * of `type` have come, checking SPEC 8.1's cap on each: a header length
+ * never above 16401 (a stock TLS 1.3 stack's full record, in either
+ * framing) and content at most TX_MAX(); with `full`, every record but
+ * the last carries exactly TX_MAX() (header length 16401).  The content
+ * must equal data.  Returns the number of records.
+ */
+static size_t wire_records_check(struct __test_metadata *_metadata,
+				 FIXTURE_DATA(pl) *self, uint8_t type,
+				 const uint8_t *data, size_t total, int full)
+{
+	const size_t max = TX_MAX(&self->ab);
+	const size_t e = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
+			 self->ab.eem_len : 0;
+	const size_t tail = self->ab.eem_len - e;	/* EEM outside the length */
+	uint8_t *w = xmalloc(PL_MAX_WIRE_LEN);
+	size_t got = 0, records = 0, at_cap = 0;
+
+	while (got < total) {
+		struct pl_record rec;
+		size_t length, wl, used;
+		int r;
+
+		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w, PL_HEADER_LEN, PEER_TMO))
+			TH_LOG("record %zu did not come (%zu of %zu bytes)", records,
+			       got, total);
+		length = (size_t)(w[3] << 8 | w[4]);
+		ASSERT_GE(STOCK_FULL_LENGTH, length)
+			TH_LOG("record %zu: header length %zu", records, length);
+		ASSERT_LE(17 + e, length);
+		wl = PL_HEADER_LEN + length + tail;
+		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w + PL_HEADER_LEN,
+					      wl - PL_HEADER_LEN, PEER_TMO));
+		/* The engine opens it (the kernel does not pad). */
+		r = pl_rx_feed(self->peer->rx, w, wl, &used, &rec);
+		ASSERT_EQ(1, r) TH_LOG("record %zu: %s", records, pl_strerror(r));
+		ASSERT_EQ(wl, used);
+		ASSERT_EQ(type, rec.content_type);
+		ASSERT_EQ(length - 17 - e, rec.len);
+		ASSERT_GE(max, rec.len);
+		ASSERT_GE(total - got, rec.len);
+		ASSERT_EQ(0, memcmp(data + got, rec.content, rec.len))
+			TH_LOG("record %zu: content differs", records);
+		if (rec.len == max) {
+			EXPECT_EQ(STOCK_FULL_LENGTH, length);
+			at_cap++;
+		}
+		got += rec.len;
+		records++;
+		if (full && got < total)
+			ASSERT_EQ(max, rec.len)
+				TH_LOG("record %zu of %zu bytes is not full", records - 1,
+				       rec.len);
+	}
+	if (full)
+		EXPECT_EQ((total + max - 1) / max, records);
+	EXPECT_LE(total / max, at_cap) TH_LOG("%zu records at the cap", at_cap);
+	free(w);
+	return records;
+}
+
+/* One large send: full records, header length 16401, then the rest. */
+TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_send, 120)
+{
+	const size_t total = 300000;
+	uint8_t *buf = xmalloc(total);
+	struct xfer x;
+
+	UPGRADE_RAW();
+	pl_fill(buf, total, 30);
+	ASSERT_EQ(0, xfer_start(&x, self->a, buf, total, total));
+	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, buf,
+			   total, 1);
+	ASSERT_EQ((long)total, xfer_wait(&x));
+	EXPECT_EQ(0, pl_readable(self->b, 0));
+	free(buf);
+}
+
+/*
+ * Small sends under MSG_MORE fill a record up to the cap, not to 2^14;
+ * a final send without MSG_MORE (an empty one) sends the rest.
+ */
+TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_msg_more, 120)
+{
+	const size_t total = 100000;
+	uint8_t *buf = xmalloc(total);
+	struct xfer x;
+
+	UPGRADE_RAW();
+	pl_fill(buf, total, 31);
+	ASSERT_EQ(0, xfer_start_flags(&x, self->a, buf, total, 999, MSG_MORE));
+	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, buf,
+			   total, 1);
+	ASSERT_EQ((long)total, xfer_wait(&x));
+	EXPECT_EQ(0, pl_readable(self->b, 0));
+	free(buf);
+}
+
+/* sendfile (sendpage, or MSG_SPLICE_PAGES since 6.5) follows the cap too. */
+TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
+{
+	const size_t size = 300000;
+	uint8_t *file = xmalloc(size);
+	struct sf_arg s = { 0 };
+	pthread_t t;
+
+	UPGRADE_RAW();
+	s.file = make_file(size, 32);
+	ASSERT_LE(0, s.file);
+	ASSERT_EQ((ssize_t)size, pread(s.file, file, size, 0));
+	s.sock = self->a;
+	s.count = size;
+	ASSERT_EQ(0, pthread_create(&t, NULL, sendfile_fn, &s));
+	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, file,
+			   size, 1);
+	pthread_join(t, NULL);
+	ASSERT_EQ((long)size, s.ret);
+	EXPECT_EQ(0, pl_readable(self->b, 0));
+	close(s.file);
+	free(file);
+}
+
+/* A large record-type cmsg send (handshake) is split at the same cap. */
+TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_cmsg, 60)
+{
+	const size_t total = 40000;
+	uint8_t *buf = xmalloc(total);
+
+	UPGRADE_RAW();
+	pl_fill(buf, total, 33);
+	ASSERT_EQ((ssize_t)total, send_type(self->a, PLASMATIC_CT_HANDSHAKE, buf,
+					    total, 0));
+	wire_records_check(_metadata, self, PLASMATIC_CT_HANDSHAKE, buf, total, 1);
+	EXPECT_EQ(0, pl_readable(self->b, 0));
+	free(buf);
 }
 
 /* MSG_MORE holds the record open: two sends, one record on the wire. */
@@ -1312,6 +1529,8 @@ enum tamper {
 	/* well-sealed records whose TLSInnerPlaintext is bad (SPEC 7 step 3) */
 	T_CONTENT_TYPE, T_NO_CONTENT_TYPE, T_EMPTY_ALERT, T_EMPTY_HANDSHAKE,
 	T_INNER_TOO_LONG, T_INNER_TOO_LONG_PADDING,
+	/* well-sealed records at the header length limit (SPEC 6) */
+	T_LENGTH_SEALED_TOO_BIG, T_LENGTH_MAX_INNER_TOO_LONG,
 };
 
 static const uint8_t good_data[] = "intact data sent before the bad record";
@@ -1327,6 +1546,7 @@ static const char *tamper_cause(enum tamper kind)
 	case T_HEADER_TYPE: case T_HEADER_VERSION:
 		return "PlasmaticRxFailHeader";
 	case T_LENGTH_TOO_BIG: case T_LENGTH_TOO_SMALL:
+	case T_LENGTH_SEALED_TOO_BIG: case T_LENGTH_MAX_INNER_TOO_LONG:
 		return "PlasmaticRxFailLength";
 	case T_CIPHERTEXT:	/* the EEM (AAD: header, TLS tag) still opens */
 		return "PlasmaticRxFailTlsTag";
@@ -1364,8 +1584,9 @@ static void tamper_check(struct __test_metadata *_metadata,
 	struct pl_eem_fields f;
 	uint8_t nonce1[12], eem_len = self->ba.eem_len;
 	size_t wl, l1, l2 = 0, lc, len, got;
-	size_t max_len = MAX_CONTENT + 256 +
-		(self->ba.framing == PLASMATIC_FRAMING_COVERED ? eem_len : 0);
+	/* The EEM in the length or not, either framing's cap is 2^14 + 256. */
+	size_t max_len = MAX_LENGTH;
+	size_t e = self->ba.framing == PLASMATIC_FRAMING_COVERED ? eem_len : 0;
 	int err, v = -1;
 	long fail0, alerts0, cause0;
 
@@ -1448,12 +1669,14 @@ static void tamper_check(struct __test_metadata *_metadata,
 	case T_EMPTY_ALERT:
 	case T_EMPTY_HANDSHAKE:
 	case T_INNER_TOO_LONG:
-	case T_INNER_TOO_LONG_PADDING: {
-		uint8_t *inner = xmalloc(MAX_CONTENT + 2);
+	case T_INNER_TOO_LONG_PADDING:
+	case T_LENGTH_SEALED_TOO_BIG:
+	case T_LENGTH_MAX_INNER_TOO_LONG: {
+		uint8_t *inner = xmalloc(MAX_LENGTH + 1);
 		size_t il;
 		long rl;
 
-		pl_fill(inner, MAX_CONTENT + 2, 21);
+		pl_fill(inner, MAX_LENGTH + 1, 21);
 		if (kind == T_CONTENT_TYPE) {		/* "data" || 24 */
 			il = 5;
 			inner[4] = 24;
@@ -1468,6 +1691,17 @@ static void tamper_check(struct __test_metadata *_metadata,
 		} else if (kind == T_INNER_TOO_LONG) {	/* 2^14 + 1 content bytes */
 			il = MAX_CONTENT + 2;
 			inner[MAX_CONTENT + 1] = PLASMATIC_CT_APPLICATION_DATA;
+		} else if (kind == T_LENGTH_SEALED_TOO_BIG ||
+			   kind == T_LENGTH_MAX_INNER_TOO_LONG) {
+			/*
+			 * Header length 2^14 + 257 (refused, whatever the
+			 * TLSInnerPlaintext: within 2^14 + 1 with eem_len 255
+			 * in covered framing) or 2^14 + 256 (accepted only if
+			 * the TLSInnerPlaintext is within 2^14 + 1).
+			 */
+			il = MAX_LENGTH + (kind == T_LENGTH_SEALED_TOO_BIG) -
+			     PL_TLS_TAG_LEN - e;
+			inner[il - 1] = PLASMATIC_CT_APPLICATION_DATA;
 		} else {				/* 2^14 content, type, one zero */
 			il = MAX_CONTENT + 2;
 			inner[MAX_CONTENT] = PLASMATIC_CT_APPLICATION_DATA;
@@ -1575,6 +1809,56 @@ TAMPER_TEST(empty_alert_record, T_EMPTY_ALERT)
 TAMPER_TEST(empty_handshake_record, T_EMPTY_HANDSHAKE)
 TAMPER_TEST(inner_plaintext_too_long, T_INNER_TOO_LONG)
 TAMPER_TEST(inner_plaintext_too_long_by_padding, T_INNER_TOO_LONG_PADDING)
+TAMPER_TEST(length_2_14_257_sealed, T_LENGTH_SEALED_TOO_BIG)
+
+/*
+ * A well-sealed record with header length exactly 2^14 + 256, the cap in
+ * either framing (SPEC 6), passes the header check; it is accepted if its
+ * TLSInnerPlaintext (2^14 + 240 - eem_len bytes in covered framing,
+ * 2^14 + 240 in detached) is within 2^14 + 1, as with eem_len >= 239 in
+ * covered framing, and refused with bad_record_mac otherwise.
+ */
+TEST_F(pl, length_2_14_256_sealed)
+{
+	size_t e = self->ba.framing == PLASMATIC_FRAMING_COVERED ? self->ba.eem_len : 0;
+	size_t il = MAX_LENGTH - PL_TLS_TAG_LEN - e;
+	uint8_t *w, *inner, *got, nonce1[12];
+	size_t wl;
+	long rl;
+	int err;
+
+	if (il > MAX_CONTENT + 1) {
+		tamper_check(_metadata, self, T_LENGTH_MAX_INNER_TOO_LONG);
+		return;
+	}
+	UPGRADE_RAW();
+	w = xmalloc(2 * PL_MAX_WIRE_LEN);
+	inner = xmalloc(il);
+	got = xmalloc(2 * MAX_CONTENT);
+	wl = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, good_data, sizeof(good_data), NULL, w);
+	/* Content, type, then zero padding after the first 1000 bytes. */
+	pl_fill(inner, il, 22);
+	for (size_t i = 0; i < 999; i++)
+		inner[i] |= 1;
+	inner[999] = PLASMATIC_CT_APPLICATION_DATA;
+	memset(inner + 1000, 0, il - 1000);
+	pl_nonce_add(nonce1, self->ba.eem_nonce, 1);
+	rl = pl_raw_seal(&self->ba, self->ba.seq + 1, nonce1, inner, il, w + wl);
+	ASSERT_LT(0, rl);
+	ASSERT_EQ(MAX_LENGTH, (size_t)(w[wl + 3] << 8 | w[wl + 4]));
+	wl += rl;
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	ASSERT_EQ(0, shutdown(self->b, SHUT_WR));
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ(sizeof(good_data) + 999,
+		  recv_until_end(self->a, got, 2 * MAX_CONTENT, &err));
+	EXPECT_EQ(0, err) TH_LOG("recv failed: %s", strerror(err));
+	EXPECT_EQ(0, memcmp(got, good_data, sizeof(good_data)));
+	EXPECT_EQ(0, memcmp(got + sizeof(good_data), inner, 999));
+	free(w);
+	free(inner);
+	free(got);
+}
 
 /* ==== Ending a connection ==== */
 

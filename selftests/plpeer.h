@@ -586,12 +586,18 @@ static inline long pl_peer_seal(struct pl_peer *p, uint8_t type, const void *dat
 	return r ? r : (long)out_len;
 }
 
-/* Seal and write application data as records of at most `chunk` bytes. */
+/*
+ * Seal and write application data as records of at most `chunk` bytes,
+ * and at most the sender's cap (pl_tx_max_content(), SPEC 8.1).
+ */
 static inline long pl_peer_send_data(struct pl_peer *p, const void *data,
 				     size_t len, size_t chunk)
 {
 	const uint8_t *d = data;
 	long records = 0;
+
+	if (chunk > pl_tx_max_content(p->tx))
+		chunk = pl_tx_max_content(p->tx);
 
 	do {
 		size_t n = len < chunk ? len : chunk;
