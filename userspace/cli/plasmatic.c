@@ -114,14 +114,13 @@ struct opts {
 	const char *psk_file;
 	const char *exec_cmd;
 	char *suites;		/* OpenSSL syntax, built from --cipher */
-	int timeout;		/* handshake timeout, seconds */
 	int once;
 };
 
 enum {
 	O_CA = 256, O_PSK, O_FRAMING, O_CIPHER, O_SNI, O_ALPN, O_CERT, O_KEY,
 	O_EXEC, O_EEM_LEN, O_DATAPATH, O_TIMEOUT, O_ONCE, O_NO_CLOSE_NOTIFY,
-	O_CAPATH,
+	O_CAPATH, O_OPEN_TIMEOUT, O_FALLBACK, O_FALLBACK_DIR,
 };
 
 static const struct option common_longopts[] = {
@@ -144,6 +143,9 @@ static const struct option common_longopts[] = {
 	{ "key", required_argument, NULL, O_KEY },
 	{ "exec", required_argument, NULL, O_EXEC },
 	{ "once", no_argument, NULL, O_ONCE },
+	{ "open-timeout", required_argument, NULL, O_OPEN_TIMEOUT },
+	{ "fallback", required_argument, NULL, O_FALLBACK },
+	{ "fallback-dir", required_argument, NULL, O_FALLBACK_DIR },
 	{ NULL, 0, NULL, 0 },
 };
 
@@ -158,7 +160,8 @@ static const char common_help[] =
 "  --alpn LIST           ALPN protocols, comma separated\n"
 "  --datapath WHERE      auto (default: kernel module if loaded, else\n"
 "                        userspace), kernel, or userspace\n"
-"  --timeout SEC         handshake timeout in seconds (default 30, 0 none)\n"
+"  --timeout SEC         handshake timeout in seconds (default 60, as\n"
+"                        nginx's; 0 none)\n"
 "  --no-close-notify     end without a close_notify alert\n"
 "  -v, --verbose         print the datapath, suite, framing, EEM length to\n"
 "                        stderr\n"
@@ -261,7 +264,6 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 	int c;
 	long v;
 
-	o->timeout = 30;
 	optind = 1;
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "hv", common_longopts, NULL)) != -1) {
@@ -305,12 +307,27 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 		case O_ALPN:
 			o->cfg.alpn = optarg;
 			break;
-		case O_TIMEOUT:
+		case O_TIMEOUT: case O_OPEN_TIMEOUT:
+			if (c == O_OPEN_TIMEOUT && !server)
+				goto wrong_cmd;
 			if (parse_int(optarg, 0, 86400, &v)) {
-				msg("bad --timeout '%s': seconds, 0 to 86400", optarg);
+				msg("bad %s '%s': seconds, 0 to 86400",
+				    c == O_TIMEOUT ? "--timeout" : "--open-timeout",
+				    optarg);
 				return EX_USAGE_;
 			}
-			o->timeout = (int)v;
+			if (c == O_TIMEOUT)
+				o->cfg.handshake_timeout = (int)v;
+			else
+				o->cfg.open_timeout = (int)v;
+			break;
+		case O_FALLBACK: case O_FALLBACK_DIR:
+			if (!server)
+				goto wrong_cmd;
+			if (c == O_FALLBACK)
+				o->cfg.fallback = optarg;
+			else
+				o->cfg.fallback_dir = optarg;
 			break;
 		case O_NO_CLOSE_NOTIFY:
 			o->cfg.close_notify = 0;
@@ -408,14 +425,6 @@ static void addr_str(const struct sockaddr *sa, socklen_t sl, char *out,
 		return;
 	v6 = strchr(h, ':') != NULL;
 	snprintf(out, len, "%s%s%s:%s", v6 ? "[" : "", h, v6 ? "]" : "", s);
-}
-
-static void set_timeout(int fd, int sec)
-{
-	struct timeval tv = { .tv_sec = sec };
-
-	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
 }
 
 static void print_info(struct pl_conn *c, const char *peer)
@@ -784,14 +793,12 @@ static int cmd_connect(int argc, char **argv)
 		rc = EX_NET;
 		goto out;
 	}
-	set_timeout(fd, cm.o.timeout);
 	c = pl_connect(cm.ctx, fd, NULL, &err);
 	if (!c) {
 		msg("%s", err.msg);
 		rc = err.code == PL_E_SYS ? EX_NET : code_to_exit(err.code);
 		goto out;
 	}
-	set_timeout(fd, 0);
 	print_info(c, peer);
 	rc = relay(c, STDIN_FILENO, STDOUT_FILENO, false);
 out:
@@ -816,6 +823,18 @@ static void usage_listen(FILE *f)
 "  --exec CMD            run CMD for each connection\n"
 "  --once                with --exec: serve one connection, then exit with\n"
 "                        its status\n"
+"  --open-timeout SEC    wait for the client's opening record after the\n"
+"                        handshake (default 60, 0 none)\n"
+"\n"
+"A client that is not Plasmatic (a browser, a prober: its first record is\n"
+"not an opening record with the right PSK, or it does not speak TLS) is\n"
+"served like an ordinary web server would and does not count as a\n"
+"connection (not for --framing detached):\n"
+"  --fallback HOST:PORT  relay it to this server (e.g. nginx on loopback):\n"
+"                        the plaintext of a TLS client, the raw bytes of\n"
+"                        another\n"
+"  --fallback-dir DIR    else answer HTTP/1.1 GET/HEAD with the files of DIR\n"
+"                        (default: one built-in page)\n"
 "%s", common_help);
 }
 
@@ -883,7 +902,13 @@ static int serve_exec(struct pl_conn *c, const char *cmd)
 	return rc;
 }
 
-/* One accepted connection: handshake, then serve; returns an exit code. */
+/* serve_one(): a client that was not Plasmatic, served by the fallback. */
+#define SERVED_PROBE	-1
+
+/*
+ * One accepted connection: handshake, then serve; returns an exit code,
+ * or SERVED_PROBE.
+ */
 static int serve_one(struct pl_ctx *ctx, int fd, struct opts *o)
 {
 	struct pl_error err;
@@ -892,13 +917,16 @@ static int serve_one(struct pl_ctx *ctx, int fd, struct opts *o)
 	int rc;
 
 	peer_name(fd, peer, sizeof(peer));
-	set_timeout(fd, o->timeout);
 	c = pl_accept(ctx, fd, &err);
 	if (!c) {
+		if (err.code == PL_E_PROBE) {
+			if (verbose)
+				msg("%s%s%s", peer, peer[0] ? ": " : "", err.msg);
+			return SERVED_PROBE;
+		}
 		msg("%s%s%s", peer, peer[0] ? ": " : "", err.msg);
 		return err.code == PL_E_SYS ? EX_NET : code_to_exit(err.code);
 	}
-	set_timeout(fd, 0);
 	print_info(c, peer);
 	if (o->exec_cmd)
 		rc = serve_exec(c, o->exec_cmd);
@@ -946,10 +974,11 @@ static int cmd_listen(int argc, char **argv)
 			break;
 		}
 		if (!cm.o.exec_cmd || cm.o.once) {
-			close(lfd);
-			lfd = -1;
+			/* A prober does not count: wait for the client. */
 			rc = serve_one(cm.ctx, fd, &cm.o);
 			close(fd);
+			if (rc == SERVED_PROBE)
+				continue;
 			break;
 		}
 		pid = fork();
@@ -957,7 +986,7 @@ static int cmd_listen(int argc, char **argv)
 			close(lfd);
 			rc = serve_one(cm.ctx, fd, &cm.o);
 			close(fd);
-			_exit(rc);
+			_exit(rc == SERVED_PROBE ? EX_OK_ : rc);
 		}
 		if (pid < 0)
 			msg("fork: %s", strerror(errno));

@@ -88,9 +88,15 @@ union ktls_crypto {
 	struct tls12_crypto_info_chacha20_poly1305 chacha;
 };
 
+static void put_be64(uint8_t *p, uint64_t v)
+{
+	for (int i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
 /* kTLS structure from a traffic secret: key/iv by HKDF-Expand-Label. */
 static int ktls_fill(uint16_t suite, const uint8_t *secret, size_t secret_len,
-		     union ktls_crypto *k, socklen_t *len)
+		     uint64_t seq, union ktls_crypto *k, socklen_t *len)
 {
 	uint8_t key[PL_MAX_KEY_LEN], iv[PL_IV_LEN];
 	int rc;
@@ -106,18 +112,21 @@ static int ktls_fill(uint16_t suite, const uint8_t *secret, size_t secret_len,
 		memcpy(k->aes128.key, key, sizeof(k->aes128.key));
 		memcpy(k->aes128.salt, iv, 4);
 		memcpy(k->aes128.iv, iv + 4, 8);
+		put_be64(k->aes128.rec_seq, seq);
 		*len = sizeof(k->aes128);
 		break;
 	case PL_TLS_AES_256_GCM_SHA384:
 		memcpy(k->aes256.key, key, sizeof(k->aes256.key));
 		memcpy(k->aes256.salt, iv, 4);
 		memcpy(k->aes256.iv, iv + 4, 8);
+		put_be64(k->aes256.rec_seq, seq);
 		*len = sizeof(k->aes256);
 		break;
 	default:
 		/* ChaCha20-Poly1305: the whole 12-byte IV, no salt. */
 		memcpy(k->chacha.key, key, sizeof(k->chacha.key));
 		memcpy(k->chacha.iv, iv, sizeof(k->chacha.iv));
+		put_be64(k->chacha.rec_seq, seq);
 		*len = sizeof(k->chacha);
 		break;
 	}
@@ -129,8 +138,8 @@ out:
 
 /* One direction's keys into the kernel: EEM first, then the record keys. */
 static int kernel_dir(struct pl_conn *c, bool tx, const struct pl_eem_secrets *eem,
-		      const uint8_t *secret, size_t secret_len, bool *got_secret,
-		      struct pl_error *err)
+		      uint64_t seq, const uint8_t *secret, size_t secret_len,
+		      bool *got_secret, struct pl_error *err)
 {
 	struct plasmatic_eem_info ei;
 	struct plasmatic_secret_info si;
@@ -159,6 +168,7 @@ static int kernel_dir(struct pl_conn *c, bool tx, const struct pl_eem_secrets *e
 	si.version = TLS_1_3_VERSION;
 	si.cipher_type = (uint16_t)suite_cipher_type(c->suite);
 	memcpy(si.secret, secret, secret_len);
+	put_be64(si.rec_seq, seq);
 	*got_secret = false;
 	if (!setsockopt(c->fd, SOL_PLASMATIC,
 			tx ? PLASMATIC_TX_SECRET : PLASMATIC_RX_SECRET,
@@ -173,7 +183,7 @@ static int kernel_dir(struct pl_conn *c, bool tx, const struct pl_eem_secrets *e
 		rc = -1;
 		goto out;
 	}
-	if (ktls_fill(c->suite, secret, secret_len, &k, &klen)) {
+	if (ktls_fill(c->suite, secret, secret_len, seq, &k, &klen)) {
 		pl_err_set(err, PL_E_ENGINE, "cannot derive the %s record key", dir);
 		rc = -1;
 		goto out;
@@ -197,8 +207,7 @@ out:
  * its data and FIN before we attached: the ULP refuses CLOSE_WAIT, as kTLS
  * does), -1 error.  On 1 and 2 nothing changed on the socket.
  */
-static int kernel_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem,
-			  const struct pl_eem_secrets *rx_eem,
+static int kernel_upgrade(struct pl_conn *c, const struct pl_start *st,
 			  const uint8_t *tx_secret, const uint8_t *rx_secret,
 			  size_t secret_len, struct pl_error *err)
 {
@@ -215,36 +224,38 @@ static int kernel_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem
 			   PLASMATIC_ULP_NAME, strerror(errno));
 		return -1;
 	}
-	if (kernel_dir(c, true, tx_eem, tx_secret, secret_len, &tx_sec, err) ||
-	    kernel_dir(c, false, rx_eem, rx_secret, secret_len, &rx_sec, err))
+	if (kernel_dir(c, true, &st->tx_eem, st->tx_seq, tx_secret, secret_len,
+		       &tx_sec, err) ||
+	    kernel_dir(c, false, &st->rx_eem, st->rx_seq, rx_secret, secret_len,
+		       &rx_sec, err))
 		return -1;
 	c->kernel_secrets = tx_sec && rx_sec;
 	return 0;
 }
 
-static int userspace_upgrade(struct pl_conn *c, const struct pl_eem_secrets *tx_eem,
-			     const struct pl_eem_secrets *rx_eem,
+static int userspace_upgrade(struct pl_conn *c, const struct pl_start *st,
 			     const uint8_t *tx_secret, const uint8_t *rx_secret,
 			     size_t secret_len, struct pl_error *err)
 {
 	struct pl_dir_config dc = {
 		.suite = c->suite,
 		.secret_len = secret_len,
-		.seq = 0,
+		.seq = st->tx_seq,
 		.framing = c->framing,
 		.eem_len = c->eem_len,
 	};
 	int rc;
 
 	dc.secret = tx_secret;
-	dc.eem_key = tx_eem->key;
-	dc.eem_nonce = tx_eem->nonce;
+	dc.eem_key = st->tx_eem.key;
+	dc.eem_nonce = st->tx_eem.nonce;
 	c->tx = pl_tx_new(&dc, &rc);
 	if (!c->tx)
 		goto fail;
+	dc.seq = st->rx_seq;
 	dc.secret = rx_secret;
-	dc.eem_key = rx_eem->key;
-	dc.eem_nonce = rx_eem->nonce;
+	dc.eem_key = st->rx_eem.key;
+	dc.eem_nonce = st->rx_eem.nonce;
 	c->rx = pl_rx_new(&dc, &rc);
 	if (!c->rx)
 		goto fail;
@@ -259,10 +270,9 @@ fail:
 }
 
 struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
-				struct pl_hs_secrets *sec, struct pl_error *err)
+				struct pl_hs_secrets *sec,
+				const struct pl_start *st, struct pl_error *err)
 {
-	struct pl_eem_secrets c2s, s2c;
-	const struct pl_eem_secrets *tx_eem, *rx_eem;
 	const uint8_t *tx_secret, *rx_secret;
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
@@ -291,28 +301,17 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		c->alpn[alpn_len] = 0;
 	}
 
-	rc = pl_eem_schedule(sec->exp, pl_psk_bytes(ctx->psk), &c2s, &s2c);
-	if (rc) {
-		err->engine_err = rc;
-		pl_err_set(err, PL_E_ENGINE, "EEM key schedule failed: %s",
-			   pl_strerror(rc));
-		goto fail;
-	}
 	if (c->role == PL_ROLE_CLIENT) {
-		tx_eem = &c2s;
-		rx_eem = &s2c;
 		tx_secret = sec->client;
 		rx_secret = sec->server;
 	} else {
-		tx_eem = &s2c;
-		rx_eem = &c2s;
 		tx_secret = sec->server;
 		rx_secret = sec->client;
 	}
 
 	rc = 1;
 	if (ctx->datapath != PL_DATAPATH_USERSPACE)
-		rc = kernel_upgrade(c, tx_eem, rx_eem, tx_secret, rx_secret,
+		rc = kernel_upgrade(c, st, tx_secret, rx_secret,
 				    sec->client_len, err);
 	if (rc < 0)
 		goto fail;
@@ -331,16 +330,12 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		goto fail;
 	} else {
 		c->datapath = PL_DATAPATH_USERSPACE;
-		if (userspace_upgrade(c, tx_eem, rx_eem, tx_secret, rx_secret,
+		if (userspace_upgrade(c, st, tx_secret, rx_secret,
 				      sec->client_len, err))
 			goto fail;
 	}
-	OPENSSL_cleanse(&c2s, sizeof(c2s));
-	OPENSSL_cleanse(&s2c, sizeof(s2c));
 	return c;
 fail:
-	OPENSSL_cleanse(&c2s, sizeof(c2s));
-	OPENSSL_cleanse(&s2c, sizeof(s2c));
 	pl_conn_free(c);
 	return NULL;
 }

@@ -33,6 +33,7 @@ const char *pl_error_string(int code)
 	case PL_E_CLOSED:	return "connection already failed or shut down";
 	case PL_E_ENGINE:	return "record engine failure";
 	case PL_E_PEER_CLOSED:	return "peer closed the connection during the handshake";
+	case PL_E_PROBE:	return "the client is not Plasmatic: the fallback served it";
 	case PL_E_UNSUPPORTED:	return "operation not supported on this datapath";
 	}
 	if (code < 0 && code > -100)

@@ -44,6 +44,10 @@ struct pl_ctx {
 	char *sni;
 	unsigned char *alpn_wire;	/* ALPN protocol list, wire format */
 	size_t alpn_wire_len;
+	char *fallback;			/* server: "HOST:PORT" or NULL */
+	char *fallback_dir;		/* server: built-in responder's files */
+	int handshake_timeout;		/* seconds, 0 none */
+	int open_timeout;		/* seconds, 0 none */
 };
 
 /* What the handshake hands to the upgrade; wiped right after. */
@@ -63,6 +67,7 @@ struct pl_hs {
 	bool own_finished;		/* our Finished written */
 	unsigned int records_read_after;	/* records read after peer Finished */
 	unsigned int records_written_after;	/* written after our Finished */
+	unsigned int tickets;		/* NewSessionTickets read or written */
 	int alert_received;		/* -1 or description */
 	int alert_sent;
 	bool keylog_bad;
@@ -110,10 +115,30 @@ struct pl_conn {
 	atomic_int fatal_alert;		/* -1 or alert the writer must still send */
 };
 
+/* Zero padding of the client's opening record (SPEC 2.1). */
+#define PL_OPEN_PAD_MIN		64
+#define PL_OPEN_PAD_MAX		511
+
+/* Where each direction starts after the handshake (SPEC 2, opening
+ * record): TLS sequence numbers and the next EEM nonces. */
+struct pl_start {
+	uint64_t tx_seq, rx_seq;
+	struct pl_eem_secrets tx_eem, rx_eem;	/* nonce: the next one */
+};
+
 /* conn.c */
 PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 					  struct pl_hs_secrets *sec,
+					  const struct pl_start *st,
 					  struct pl_error *err);
+
+/* fallback.c: a client that is not Plasmatic (SPEC 7.1). */
+PL_HIDDEN int pl_fallback_check(const char *spec);
+PL_HIDDEN void pl_fallback_tls(struct pl_ctx *ctx, SSL *ssl, int fd);
+PL_HIDDEN void pl_fallback_raw(struct pl_ctx *ctx, int fd, bool http);
+/* Shut our sending half, read until the peer ends (nginx's lingering
+ * close), so that the caller's close() sends FIN, not RST. */
+PL_HIDDEN void pl_linger_close(int fd);
 
 /* mimic.c: the handshake's shape, curl's ClientHello and nginx's answers
  * (after pl_ctx_new()'s own settings, before the user's ALPN); 0 or -1. */

@@ -73,6 +73,8 @@ enum pl_code {
 	PL_E_ENGINE = -119,		/* engine failure: see engine_err */
 	PL_E_PEER_CLOSED = -120,	/* peer closed during the handshake */
 	PL_E_UNSUPPORTED = -121,	/* not possible on this datapath */
+	PL_E_PROBE = -122,		/* server: the client is not Plasmatic;
+					 * the fallback served it (SPEC 7.1) */
 };
 
 struct pl_error {
@@ -136,7 +138,37 @@ struct pl_config {
 	const struct pl_psk *psk;	/* NULL: none; must outlive the ctx */
 	enum pl_datapath datapath;	/* default PL_DATAPATH_AUTO */
 	int close_notify;		/* 1 (default): pl_conn_shutdown sends it */
+	/*
+	 * Timeouts in seconds (0: none), default PL_TIMEOUT_DEFAULT as
+	 * nginx's: the whole handshake, and (server) the wait for the
+	 * client's opening record after it.  Set on the socket as
+	 * SO_RCVTIMEO/SO_SNDTIMEO while pl_connect/pl_accept run; the
+	 * caller's values are back when they return.
+	 */
+	int handshake_timeout;
+	int open_timeout;
+	/*
+	 * Server: what a client that is not Plasmatic gets (SPEC 7.1), so
+	 * that a prober sees an ordinary HTTPS server.  pl_accept serves
+	 * such a client itself, for as long as it stays, then fails with
+	 * PL_E_PROBE (the caller just closes the socket):
+	 *  - fallback "HOST:PORT" (e.g. nginx on loopback): a plain TLS
+	 *    client's plaintext is relayed to it and its answers back as
+	 *    ordinary TLS records; bytes that are not TLS go to it as they
+	 *    are;
+	 *  - else a built-in HTTP/1.1 responder answers as nginx would:
+	 *    GET/HEAD of the files under fallback_dir (NULL: one page at
+	 *    "/"), cleartext HTTP gets nginx's 400 page, other bytes are
+	 *    read and the connection closed with FIN.
+	 * Not for detached framing, where a plain client's first record
+	 * waits for an EEM until open_timeout (SPEC 6).
+	 */
+	const char *fallback;
+	const char *fallback_dir;
 };
+
+#define PL_TIMEOUT_DEFAULT	60	/* nginx: client_header_timeout */
+#define PL_TICKETS		2	/* NewSessionTickets, as OpenSSL's */
 
 void pl_config_init(struct pl_config *cfg, enum pl_role role);
 
@@ -150,8 +182,14 @@ struct pl_conn;
 
 /*
  * TLS 1.3 handshake over the connected, blocking socket fd, then the
+ * opening (SPEC 2.1: the client speaks first: pl_connect sends the
+ * opening record and reads the server's two tickets; pl_accept returns
+ * only once the client's opening record passed its checks, so a server
+ * never sends application data to a client without the PSK), then the
  * upgrade.  hostname overrides cfg->hostname (client only; may be NULL).
- * On failure the socket is left as it is (the caller closes it).
+ * On failure the client's socket is left as it is; a server's has had
+ * its sending half shut and been read to its end (close it: FIN, not
+ * RST).  The caller closes the socket.
  */
 struct pl_conn *pl_connect(struct pl_ctx *ctx, int fd, const char *hostname,
 			   struct pl_error *err);

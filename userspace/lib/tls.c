@@ -17,6 +17,7 @@
 #include <string.h>
 
 #include <openssl/err.h>
+#include <openssl/rand.h>
 #include <openssl/x509v3.h>
 
 #include "internal.h"
@@ -33,6 +34,8 @@ void pl_config_init(struct pl_config *cfg, enum pl_role role)
 	cfg->eem_len = PLASMATIC_EEM_LEN_DEFAULT;
 	cfg->datapath = PL_DATAPATH_AUTO;
 	cfg->close_notify = 1;
+	cfg->handshake_timeout = PL_TIMEOUT_DEFAULT;
+	cfg->open_timeout = PL_TIMEOUT_DEFAULT;
 }
 
 const char *pl_datapath_name(enum pl_datapath dp)
@@ -200,6 +203,8 @@ static void msg_cb(int write_p, int version, int content_type,
 			hs->records_written_after++;
 		break;
 	case SSL3_RT_HANDSHAKE:
+		if (len >= 1 && b[0] == SSL3_MT_NEWSESSION_TICKET)
+			hs->tickets++;
 		if (len >= 1 && b[0] == SSL3_MT_FINISHED) {
 			if (write_p)
 				hs->own_finished = true;
@@ -261,6 +266,16 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 			   cfg->ciphersuites, PL_SUITES);
 		return NULL;
 	}
+	if (cfg->handshake_timeout < 0 || cfg->open_timeout < 0) {
+		pl_err_set(err, PL_E_INVAL, "timeouts are seconds, 0 or more");
+		return NULL;
+	}
+	if (cfg->fallback && pl_fallback_check(cfg->fallback)) {
+		pl_err_set(err, PL_E_INVAL,
+			   "bad fallback \"%s\": use HOST:PORT or [IPv6]:PORT",
+			   cfg->fallback);
+		return NULL;
+	}
 	if (cfg->role == PL_ROLE_SERVER && (!cfg->cert_file || !cfg->key_file)) {
 		pl_err_set(err, PL_E_INVAL, "a server needs a certificate and a key file");
 		return NULL;
@@ -280,6 +295,10 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 	ctx->psk = cfg->psk;
 	ctx->hostname = dup_or_null(cfg->hostname, &fail);
 	ctx->sni = dup_or_null(cfg->sni, &fail);
+	ctx->fallback = dup_or_null(cfg->fallback, &fail);
+	ctx->fallback_dir = dup_or_null(cfg->fallback_dir, &fail);
+	ctx->handshake_timeout = cfg->handshake_timeout;
+	ctx->open_timeout = cfg->open_timeout;
 	if (fail) {
 		pl_err_set(err, PL_E_NOMEM, NULL);
 		goto fail;
@@ -300,21 +319,26 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 		goto fail;
 	}
 	ctx->ssl_ctx = sc;
-	/* SPEC 2: TLS 1.3 only, three suites, no tickets, no early data. */
+	/*
+	 * SPEC 2: TLS 1.3 only, three suites, no early data; the server
+	 * sends two tickets as OpenSSL's default server does (the client
+	 * reads them and never resumes).
+	 */
 	if (!SSL_CTX_set_min_proto_version(sc, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(sc, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_ciphersuites(sc, cfg->ciphersuites ? cfg->ciphersuites :
 				      PL_SUITES) ||
-	    !SSL_CTX_set_num_tickets(sc, 0) ||
+	    !SSL_CTX_set_num_tickets(sc, cfg->role == PL_ROLE_SERVER ?
+				     PL_TICKETS : 0) ||
 	    !SSL_CTX_set_max_early_data(sc, 0) ||
 	    !SSL_CTX_set_recv_max_early_data(sc, 0)) {
 		pl_err_set(err, PL_E_HANDSHAKE, "cannot configure OpenSSL");
 		pl_err_append_ssl(err);
 		goto fail;
 	}
-	SSL_CTX_set_options(sc, SSL_OP_NO_TICKET | SSL_OP_NO_RENEGOTIATION |
-			    SSL_OP_NO_COMPRESSION |
+	SSL_CTX_set_options(sc, SSL_OP_NO_RENEGOTIATION | SSL_OP_NO_COMPRESSION |
 			    SSL_OP_CIPHER_SERVER_PREFERENCE);
+	SSL_CTX_clear_options(sc, SSL_OP_NO_TICKET);
 	SSL_CTX_clear_options(sc, SSL_OP_ENABLE_KTLS);
 	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
 	/* Never read beyond the record OpenSSL needs. */
@@ -388,6 +412,8 @@ void pl_ctx_free(struct pl_ctx *ctx)
 	SSL_CTX_free(ctx->ssl_ctx);
 	free(ctx->hostname);
 	free(ctx->sni);
+	free(ctx->fallback);
+	free(ctx->fallback_dir);
 	free(ctx->alpn_wire);
 	free(ctx);
 }
@@ -598,6 +624,305 @@ static void handshake_error(SSL *ssl, int rc, const struct pl_hs *hs,
 	pl_err_append_ssl(err);
 }
 
+/* ------------------------------------------------ around the handshake */
+
+/* The caller's socket timeouts, and ours while the library runs. */
+struct sock_timeouts {
+	struct timeval rcv, snd;
+	bool saved;
+};
+
+static void timeouts_save(int fd, struct sock_timeouts *t)
+{
+	socklen_t l1 = sizeof(t->rcv), l2 = sizeof(t->snd);
+
+	t->saved = !getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t->rcv, &l1) &&
+		   !getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t->snd, &l2);
+}
+
+/* sec > 0: that many seconds; 0: the caller's own values. */
+static void timeouts_set(int fd, const struct sock_timeouts *t, int sec)
+{
+	struct timeval tv = { .tv_sec = sec };
+
+	if (!t->saved)
+		return;
+	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, sec ? &tv : &t->rcv,
+		   sizeof(tv));
+	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, sec ? &tv : &t->snd,
+		   sizeof(tv));
+}
+
+/* Exactly len bytes (peek: without taking them); what recv got. */
+static ssize_t recv_exact(int fd, void *buf, size_t len, int flags)
+{
+	size_t got = 0;
+
+	if (flags & MSG_PEEK) {
+		ssize_t n;
+
+		do {
+			n = recv(fd, buf, len, MSG_PEEK | MSG_WAITALL);
+		} while (n < 0 && errno == EINTR);
+		return n;
+	}
+	while (got < len) {
+		ssize_t n = recv(fd, (uint8_t *)buf + got, len - got,
+				 MSG_WAITALL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return got ? (ssize_t)got : n;
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
+static int send_exact(int fd, const uint8_t *p, size_t len)
+{
+	while (len) {
+		ssize_t n = send(fd, p, len, MSG_NOSIGNAL);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* Why a read of the handshake's neighbourhood came back short. */
+static void short_read(ssize_t n, const char *what, struct pl_error *err)
+{
+	if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+		err->sys_errno = ETIMEDOUT;
+		pl_err_set(err, PL_E_SYS, "%s: timed out", what);
+	} else if (n < 0) {
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_SYS, "%s: %s", what, strerror(errno));
+	} else {
+		pl_err_set(err, PL_E_PEER_CLOSED, "%s: the peer closed the connection",
+			   what);
+	}
+}
+
+/* Server, before the handshake: what the client's first bytes are. */
+enum first_bytes { FB_TLS, FB_HTTP, FB_OTHER, FB_NONE };
+
+static enum first_bytes first_bytes(int fd, ssize_t *got)
+{
+	static const char *const methods[] = {
+		"GET ", "HEAD", "POST", "PUT ", "DELE", "OPTI", "PATC", "CONN",
+		"TRAC", "PRI ",
+	};
+	unsigned char b[4];
+	ssize_t n = recv_exact(fd, b, sizeof(b), MSG_PEEK);
+
+	*got = n;
+	if (n <= 0)
+		return FB_NONE;
+	/* A TLS handshake record: 0x16 0x03 (any minor version). */
+	if (b[0] == 0x16 && (n < 2 || b[1] == 0x03))
+		return FB_TLS;
+	for (size_t i = 0; n == 4 && i < sizeof(methods) / sizeof(methods[0]); i++)
+		if (!memcmp(b, methods[i], 4))
+			return FB_HTTP;
+	return FB_OTHER;
+}
+
+/*
+ * Client: the opening record (SPEC 2.1), an empty application_data
+ * record with 64..511 bytes of zero padding, sealed under sequence 0 and
+ * the first EEM nonce; then the server's two NewSessionTickets, each
+ * given to OpenSSL alone through a memory BIO so that it reads no byte
+ * of what follows them.
+ */
+static int client_open(struct pl_ctx *ctx, SSL *ssl, int fd, struct pl_hs *hs,
+		       uint16_t suite, const struct pl_hs_secrets *sec,
+		       struct pl_start *st, struct pl_error *err)
+{
+	struct pl_dir_config dc = {
+		.suite = suite, .secret = sec->client,
+		.secret_len = sec->client_len, .eem_key = st->tx_eem.key,
+		.eem_nonce = st->tx_eem.nonce, .framing = ctx->framing,
+		.eem_len = ctx->eem_len,
+	};
+	struct pl_seal_opts so = { 0 };
+	uint8_t rec[PL_MAX_WIRE_LEN], r16[2];
+	size_t len;
+	struct pl_tx *tx;
+	BIO *mem;
+	int rc;
+
+	tx = pl_tx_new(&dc, &rc);
+	if (!tx) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "engine setup failed: %s",
+			   pl_strerror(rc));
+		return -1;
+	}
+	if (RAND_bytes(r16, sizeof(r16)) != 1) {
+		pl_tx_free(tx);
+		pl_err_set(err, PL_E_ENGINE, "no random bytes");
+		return -1;
+	}
+	so.pad_len = PL_OPEN_PAD_MIN + ((size_t)r16[0] << 8 | r16[1]) %
+		     (PL_OPEN_PAD_MAX - PL_OPEN_PAD_MIN + 1);
+	rc = pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, NULL, 0, &so, rec,
+			sizeof(rec), &len);
+	if (!rc) {
+		pl_tx_eem_nonce(tx, st->tx_eem.nonce);
+		st->tx_seq = pl_tx_seq(tx);
+	}
+	pl_tx_free(tx);
+	if (rc) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "cannot seal the opening record: %s",
+			   pl_strerror(rc));
+		return -1;
+	}
+	if (send_exact(fd, rec, len)) {
+		err->sys_errno = errno;
+		pl_err_set(err, PL_E_SYS, "sending the opening record: %s",
+			   strerror(errno));
+		return -1;
+	}
+
+	mem = BIO_new(BIO_s_mem());
+	if (!mem) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		return -1;
+	}
+	SSL_set0_rbio(ssl, mem);
+	for (unsigned int i = 0; i < PL_TICKETS; i++) {
+		unsigned int before = hs->tickets;
+		ssize_t n = recv_exact(fd, rec, PL_HEADER_LEN, 0);
+		size_t body;
+		uint8_t one;
+		int r;
+
+		if (n != PL_HEADER_LEN) {
+			short_read(n, "reading the server's tickets", err);
+			return -1;
+		}
+		body = (size_t)rec[3] << 8 | rec[4];
+		if (body > PL_MAX_CONTENT + 256) {
+			pl_err_set(err, PL_E_PROTOCOL,
+				   "the server's ticket record is %zu bytes long", body);
+			return -1;
+		}
+		n = recv_exact(fd, rec + PL_HEADER_LEN, body, 0);
+		if (n != (ssize_t)body) {
+			short_read(n, "reading the server's tickets", err);
+			return -1;
+		}
+		if (BIO_write(mem, rec, (int)(PL_HEADER_LEN + body)) !=
+		    (int)(PL_HEADER_LEN + body)) {
+			pl_err_set(err, PL_E_NOMEM, NULL);
+			return -1;
+		}
+		r = SSL_read(ssl, &one, 1);
+		if (r > 0 || SSL_get_error(ssl, r) != SSL_ERROR_WANT_READ ||
+		    hs->tickets != before + 1 || BIO_ctrl_pending(mem)) {
+			if (hs->alert_received >= 0) {
+				err->alert = hs->alert_received;
+				pl_err_set(err, PL_E_PEER_ALERT,
+					   "the server sent alert %s after the handshake",
+					   SSL_alert_desc_string_long(hs->alert_received));
+			} else {
+				pl_err_set(err, PL_E_PROTOCOL,
+					   "record %u after the handshake is not a NewSessionTicket (the server is not Plasmatic v1.1)",
+					   i + 1);
+			}
+			pl_err_append_ssl(err);
+			return -1;
+		}
+	}
+	st->rx_seq = PL_TICKETS;
+	return 0;
+}
+
+/*
+ * Server: wait for the client's opening record, only peeking, and check
+ * it (SPEC 2.1).  0: accepted and taken from the socket; 1: not an
+ * opening record, the bytes are still there (a plain TLS client: the
+ * fallback's); -1: error (closed, timed out).
+ */
+static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
+		       const struct pl_hs_secrets *sec, struct pl_start *st,
+		       struct pl_error *err)
+{
+	struct pl_dir_config dc = {
+		.suite = suite, .secret = sec->client,
+		.secret_len = sec->client_len, .eem_key = st->rx_eem.key,
+		.eem_nonce = st->rx_eem.nonce, .framing = ctx->framing,
+		.eem_len = ctx->eem_len,
+	};
+	uint8_t *rec = NULL;
+	struct pl_record r;
+	struct pl_rx *rx = NULL;
+	size_t need, used;
+	ssize_t n;
+	int rc, ret = 1;
+
+	rec = malloc(PL_MAX_WIRE_LEN);
+	if (!rec) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
+		return -1;
+	}
+	n = recv_exact(fd, rec, PL_HEADER_LEN, MSG_PEEK);
+	if (n != PL_HEADER_LEN) {
+		short_read(n, "waiting for the client's first record", err);
+		ret = -1;
+		goto out;
+	}
+	need = PL_HEADER_LEN + ((size_t)rec[3] << 8 | rec[4]);
+	if (rec[0] != PLASMATIC_CT_APPLICATION_DATA || rec[1] != 3 || rec[2] != 3 ||
+	    need > PL_MAX_WIRE_LEN - PLASMATIC_EEM_LEN_MAX)
+		goto out;	/* not ours: OpenSSL answers it */
+	if (ctx->framing == PLASMATIC_FRAMING_DETACHED)
+		need += ctx->eem_len;
+	n = recv_exact(fd, rec, need, MSG_PEEK);
+	if (n != (ssize_t)need) {
+		/* Detached: a plain client's record, and no EEM after it. */
+		if (n > 0 && ctx->framing == PLASMATIC_FRAMING_DETACHED &&
+		    (size_t)n >= need - ctx->eem_len)
+			goto out;
+		short_read(n, "waiting for the client's first record", err);
+		ret = -1;
+		goto out;
+	}
+	rx = pl_rx_new(&dc, &rc);
+	if (!rx) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "engine setup failed: %s",
+			   pl_strerror(rc));
+		ret = -1;
+		goto out;
+	}
+	rc = pl_rx_feed(rx, rec, need, &used, &r);
+	if (rc != 1 || used != need || r.content_type != PLASMATIC_CT_APPLICATION_DATA ||
+	    r.len)
+		goto out;	/* no PSK, or not Plasmatic: the fallback's */
+	n = recv_exact(fd, rec, need, 0);
+	if (n != (ssize_t)need) {
+		short_read(n, "reading the client's opening record", err);
+		ret = -1;
+		goto out;
+	}
+	st->rx_seq = pl_rx_seq(rx);
+	pl_rx_eem_nonce(rx, st->rx_eem.nonce);
+	ret = 0;
+out:
+	pl_rx_free(rx);
+	OPENSSL_cleanse(rec, PL_MAX_WIRE_LEN);
+	free(rec);
+	return ret;
+}
+
 static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 				 const char *hostname, struct pl_error *err)
 {
@@ -606,22 +931,54 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 	struct pl_conn *conn = NULL;
 	const SSL_CIPHER *cipher;
 	uint8_t params[PL_PARAMS_LEN];
+	struct pl_eem_secrets c2s, s2c;
+	struct pl_start st;
+	struct sock_timeouts tmo;
+	bool server, linger = false;
 	uint16_t suite = 0;
 	SSL *ssl;
 	int rc;
 
 	memset(&sec, 0, sizeof(sec));
+	memset(&st, 0, sizeof(st));
+	memset(&c2s, 0, sizeof(c2s));
+	memset(&s2c, 0, sizeof(s2c));
 	pl_err_clear(err);
 	ERR_clear_error();
 	if (!ctx || fd < 0) {
 		pl_err_set(err, PL_E_INVAL, "no context or bad file descriptor");
 		return NULL;
 	}
+	server = ctx->role == PL_ROLE_SERVER;
+	timeouts_save(fd, &tmo);
+	timeouts_set(fd, &tmo, ctx->handshake_timeout);
+	if (server) {
+		ssize_t got;
+		enum first_bytes fb = first_bytes(fd, &got);
+
+		if (fb == FB_NONE) {
+			short_read(got, "waiting for the ClientHello", err);
+			timeouts_set(fd, &tmo, 0);
+			pl_linger_close(fd);
+			return NULL;
+		}
+		if (fb != FB_TLS) {
+			pl_fallback_raw(ctx, fd, fb == FB_HTTP);
+			timeouts_set(fd, &tmo, 0);
+			pl_err_set(err, PL_E_PROBE,
+				   "the client sent %s: %s",
+				   fb == FB_HTTP ? "cleartext HTTP" : "bytes that are not TLS",
+				   ctx->fallback ? "relayed to the fallback" :
+				   "answered as a web server would");
+			return NULL;
+		}
+	}
 	ssl = SSL_new(ctx->ssl_ctx);
 	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_app_data(ssl, &hs)) {
 		pl_err_set(err, PL_E_NOMEM, "SSL_new failed");
 		pl_err_append_ssl(err);
 		SSL_free(ssl);
+		timeouts_set(fd, &tmo, 0);
 		return NULL;
 	}
 	SSL_set_msg_callback(ssl, msg_cb);
@@ -675,12 +1032,14 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 				err->sys_errno = ETIMEDOUT;
 				pl_err_set(err, PL_E_SYS,
 					   "TLS handshake timed out: the peer did not answer in time");
+				linger = server;
 				goto out;
 			}
 			if (!wait_fd(fd, ssl_err))
 				continue;
 		}
 		handshake_error(ssl, rc, &hs, saved, err);
+		linger = server;
 		goto out;
 	}
 
@@ -702,16 +1061,6 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 			   "could not capture the traffic secrets from OpenSSL");
 		goto out;
 	}
-	/* The handover: nothing may be buffered or consumed past Finished. */
-	if (SSL_pending(ssl) || SSL_has_pending(ssl) ||
-	    hs.records_read_after || hs.records_written_after) {
-		pl_err_set(err, PL_E_HANDOVER,
-			   "OpenSSL %s %u record(s) under the application keys before the handover (read sequence must be 0; pending %d)",
-			   hs.records_written_after ? "wrote" : "read",
-			   hs.records_written_after ? hs.records_written_after :
-			   hs.records_read_after, SSL_pending(ssl));
-		goto out;
-	}
 	if (pl_params_encode(ctx->framing, ctx->eem_len, params) ||
 	    SSL_export_keying_material(ssl, sec.exp, sizeof(sec.exp),
 				       PL_EXPORTER_LABEL,
@@ -721,9 +1070,68 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 		pl_err_append_ssl(err);
 		goto out;
 	}
+	rc = pl_eem_schedule(sec.exp, pl_psk_bytes(ctx->psk), &c2s, &s2c);
+	if (rc) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "EEM key schedule failed: %s",
+			   pl_strerror(rc));
+		goto out;
+	}
+	st.tx_eem = server ? s2c : c2s;
+	st.rx_eem = server ? c2s : s2c;
 
-	conn = pl_conn_upgrade(ctx, ssl, fd, &sec, err);
+	/* The opening (SPEC 2.1): the client speaks first. */
+	if (!server) {
+		if (client_open(ctx, ssl, fd, &hs, suite, &sec, &st, err))
+			goto out;
+	} else {
+		/* OpenSSL sent the tickets after its Finished. */
+		st.tx_seq = hs.records_written_after;
+		timeouts_set(fd, &tmo, ctx->open_timeout);
+		rc = SSL_session_reused(ssl) ? 1 :
+		     server_open(ctx, fd, suite, &sec, &st, err);
+		if (rc < 0) {
+			linger = true;
+			goto out;
+		}
+		if (rc > 0) {
+			/* A plain TLS client: no EEM, no alert, a web page. */
+			timeouts_set(fd, &tmo, 0);
+			pl_fallback_tls(ctx, ssl, fd);
+			pl_err_set(err, PL_E_PROBE,
+				   "the client is not Plasmatic (its first record is not an opening record): %s",
+				   ctx->fallback ? "relayed to the fallback" :
+				   "answered as a web server would");
+			goto out;
+		}
+	}
+
+	/*
+	 * The handover: OpenSSL read (client) or wrote (server) the two
+	 * tickets under the application keys and nothing else, and holds
+	 * no byte of what follows.
+	 */
+	if (SSL_pending(ssl) || SSL_has_pending(ssl) ||
+	    hs.records_read_after != (server ? 0 : PL_TICKETS) ||
+	    hs.records_written_after != (server ? PL_TICKETS : 0) ||
+	    hs.tickets != PL_TICKETS) {
+		pl_err_set(err, PL_E_HANDOVER,
+			   "OpenSSL read %u and wrote %u record(s) (%u tickets) under the application keys before the handover, pending %d",
+			   hs.records_read_after, hs.records_written_after,
+			   hs.tickets, SSL_pending(ssl));
+		goto out;
+	}
+
+	conn = pl_conn_upgrade(ctx, ssl, fd, &sec, &st, err);
+	if (!conn)
+		linger = server;
 out:
+	timeouts_set(fd, &tmo, 0);
+	if (linger)
+		pl_linger_close(fd);
+	OPENSSL_cleanse(&c2s, sizeof(c2s));
+	OPENSSL_cleanse(&s2c, sizeof(s2c));
+	OPENSSL_cleanse(&st, sizeof(st));
 	SSL_set_app_data(ssl, NULL);
 	/* The SSL object holds the handshake's secrets: drop them now. */
 	wipe_ssl_secrets(ssl, &sec, suite);
