@@ -10,19 +10,21 @@
 #   1-4   ClientHello of `plasmatic connect` == curl's: record length,
 #         JA3, JA4 (tools/stealth/tlswire.py computes them; its JA3 is
 #         first checked against tshark's own)
-#   5-8   `plasmatic listen` answers like nginx (Debian 12's nginx.conf SSL
+#   5-9   `plasmatic listen` answers like nginx (Debian 12's nginx.conf SSL
 #         settings, "listen ... ssl", same certificate and key): JA3S and
 #         the server's first flight (record count and sizes) to curl, the
 #         suite chosen for a client preferring AES-128, the answer to a
-#         TLS 1.2-only probe (vs nginx with "ssl_protocols TLSv1.3")
-#   9-13  100 MiB through the tunnel (covered framing), and an interactive
+#         TLS 1.2-only probe (vs nginx with "ssl_protocols TLSv1.3"), and
+#         to ALPN offers
+#   10-14 100 MiB through the tunnel (covered framing), and an interactive
 #         session of small writes: tshark (decoding the port as TLS)
 #         finds no malformed packet and no expert error, and no record is
 #         longer than the longest one openssl s_server/s_client send for
 #         the same data
-#   14-15 the post-handshake flight of `plasmatic listen` (records sent
-#         after the client's Finished, before the client's next record)
-#         == openssl s_server's and nginx's (two NewSessionTickets)
+#   15-16 the post-handshake flight of `plasmatic listen` (records sent
+#         after the client's Finished, before the client's next record or
+#         a 0.3 s pause) == openssl s_server's and nginx's (two
+#         NewSessionTickets)
 #
 # Userspace datapath only (this host cannot load modules).  For the kernel
 # path, run the same script in the VM with the module loaded and
@@ -168,7 +170,7 @@ q() {	# q NAME KEY...: tlswire query of $W/NAME.pcap
 ) >"$W/pki.log" 2>&1 && "$PL" keygen -o "$W/psk" >/dev/null 2>&1 || {
 	echo "1..1"; echo "not ok 1 make a certificate and a PSK"; cat "$W/pki.log" | diag; exit 1; }
 
-echo "1..15"
+echo "1..16"
 
 PLS=("$PL" listen --cert "$W/server.pem" --key "$W/server.key" --psk "$W/psk"
      --datapath "$DP")
@@ -246,7 +248,7 @@ check_eq "JA4 == curl's" "$(q plc_ngx ja4 | paste -sd' ')" "$(q curl_ngx ja4 | p
 [ $VERBOSE = 1 ] && q plc_ngx ja4_r | diag
 
 # ---------------------------------------------------------------------------
-# 5-8: the server's answers (curl to nginx above, curl to plasmatic listen)
+# 5-9: the server's answers (curl to nginx above, curl to plasmatic listen)
 PLP=$(freeport)
 bg "${PLS[@]}" "127.0.0.1:$PLP" --exec 'cat >/dev/null' 2>"$W/pls.err"
 PLSPID=$BG
@@ -285,10 +287,26 @@ probe12 "$NGX" tls12_ngx
 check_eq "TLS 1.2-only probe: server records == nginx's with ssl_protocols TLSv1.3" \
 	"$(q tls12_pl s_lens alerts | paste -sd'|')" "$(q tls12_ngx13 s_lens alerts | paste -sd'|')"
 echo "# (stock Debian nginx, TLSv1..TLSv1.3, completes it: server version $(q tls12_ngx sh_version), records $(q tls12_ngx s_lens))"
+
+# ALPN offers: nginx without http2 picks http/1.1, http/1.0 or http/0.9 and
+# answers no_application_protocol to anything else; no offer, no ALPN
+alpn_answers() {	# alpn_answers PORT NAME: flight / alerts per offer
+	local a i=0
+	for a in h2 h2,http/1.0 foo ""; do
+		i=$((i + 1))
+		cap_start "$2_$i" "$1"
+		echo | timeout 10 openssl s_client -connect "127.0.0.1:$1" -servername "$SNI" \
+			${a:+-alpn "$a"} >/dev/null 2>&1
+		cap_stop "$2_$i"
+		echo "${a:-none}: $(q "$2_$i" flight1 alerts | paste -sd' ')"
+	done
+}
+check_eq "answers to ALPN offers h2 / h2,http/1.0 / foo / none == nginx's" \
+	"$(alpn_answers "$PLP" alpn_pl | paste -sd';')" "$(alpn_answers "$NGX" alpn_ngx | paste -sd';')"
 stop "$PLSPID"
 
 # ---------------------------------------------------------------------------
-# 9-13: 100 MiB and an interactive session, vs openssl s_server/s_client
+# 10-14: 100 MiB and an interactive session, vs openssl s_server/s_client
 # tshark_errors NAME PORT: malformed packets and expert errors, decoding
 # PORT as TLS (count, then the first few)
 tshark_errors() {
@@ -403,7 +421,7 @@ echo "# interactive server records, plasmatic: $(q int_pl s_lens)"
 echo "# interactive server records, openssl:   $(q int_ossl s_lens)"
 
 # ---------------------------------------------------------------------------
-# 14-15: post-handshake flight: plasmatic connect to plasmatic listen,
+# 15-16: post-handshake flight: plasmatic connect to plasmatic listen,
 # openssl s_client (same SNI and ALPN offer) to s_server and nginx, each
 # client silent for a second; s_server selects ALPN like nginx
 post() {	# post PORT NAME [openssl]: a client silent for a second
