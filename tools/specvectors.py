@@ -269,8 +269,10 @@ def vectors():
     out.append("Format: each vector is a fenced block of `name: value` lines, starting")
     out.append("with `vector: <id>`. Byte strings are lowercase hex (an empty string is")
     out.append("an empty value); `suite`, `framing`, `eem_len`, `seq`, `content_type`,")
-    out.append("`pad_len`, `mode`, `lock`, `seed`, `records` and `*_int` are integers,")
-    out.append("decimal or `0x` hexadecimal (C `strtoull(s, NULL, 0)`). Inputs")
+    out.append("`pad_len`, `mode`, `lock`, `seed`, `records`, `eof`, `accepted`,")
+    out.append("`*_int` and the `seq_j`, `type_j`, `pad_j` of 13.6 are integers,")
+    out.append("decimal or `0x` hexadecimal (C `strtoull(s, NULL, 0)`); `cause` is a")
+    out.append("name of section 7; `r`, `pairs` and `draws` are lists (13.5). Inputs")
     out.append("come first, results after them. `su` is the 12-byte Seed Update field")
     out.append("as carried in the EEM (5.3), `eem_padding` the EEM's random padding,")
     out.append("`wire` the bytes on the wire: `header || encrypted_record || eem`.\n")
@@ -289,6 +291,22 @@ def vectors():
             f += [(d + "_key", key), (d + "_nonce", nonce), (d + "_seed", seed),
                   (d + "_seed_int", int.from_bytes(seed, "big"))]
         block(name, name + (" (PSK present)" if psk else " (no PSK)"), f, out)
+
+    out.append("The exporter of step 1 for each suite (RFC 8446 7.5, with the suite's")
+    out.append("hash): `exporter_master_secret` is the TLS secret of that name,")
+    out.append("`derived` = Derive-Secret(exporter_master_secret, label, \"\"),")
+    out.append("`context_hash` = Hash(params), `exp` the 32-byte output. `label` is")
+    out.append("the ASCII label without the `tls13 ` prefix that HKDF-Expand-Label adds.\n")
+    for suite in (0x1301, 0x1302, 0x1303):
+        hashf = SUITES[suite][0]
+        ems = pattern(hashf().digest_size, 0x20 + suite - 0x1301, 5)
+        params = bytes([1, 80])
+        label = b"EXPORTER-plasmatic-eem-v1"
+        derived, exp = tls_exporter(hashf, ems, label, params, 32)
+        name = "exporter-" + SUITE_NAMES[suite]
+        block(name, name, [("suite", "0x%04x" % suite), ("exporter_master_secret", ems),
+                           ("label", label), ("params", params), ("derived", derived),
+                           ("context_hash", hashf(params).digest()), ("exp", exp)], out)
 
     # 13.2 traffic keys
     out.append("### 13.2 TLS 1.3 traffic keys and KeyUpdate (RFC 8446 7.1, 7.2, 7.3)\n")
@@ -387,7 +405,178 @@ def vectors():
             seen.append("%d,%d,%d" % (m, s, d))
     block("tpl-rotation", "tpl-rotation", [("mode", 1), ("seed", "0x%016x" % seed), ("lock", 0),
                                            ("draws", " ".join(seen))], out)
+
+    streams(out)
+    rejects(out)
     return "\n".join(out)
+
+
+KU = 24  # KeyUpdate handshake message type
+
+
+def stream_block(name, title, suite, framing, eem_len, secret, seq, eem_key, eem_nonce,
+                 recs, out, pre=(), tpl_draws=0):
+    """A run of records from one sender (SPEC 13.6). recs: (type, content,
+    pad_len, su). A handshake record holding a KeyUpdate switches the sender
+    to the next traffic secret after it, sequence number 0 (SPEC 8.4)."""
+    padding = pattern(eem_len - 42, 0x70, 5)
+    f = list(pre) + [("suite", "0x%04x" % suite), ("framing", framing), ("eem_len", eem_len),
+                     ("secret", secret), ("seq", seq), ("eem_key", eem_key),
+                     ("eem_nonce", eem_nonce), ("eem_padding", padding),
+                     ("records", len(recs))]
+    for j, (ctype, content, pad, su) in enumerate(recs):
+        f += [("type_%d" % j, ctype), ("content_%d" % j, content), ("pad_%d" % j, pad),
+              ("su_%d" % j, su)]
+    res, tpl = [], None
+    for j, (ctype, content, pad, su) in enumerate(recs):
+        key, iv = traffic_keys(suite, secret)
+        nonce = nonce_add(eem_nonce, j)
+        assert len(content) + pad <= max_content(framing, eem_len)
+        wire = record_seal(suite, key, iv, seq, framing, eem_len, eem_key, nonce, ctype,
+                           content, pad, su, padding)
+        assert int.from_bytes(wire[3:5], "big") <= 16401  # section 6 / 8.1
+        res += [("seq_%d" % j, seq), ("eem_nonce_%d" % j, nonce), ("wire_%d" % j, wire)]
+        seq += 1
+        if ctype == 22 and content[0] == KU:
+            secret, seq = next_secret(suite, secret), 0
+        if su[0] == 1:
+            tpl = Tpl(0, 0, False)
+            tpl.apply(su)
+    f += res
+    if tpl_draws:
+        f.append(("draws", " ".join("%d,%d,%d" % tpl.next() for _ in range(tpl_draws))))
+    block(name, title, f, out)
+
+
+def streams(out):
+    out.append("### 13.6 Record streams (sections 2.2, 2.3, 5.2, 8.1, 8.4, 9.4)\n")
+    out.append("A run of `records` records sent in a row by one sender, starting from")
+    out.append("traffic secret `secret`, TLS sequence number `seq` and EEM nonce")
+    out.append("`eem_nonce`. Record `j` has inputs `type_j`, `content_j`, `pad_j` (TLS")
+    out.append("zero padding) and `su_j`, every EEM the same `eem_padding`; its results")
+    out.append("are `seq_j`, `eem_nonce_j` (the values it was sealed with) and `wire_j`.")
+    out.append("A handshake record whose content is a KeyUpdate moves the sender to the")
+    out.append("next traffic secret after it (8.4). `draws`, where present, lists the")
+    out.append("`mode,size,delay_us` of the first records the *receiver* of the stream")
+    out.append("sends after it accepted the record carrying the stream's Seed Update")
+    out.append("(9.4).\n")
+    none = seed_update()
+    eem_key = pattern(32, 0x80)
+
+    # The opening record (section 2.3) and the server's first EEM record
+    # (section 2.2), with EEM keys from the key schedule.
+    exp, psk = pattern(32, 0x00), pattern(32, 0xA0)
+    ks = eem_schedule(exp, 1, 80, psk)
+    pre = [("exp", exp), ("psk", psk), ("params", bytes([1, 80]))]
+    out.append("`stream-opening` is a client's opening record (section 2.3) with")
+    out.append("`P` = 200 and `stream-server-first` the server's first EEM-carrying")
+    out.append("record (section 2.2: sequence number 2, after the two tickets); their EEM")
+    out.append("key and first nonce come from `exp`, `psk` and `params` by section 4.\n")
+    key, nonce, _ = ks["c2s"]
+    stream_block("stream-opening", "stream-opening", 0x1301, 1, 80, pattern(32, 0x50, 3), 0,
+                 key, nonce, [(23, b"", 200, none)], out, pre)
+    key, nonce, _ = ks["s2c"]
+    stream_block("stream-server-first", "stream-server-first", 0x1301, 1, 80,
+                 pattern(32, 0x60, 3), 2, key, nonce,
+                 [(23, b"HTTP/1.1 200 OK\r\n", 0, none)], out, pre)
+
+    stream_block("stream-nonce-carry", "stream-nonce-carry (EEM nonce carry past 32 bits)",
+                 0x1303, 1, 80, pattern(32, 0x42, 3), 100, eem_key,
+                 bytes.fromhex("5a5a5a5a" "00000000ffffffff"),
+                 [(23, b"carry 0", 0, none), (23, b"carry 1", 0, none)], out)
+    stream_block("stream-keyupdate", "stream-keyupdate (KeyUpdate in a stream)",
+                 0x1302, 1, 80, pattern(48, 0x41, 3), 7, eem_key,
+                 bytes.fromhex("0a0b0c0d" "00000000000000fe"),
+                 [(23, b"before KeyUpdate 0", 0, none), (23, b"before KeyUpdate 1", 0, none),
+                  (22, bytes([KU, 0, 0, 1, 0]), 0, none),
+                  (23, b"after KeyUpdate 0", 0, none), (23, b"after KeyUpdate 1", 0, none)],
+                 out)
+    stream_block("stream-seed-update", "stream-seed-update (a Seed Update and the draws it sets)",
+                 0x1301, 1, 80, pattern(32, 0x40, 3), 32, eem_key,
+                 bytes.fromhex("0a0b0c0d" "0000000000000020"),
+                 [(23, b"seed update", 0, seed_update(1, 5, 0, 0x1122334455667788))], out,
+                 tpl_draws=4)
+    out.append("`stream-covered-cap` is a covered record at the sender's cap of")
+    out.append("section 8.1: content plus padding 2^14 - 80 = 16304 bytes, header")
+    out.append("length 16401.\n")
+    stream_block("stream-covered-cap", "stream-covered-cap", 0x1303, 1, 80,
+                 pattern(32, 0x42, 3), 0, eem_key, bytes.fromhex("0a0b0c0d" "0000000000000000"),
+                 [(23, pattern(1000, 0x00), 16304 - 1000, none)], out)
+
+
+REJECT_CAUSES = ("header", "length", "eem_tag", "eem_nonce", "eem_fragment", "seed_update",
+                 "tls_tag", "content_type", "overflow", "empty", "truncated")
+
+
+def rejects(out):
+    out.append("### 13.7 Records a receiver MUST reject (section 7)\n")
+    out.append("The receiver's state is `suite`, `key`, `iv`, `seq`, `eem_key`,")
+    out.append("`eem_nonce`, `framing`, `eem_len`. It is given `wire`, then, if `eof`")
+    out.append("is 1, the end of the stream. It accepts the first `accepted` records")
+    out.append("and MUST then fail with `cause` (section 7's names); causes `header`")
+    out.append("and `length` MUST be found from the 5-byte header alone, before any")
+    out.append("byte of the body is read. The `reject-order-*` vectors fail more than")
+    out.append("one check and pin which cause is reported (section 7).\n")
+    suite, framing, eem_len, seq = 0x1301, 1, 80, 3
+    key, iv = pattern(16, 0x10), pattern(12, 0x30, 7)
+    eem_key = pattern(32, 0x80)
+    nonce = bytes.fromhex("0a0b0c0d" "0000000000000009")
+    padding = pattern(eem_len - 42, 0x70, 5)
+    content = b"a record to reject"
+    none = seed_update()
+
+    def rec(inner=content + b"\x17", su=none, nonce_field=None, fragment=None,
+            framing=framing):
+        return craft_record(suite, key, iv, seq, framing, eem_len, eem_key, nonce, inner,
+                            su, padding, nonce_field, fragment)
+
+    def flip(b, i, m=0x01):
+        b = bytearray(b)
+        b[i] ^= m
+        return bytes(b)
+
+    good = rec()
+    lc = len(good) - 5 - eem_len
+    enc0 = good[5:7]
+    wrong_frag = bytes([enc0[0], enc0[1] ^ 1])
+    cases = [
+        ("reject-header-type", "header", b"\x16" + good[1:], 0, 0, framing),
+        ("reject-header-version", "header", good[:2] + b"\x01" + good[3:], 0, 0, framing),
+        ("reject-length-short", "length",
+         bytes([0x17, 3, 3]) + struct.pack(">H", 17 + eem_len - 1) + bytes(17 + eem_len - 1),
+         0, 0, framing),
+        ("reject-length-covered-cap", "length",
+         bytes([0x17, 3, 3]) + struct.pack(">H", MAX_CONTENT + 256 + 1) + bytes(32), 0, 0, 1),
+        ("reject-length-detached-cap", "length",
+         bytes([0x17, 3, 3]) + struct.pack(">H", MAX_CONTENT + 256 + 1) + bytes(32), 0, 0, 0),
+        ("reject-eem-tag", "eem_tag", flip(good, len(good) - 1), 0, 0, framing),
+        ("reject-eem-nonce", "eem_nonce", rec(nonce_field=nonce_add(nonce, 1)), 0, 0, framing),
+        ("reject-eem-fragment", "eem_fragment", rec(fragment=wrong_frag), 0, 0, framing),
+        ("reject-seed-update-kind0", "seed_update", rec(su=seed_update(0, 0, 0, 1)), 0, 0,
+         framing),
+        ("reject-seed-update-mode", "seed_update", rec(su=seed_update(1, 9, 0, 1)), 0, 0,
+         framing),
+        ("reject-tls-tag", "tls_tag", flip(good, 5 + 8), 0, 0, framing),
+        ("reject-content-type", "content_type", rec(inner=content + b"\x18"), 0, 0, framing),
+        ("reject-content-type-zeros", "content_type", rec(inner=bytes(16)), 0, 0, framing),
+        ("reject-overflow", "overflow", rec(inner=bytes(MAX_CONTENT + 2)), 0, 0, framing),
+        ("reject-empty", "empty", rec(inner=b"\x15"), 0, 0, framing),
+        ("reject-truncated", "truncated", good[:-1], 1, 0, framing),
+        ("reject-replay", "eem_tag", good + good, 0, 1, framing),
+        ("reject-order-tls-tag", "eem_tag", flip(good, 5 + lc - 1), 0, 0, framing),
+        ("reject-order-nonce-fragment", "eem_nonce",
+         rec(nonce_field=nonce_add(nonce, 1), fragment=wrong_frag), 0, 0, framing),
+        ("reject-order-fragment-tls", "eem_fragment", flip(rec(fragment=wrong_frag), 5 + 8),
+         0, 0, framing),
+        ("reject-order-seed-update-tls", "seed_update",
+         flip(rec(su=seed_update(1, 9, 0, 1)), 5 + 8), 0, 0, framing),
+    ]
+    for name, cause, wire, eof, accepted, fr in cases:
+        assert cause in REJECT_CAUSES
+        block(name, name, [("suite", "0x%04x" % suite), ("framing", fr), ("eem_len", eem_len),
+                           ("key", key), ("iv", iv), ("seq", seq), ("eem_key", eem_key),
+                           ("eem_nonce", nonce), ("wire", wire), ("eof", eof),
+                           ("accepted", accepted), ("cause", cause)], out)
 
 
 def selftest():
