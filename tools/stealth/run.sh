@@ -21,10 +21,10 @@
 #         finds no malformed packet and no expert error, and no record is
 #         longer than the longest one openssl s_server/s_client send for
 #         the same data
-#   15-16 the post-handshake flight of `plasmatic listen` (records sent
-#         after the client's Finished, before the client's next record or
-#         a 0.3 s pause) == openssl s_server's and nginx's (two
-#         NewSessionTickets)
+#   15-16 the post-handshake flight of `plasmatic listen` (its records
+#         after the client's Finished, up to the first pause over 0.3 s;
+#         the client is silent for 1 s) == openssl s_server's and nginx's
+#         (two NewSessionTickets)
 #
 # Userspace datapath only (this host cannot load modules).  For the kernel
 # path, run the same script in the VM with the module loaded and

@@ -43,8 +43,8 @@ KEYS = {
     'sh_version': 'negotiated version (supported_versions, hex)',
     'sh_cipher': 'selected cipher suite (hex)',
     'flight1': 'server records before the client\'s Finished: type:len ...',
-    'post': 'server records after the client\'s Finished, before the '
-            'client\'s next record or a 0.3 s pause: type:len ...',
+    'post': 'server records after the client\'s Finished, up to the '
+            'first pause over 0.3 s: type:len ...',
     'c_max': 'longest record header length sent by the client',
     's_max': 'longest record header length sent by the server',
     'app_max': 'longest record header length after the client\'s '
@@ -454,17 +454,16 @@ def summary(c, s):
     # records of type 20 are skipped).  Its next record: the one after.
     fin = next((i for i, r in enumerate(c.records) if r[1] == 23), None)
     fin_pkt = c.records[fin][0] if fin is not None else None
-    nxt_pkt = c.records[fin + 1][0] if fin is not None and \
-        fin + 1 < len(c.records) else None
     out['flight1'] = [r[1:4:2] for r in s.records
                       if fin_pkt is None or r[0] < fin_pkt]
-    # ... and no pause over 0.3 s between the records of the flight
+    # Post-handshake flight: the server's records after the client's
+    # Finished up to the first pause over 0.3 s (what the client sends in
+    # between does not end it: an observer sees the server's burst).
     post, last = [], c.times[fin_pkt] if fin_pkt is not None else 0
     for r in s.records:
         if fin_pkt is None or r[0] <= fin_pkt:
             continue
-        if (nxt_pkt is not None and r[0] > nxt_pkt) or \
-                s.times[r[0]] - last > 0.3:
+        if s.times[r[0]] - last > 0.3:
             break
         post.append(r[1:4:2])
         last = s.times[r[0]]
