@@ -6,8 +6,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define SPEC_MAX_FIELDS	48
-#define SPEC_MAX_VECS	64
+#define SPEC_MAX_FIELDS	96
+#define SPEC_MAX_VECS	128
 
 struct spec_field {
 	const char *name;

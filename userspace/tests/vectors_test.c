@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/evp.h>
+
 #include "kselftest_harness.h"
 
 #include "internal.h"
@@ -452,6 +454,443 @@ TEST_F(vec, tpl_rotation)
 	}
 	ASSERT_EQ(8, k);
 	pl_tpl_free(tpl);
+}
+
+/* RFC 8446 7.1 HKDF-Expand-Label with a context, from HKDF-Expand alone. */
+static int expand_label_ctx(const char *digest, const uint8_t *secret,
+			    size_t secret_len, const uint8_t *label,
+			    size_t label_len, const uint8_t *ctx, size_t ctx_len,
+			    uint8_t *out, size_t out_len)
+{
+	uint8_t info[2 + 1 + 255 + 1 + 255];
+	size_t n = 0;
+
+	if (label_len > 255 - 6 || ctx_len > 255)
+		return -1;
+	info[n++] = (uint8_t)(out_len >> 8);
+	info[n++] = (uint8_t)out_len;
+	info[n++] = (uint8_t)(6 + label_len);
+	memcpy(info + n, "tls13 ", 6);
+	n += 6;
+	memcpy(info + n, label, label_len);
+	n += label_len;
+	info[n++] = (uint8_t)ctx_len;
+	memcpy(info + n, ctx, ctx_len);
+	n += ctx_len;
+	return pl_hkdf_expand(digest, secret, secret_len, info, n, out, out_len);
+}
+
+/* SPEC 4 step 1: the TLS 1.3 exporter with the suite's hash. */
+TEST_F(vec, exporter)
+{
+	ASSERT_EQ(3, spec_count(&self->s, "exporter-"));
+	FOR_EACH_VEC(&self->s, "exporter-", v) {
+		uint8_t ems[64], label[64], params[8], want[64], empty_hash[64];
+		uint8_t ctx_hash[64], derived[64], exp[PL_EXPORTER_LEN];
+		size_t ems_len, label_len, params_len, len, hlen;
+		const char *digest;
+		uint64_t suite;
+
+		U64(v, "suite", &suite);
+		HEX(v, "exporter_master_secret", ems, &ems_len);
+		HEX(v, "label", label, &label_len);
+		HEX(v, "params", params, &params_len);
+		hlen = pl_suite_hash_len((uint16_t)suite);
+		ASSERT_EQ(hlen, ems_len);
+		ASSERT_EQ(strlen(PL_EXPORTER_LABEL), label_len);
+		ASSERT_BYTES(PL_EXPORTER_LABEL, label, label_len, "label");
+		ASSERT_EQ(PL_PARAMS_LEN, params_len);
+		digest = pl_suite_digest((uint16_t)suite);
+		ASSERT_EQ(1, EVP_Q_digest(NULL, digest, NULL, "", 0, empty_hash,
+					  &len));
+		ASSERT_EQ(hlen, len);
+		ASSERT_EQ(1, EVP_Q_digest(NULL, digest, NULL, params, params_len,
+					  ctx_hash, &len));
+		HEX(v, "context_hash", want, &len);
+		ASSERT_EQ(hlen, len);
+		ASSERT_BYTES(want, ctx_hash, hlen, "context_hash");
+		ASSERT_EQ(0, expand_label_ctx(digest, ems, ems_len, label,
+					      label_len, empty_hash, hlen,
+					      derived, hlen));
+		HEX(v, "derived", want, &len);
+		ASSERT_EQ(hlen, len);
+		ASSERT_BYTES(want, derived, hlen, "derived");
+		ASSERT_EQ(0, expand_label_ctx(digest, derived, hlen,
+					      (const uint8_t *)"exporter", 8,
+					      ctx_hash, hlen, exp, sizeof(exp)));
+		HEX(v, "exp", want, &len);
+		ASSERT_EQ(PL_EXPORTER_LEN, len);
+		ASSERT_BYTES(want, exp, PL_EXPORTER_LEN, "exp");
+	}
+}
+
+/* A record of a stream vector (SPEC 13.6). */
+struct stream_rec {
+	uint64_t type, pad, seq;
+	size_t clen, wlen;
+	uint8_t *content, *wire;
+	uint8_t su_raw[PL_SU_LEN], nonce[12];
+	struct pl_seed_update su;
+};
+
+#define STREAM_MAX	8
+
+static int hex_alloc(const struct spec_vec *v, const char *name, uint8_t **out,
+		     size_t *len)
+{
+	const char *s = spec_get(v, name);
+	size_t cap = s ? strlen(s) / 2 + 1 : 0;
+
+	*out = NULL;
+	if (!s)
+		return -1;
+	*out = malloc(cap);
+	if (!*out || spec_unhex(s, *out, cap, len)) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+static bool is_key_update(const struct stream_rec *r)
+{
+	return r->type == PLASMATIC_CT_HANDSHAKE && r->clen == 5 &&
+	       r->content[0] == 24;
+}
+
+TEST_F(vec, streams)
+{
+	int ku = 0, carry = 0, drawn = 0, capped = 0;
+
+	ASSERT_GE(spec_count(&self->s, "stream-"), 6);
+	FOR_EACH_VEC(&self->s, "stream-", v) {
+		uint8_t secret[PL_MAX_SECRET_LEN], ekey[32], enonce[12];
+		uint8_t pad[256], got_nonce[12], *out;
+		size_t slen, len, olen, off, n = 0;
+		uint64_t suite, framing, eem_len, seq, nrec;
+		struct stream_rec r[STREAM_MAX] = { 0 };
+		struct pl_seed_update last_su = { 0 };
+		struct pl_dir_config cfg = { 0 };
+		struct tu_buf stream = { 0 };
+		struct pl_seal_opts o;
+		const char *draws;
+		struct pl_tx *tx;
+		struct pl_rx *rx;
+		char name[32];
+
+		U64(v, "suite", &suite);
+		U64(v, "framing", &framing);
+		U64(v, "eem_len", &eem_len);
+		U64(v, "seq", &seq);
+		U64(v, "records", &nrec);
+		ASSERT_TRUE(nrec >= 1 && nrec <= STREAM_MAX);
+		HEX(v, "secret", secret, &slen);
+		ASSERT_EQ(pl_suite_hash_len((uint16_t)suite), slen);
+		HEX(v, "eem_key", ekey, &len);
+		ASSERT_EQ(32, len);
+		HEX(v, "eem_nonce", enonce, &len);
+		ASSERT_EQ(12, len);
+		HEX(v, "eem_padding", pad, &len);
+		ASSERT_EQ(eem_len - 42, len);
+		for (size_t j = 0; j < nrec; j++) {
+			snprintf(name, sizeof(name), "type_%zu", j);
+			U64(v, name, &r[j].type);
+			snprintf(name, sizeof(name), "pad_%zu", j);
+			U64(v, name, &r[j].pad);
+			snprintf(name, sizeof(name), "seq_%zu", j);
+			U64(v, name, &r[j].seq);
+			snprintf(name, sizeof(name), "su_%zu", j);
+			HEX(v, name, r[j].su_raw, &len);
+			ASSERT_EQ(PL_SU_LEN, len);
+			ASSERT_EQ(PL_OK, pl_su_decode(r[j].su_raw, &r[j].su));
+			snprintf(name, sizeof(name), "eem_nonce_%zu", j);
+			HEX(v, name, r[j].nonce, &len);
+			ASSERT_EQ(12, len);
+			snprintf(name, sizeof(name), "content_%zu", j);
+			ASSERT_EQ(0, hex_alloc(v, name, &r[j].content, &r[j].clen))
+				TH_LOG("%s: %s", v->id, name);
+			snprintf(name, sizeof(name), "wire_%zu", j);
+			ASSERT_EQ(0, hex_alloc(v, name, &r[j].wire, &r[j].wlen))
+				TH_LOG("%s: %s", v->id, name);
+			/* SPEC 8.1: a full record's header length is 16401. */
+			ASSERT_LE(pl_get_be16(r[j].wire + 3), 16401);
+			ASSERT_LE(r[j].clen + r[j].pad,
+				  pl_max_content((uint8_t)framing,
+						 (uint8_t)eem_len));
+		}
+
+		cfg.suite = (uint16_t)suite;
+		cfg.secret = secret;
+		cfg.secret_len = slen;
+		cfg.seq = seq;
+		cfg.eem_key = ekey;
+		cfg.eem_nonce = enonce;
+		cfg.framing = (uint8_t)framing;
+		cfg.eem_len = (uint8_t)eem_len;
+		tx = pl_tx_new(&cfg, NULL);
+		rx = pl_rx_new(&cfg, NULL);
+		out = malloc(PL_MAX_WIRE_LEN);
+		ASSERT_TRUE(tx && rx && out);
+
+		/* The engine seals the same bytes, KeyUpdate included. */
+		for (size_t j = 0; j < nrec; j++) {
+			ASSERT_EQ(r[j].seq, pl_tx_seq(tx))
+				TH_LOG("%s: seq_%zu", v->id, j);
+			pl_tx_eem_nonce(tx, got_nonce);
+			ASSERT_BYTES(r[j].nonce, got_nonce, 12, "eem_nonce_j");
+			ASSERT_EQ(r[j].wlen, pl_tx_record_len(tx, r[j].clen,
+							      r[j].pad));
+			opts_for(pad, &r[j].su, r[j].pad, &o);
+			ASSERT_EQ(PL_OK, pl_tx_seal(tx, (uint8_t)r[j].type,
+						    r[j].content, r[j].clen, &o,
+						    out, PL_MAX_WIRE_LEN, &olen));
+			ASSERT_EQ(r[j].wlen, olen);
+			ASSERT_BYTES(r[j].wire, out, olen, "wire_j");
+			tu_buf_append(&stream, r[j].wire, r[j].wlen);
+			if (is_key_update(&r[j])) {
+				ASSERT_EQ(PL_OK, pl_tx_key_update(tx));
+				ku++;
+			}
+			if (j && r[j].nonce[7] != r[j - 1].nonce[7])
+				carry++;	/* past 32 bits */
+			if (r[j].clen + r[j].pad ==
+			    pl_max_content((uint8_t)framing, (uint8_t)eem_len))
+				capped++;
+		}
+
+		/* And the decoder takes them back, in random pieces. */
+		for (off = 0; off < stream.len;) {
+			struct pl_record rec;
+			size_t used = 0, chunk = 1 + tu_rand_below(3000);
+			int ret;
+
+			if (chunk > stream.len - off)
+				chunk = stream.len - off;
+			ret = pl_rx_feed(rx, stream.p + off, chunk, &used, &rec);
+			ASSERT_GE(ret, 0) TH_LOG("%s: record %zu: %s", v->id, n,
+						 pl_strerror(ret));
+			off += used;
+			if (!ret)
+				continue;
+			ASSERT_LT(n, nrec);
+			ASSERT_EQ(r[n].type, rec.content_type);
+			ASSERT_EQ(r[n].clen, rec.len);
+			ASSERT_EQ(0, memcmp(r[n].content, rec.content, rec.len));
+			ASSERT_TRUE(tu_su_eq(&r[n].su, &rec.su));
+			ASSERT_EQ(r[n].seq + 1, pl_rx_seq(rx));
+			if (rec.su.kind == PL_SU_SEED)
+				last_su = rec.su;
+			if (is_key_update(&r[n])) {
+				ASSERT_EQ(PL_OK, pl_rx_key_update(rx));
+				ASSERT_EQ(0, pl_rx_seq(rx));
+			}
+			n++;
+		}
+		ASSERT_EQ(nrec, n);
+		ASSERT_EQ(PL_OK, pl_rx_end(rx));
+
+		/* SPEC 9.4: the receiver's own records after the Seed Update. */
+		draws = spec_get(v, "draws");
+		if (draws) {
+			uint64_t t[8][3];
+			size_t nd = parse_tuples(draws, t, 8);
+			struct pl_tpl *tpl = pl_tpl_new(0, 0, false, NULL);
+			struct pl_tpl_draw d;
+
+			ASSERT_NE(NULL, tpl);
+			ASSERT_EQ(PL_SU_SEED, last_su.kind);
+			ASSERT_TRUE(nd >= 1 && nd <= 8);
+			ASSERT_EQ(PL_OK, pl_tpl_apply(tpl, &last_su));
+			for (size_t k = 0; k < nd; k++) {
+				ASSERT_EQ(PL_OK, pl_tpl_next(tpl, &d));
+				ASSERT_EQ(t[k][0], d.mode);
+				ASSERT_EQ(t[k][1], d.size);
+				ASSERT_EQ(t[k][2], d.delay_us);
+			}
+			pl_tpl_free(tpl);
+			drawn++;
+		}
+		for (size_t j = 0; j < nrec; j++) {
+			free(r[j].content);
+			free(r[j].wire);
+		}
+		free(out);
+		tu_buf_free(&stream);
+		pl_tx_free(tx);
+		pl_rx_free(rx);
+	}
+	ASSERT_GE(ku, 1);
+	ASSERT_GE(carry, 1);
+	ASSERT_GE(drawn, 1);
+	ASSERT_GE(capped, 1);
+}
+
+/* SPEC 2.2 and 2.3: the first records of each direction. */
+TEST_F(vec, opening)
+{
+	static const struct {
+		const char *id;
+		int dir;
+		uint64_t seq;
+	} first[] = {
+		{ "stream-opening", PL_C2S, 0 },
+		{ "stream-server-first", PL_S2C, 2 },
+	};
+
+	for (size_t i = 0; i < sizeof(first) / sizeof(first[0]); i++) {
+		const struct spec_vec *v = spec_find(&self->s, first[i].id);
+		uint8_t exp[64], psk[64], params[8], key[32], nonce[12];
+		struct pl_eem_secrets sec[2];
+		uint64_t framing, eem_len, seq, nrec, type, pad;
+		size_t exp_len, psk_len, params_len, len;
+		const char *content;
+
+		ASSERT_NE(NULL, v) TH_LOG("missing vector %s", first[i].id);
+		HEX(v, "exp", exp, &exp_len);
+		HEX(v, "psk", psk, &psk_len);
+		HEX(v, "params", params, &params_len);
+		U64(v, "framing", &framing);
+		U64(v, "eem_len", &eem_len);
+		ASSERT_EQ(PL_EXPORTER_LEN, exp_len);
+		ASSERT_EQ(2, params_len);
+		ASSERT_EQ(framing, params[0]);
+		ASSERT_EQ(eem_len, params[1]);
+		ASSERT_EQ(PL_OK, pl_eem_schedule(exp, psk_len ? psk : NULL,
+						 &sec[PL_C2S], &sec[PL_S2C]));
+		HEX(v, "eem_key", key, &len);
+		ASSERT_BYTES(sec[first[i].dir].key, key, 32, "eem_key");
+		HEX(v, "eem_nonce", nonce, &len);
+		ASSERT_BYTES(sec[first[i].dir].nonce, nonce, 12, "eem_nonce");
+		U64(v, "seq", &seq);
+		ASSERT_EQ(first[i].seq, seq);
+		U64(v, "records", &nrec);
+		ASSERT_EQ(1, nrec);
+		if (first[i].dir != PL_C2S)
+			continue;
+		/* Empty application data, padding 64 .. 511 (SPEC 2.3). */
+		U64(v, "type_0", &type);
+		U64(v, "pad_0", &pad);
+		content = spec_get(v, "content_0");
+		ASSERT_EQ(PLASMATIC_CT_APPLICATION_DATA, type);
+		ASSERT_NE(NULL, content);
+		ASSERT_EQ(0, strlen(content));
+		ASSERT_TRUE(pad >= 64 && pad <= 511);
+	}
+}
+
+/* Cause names of SPEC section 7, as the vectors of 13.7 give them. */
+static const struct {
+	const char *name;
+	int err;
+} causes[] = {
+	{ "header", PL_ERR_HEADER },
+	{ "length", PL_ERR_LENGTH },
+	{ "eem_tag", PL_ERR_EEM_TAG },
+	{ "eem_nonce", PL_ERR_EEM_NONCE },
+	{ "eem_fragment", PL_ERR_EEM_FRAGMENT },
+	{ "seed_update", PL_ERR_SEED_UPDATE },
+	{ "tls_tag", PL_ERR_TLS_TAG },
+	{ "content_type", PL_ERR_CONTENT_TYPE },
+	{ "overflow", PL_ERR_OVERFLOW },
+	{ "empty", PL_ERR_EMPTY },
+	{ "truncated", PL_ERR_TRUNCATED },
+};
+#define N_CAUSES	(sizeof(causes) / sizeof(causes[0]))
+
+TEST_F(vec, rejects)
+{
+	int seen[N_CAUSES] = { 0 };
+
+	ASSERT_GE(spec_count(&self->s, "reject-"), N_CAUSES);
+	FOR_EACH_VEC(&self->s, "reject-", v) {
+		uint8_t key[32], iv[12], ekey[32], enonce[12], *wire;
+		uint64_t suite, framing, eem_len, seq, eof, accepted;
+		const char *cause = spec_get(v, "cause");
+		size_t key_len, len, wlen, off, n, c;
+		struct pl_dir_config cfg = { 0 };
+		struct tu_sink sink = { 0 };
+		struct pl_rx *rx;
+		int want = 1, ret = 0;
+
+		U64(v, "suite", &suite);
+		U64(v, "framing", &framing);
+		U64(v, "eem_len", &eem_len);
+		U64(v, "seq", &seq);
+		U64(v, "eof", &eof);
+		U64(v, "accepted", &accepted);
+		HEX(v, "key", key, &key_len);
+		HEX(v, "iv", iv, &len);
+		HEX(v, "eem_key", ekey, &len);
+		HEX(v, "eem_nonce", enonce, &len);
+		ASSERT_EQ(0, hex_alloc(v, "wire", &wire, &wlen));
+		ASSERT_NE(NULL, cause);
+		for (c = 0; c < N_CAUSES; c++)
+			if (!strcmp(cause, causes[c].name))
+				break;
+		ASSERT_LT(c, N_CAUSES) TH_LOG("%s: unknown cause %s", v->id,
+					      cause);
+		seen[c]++;
+		want = causes[c].err;
+
+		cfg.suite = (uint16_t)suite;
+		cfg.key = key;
+		cfg.iv = iv;
+		cfg.seq = seq;
+		cfg.eem_key = ekey;
+		cfg.eem_nonce = enonce;
+		cfg.framing = (uint8_t)framing;
+		cfg.eem_len = (uint8_t)eem_len;
+
+		/* Whole: the exact cause, found where SPEC 7 says. */
+		rx = pl_rx_new(&cfg, NULL);
+		ASSERT_NE(NULL, rx);
+		for (off = 0, n = 0; off < wlen;) {
+			struct pl_record rec;
+			size_t used = 0, start = off;
+
+			ret = pl_rx_feed(rx, wire + off, wlen - off, &used, &rec);
+			off += used;
+			if (ret < 0) {
+				/* header and length: from the header alone. */
+				if (want == PL_ERR_HEADER || want == PL_ERR_LENGTH)
+					ASSERT_EQ(PL_HEADER_LEN, off - start);
+				break;
+			}
+			if (ret == 1)
+				n++;
+			else
+				ASSERT_EQ(wlen, off);
+		}
+		if (ret >= 0) {
+			ASSERT_EQ(1, eof) TH_LOG("%s: not rejected", v->id);
+			ret = pl_rx_end(rx);
+		}
+		EXPECT_EQ(want, ret)
+			TH_LOG("%s: got %s (%d), SPEC says %s", v->id,
+			       pl_strerror(ret), ret, cause);
+		EXPECT_EQ(accepted, n) TH_LOG("%s: records accepted", v->id);
+		EXPECT_EQ(want, pl_rx_error(rx));
+		pl_rx_free(rx);
+
+		/* Byte by byte: the same cause. */
+		rx = pl_rx_new(&cfg, NULL);
+		ASSERT_NE(NULL, rx);
+		ret = tu_feed(rx, wire, wlen, TU_BYTES, &sink);
+		if (!ret && eof)
+			ret = pl_rx_end(rx);
+		EXPECT_EQ(want, ret) TH_LOG("%s: byte by byte: %s", v->id,
+					    pl_strerror(ret));
+		EXPECT_EQ(accepted, sink.n);
+		tu_sink_free(&sink);
+		pl_rx_free(rx);
+		free(wire);
+	}
+	for (size_t k = 0; k < N_CAUSES; k++) {
+		const char *name = causes[k].name;
+
+		EXPECT_GE(seen[k], 1) TH_LOG("no vector for cause %s", name);
+	}
 }
 
 /*
