@@ -451,7 +451,7 @@ def summary(c, s):
         out['sh'] = sh
         out['ja3s_full'], out['ja3s'] = ja3s(sh)
     # The client's Finished: its first record of type 23 (TLS 1.3; CCS
-    # records of type 20 are skipped).  Its next record: the one after.
+    # records of type 20 are skipped).
     fin = next((i for i, r in enumerate(c.records) if r[1] == 23), None)
     fin_pkt = c.records[fin][0] if fin is not None else None
     out['flight1'] = [r[1:4:2] for r in s.records
