@@ -68,7 +68,9 @@ static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
  * there a spliced send ends its records: each batch is packed into full
  * records and its tail is sent, and SPLICE_F_MORE does not hold a record
  * across splice calls.  sendfile() batches are 64 KiB of the file, page
- * aligned after the first, so its records stay full.
+ * aligned after the first: in detached framing that is four full records,
+ * in covered framing (records of 2^14 - eem_len, pl_tx_max_content())
+ * four full records and a short one per batch.
  */
 static inline bool pl_msg_more(int flags)
 {

@@ -184,7 +184,12 @@ static int parse_table(struct spec *sp, const char *text)
 		if (row->present)
 			return -1;
 		row->present = 1;
-		ns = numbers(cell[2] + 1, cell[3] - cell[2] - 1, sz, 8);
+		/*
+		 * A note in parentheses ("16384 (capped, 9.3)": the draw is
+		 * 16384, a sender clamps it to its cap) is not part of the size.
+		 */
+		p = memchr(cell[2], '(', cell[3] - cell[2]);
+		ns = numbers(cell[2] + 1, (p ? p : cell[3]) - cell[2] - 1, sz, 8);
 		nd = numbers(cell[3] + 1, cell[4] - cell[3] - 1, dl, 4);
 		if (ns == 5 && memmem(cell[2], cell[3] - cell[2], "p <", 3)) {
 			row->size_kind = KIND_SPLIT;

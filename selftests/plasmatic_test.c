@@ -823,13 +823,14 @@ TEST_F_TIMEOUT(pl, splice_full_pipe_short, 60)
  * Read records from the kernel (raw peer on b) until `total` content bytes
  * of `type` have come, checking SPEC 8.1's cap on each: a header length
  * never above 16401 (a stock TLS 1.3 stack's full record, in either
- * framing) and content at most TX_MAX(); with `full`, every record but
- * the last carries exactly TX_MAX() (header length 16401).  The content
- * must equal data.  Returns the number of records.
+ * framing) and content at most TX_MAX().  Every record but the last
+ * carries exactly TX_MAX() (header length 16401), except, with a nonzero
+ * `batch`, one that ends at a multiple of `batch` bytes of the stream.
+ * The content must equal data.  Returns the number of records.
  */
 static size_t wire_records_check(struct __test_metadata *_metadata,
 				 FIXTURE_DATA(pl) *self, uint8_t type,
-				 const uint8_t *data, size_t total, int full)
+				 const uint8_t *data, size_t total, size_t batch)
 {
 	const size_t max = TX_MAX(&self->ab);
 	const size_t e = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
@@ -869,14 +870,18 @@ static size_t wire_records_check(struct __test_metadata *_metadata,
 		}
 		got += rec.len;
 		records++;
-		if (full && got < total)
+		if (got < total && !(batch && got % batch == 0))
 			ASSERT_EQ(max, rec.len)
 				TH_LOG("record %zu of %zu bytes is not full", records - 1,
 				       rec.len);
 	}
-	if (full)
+	if (!batch) {
 		EXPECT_EQ((total + max - 1) / max, records);
-	EXPECT_LE(total / max, at_cap) TH_LOG("%zu records at the cap", at_cap);
+		EXPECT_EQ(total / max, at_cap);
+	} else {
+		EXPECT_LE(total / batch * (batch / max) + total % batch / max, at_cap)
+			TH_LOG("%zu records at the cap", at_cap);
+	}
 	free(w);
 	return records;
 }
@@ -892,7 +897,7 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_send, 120)
 	pl_fill(buf, total, 30);
 	ASSERT_EQ(0, xfer_start(&x, self->a, buf, total, total));
 	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, buf,
-			   total, 1);
+			   total, 0);
 	ASSERT_EQ((long)total, xfer_wait(&x));
 	EXPECT_EQ(0, pl_readable(self->b, 0));
 	free(buf);
@@ -912,13 +917,18 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_msg_more, 120)
 	pl_fill(buf, total, 31);
 	ASSERT_EQ(0, xfer_start_flags(&x, self->a, buf, total, 999, MSG_MORE));
 	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, buf,
-			   total, 1);
+			   total, 0);
 	ASSERT_EQ((long)total, xfer_wait(&x));
 	EXPECT_EQ(0, pl_readable(self->b, 0));
 	free(buf);
 }
 
-/* sendfile (sendpage, or MSG_SPLICE_PAGES since 6.5) follows the cap too. */
+/*
+ * sendfile follows the cap too.  Until 6.5 (sendpage) its records are all
+ * full; since then each 64 KiB batch of MSG_SPLICE_PAGES ends its records
+ * (kmod/compat.h, pl_msg_more()), which in covered framing leaves a short
+ * record at the end of each batch.
+ */
 TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
 {
 	const size_t size = 300000;
@@ -934,7 +944,7 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
 	s.count = size;
 	ASSERT_EQ(0, pthread_create(&t, NULL, sendfile_fn, &s));
 	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, file,
-			   size, 1);
+			   size, 1 << 16);
 	pthread_join(t, NULL);
 	ASSERT_EQ((long)size, s.ret);
 	EXPECT_EQ(0, pl_readable(self->b, 0));
@@ -952,7 +962,7 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_cmsg, 60)
 	pl_fill(buf, total, 33);
 	ASSERT_EQ((ssize_t)total, send_type(self->a, PLASMATIC_CT_HANDSHAKE, buf,
 					    total, 0));
-	wire_records_check(_metadata, self, PLASMATIC_CT_HANDSHAKE, buf, total, 1);
+	wire_records_check(_metadata, self, PLASMATIC_CT_HANDSHAKE, buf, total, 0);
 	EXPECT_EQ(0, pl_readable(self->b, 0));
 	free(buf);
 }
