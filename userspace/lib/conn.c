@@ -588,8 +588,8 @@ static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 		for (int i = 0; i < OUT_RECORDS && (off < len || !len); i++) {
 			size_t chunk = len - off;
 
-			if (chunk > PL_MAX_CONTENT)
-				chunk = PL_MAX_CONTENT;
+			if (chunk > pl_tx_max_content(c->tx))
+				chunk = pl_tx_max_content(c->tx);
 			if (seal_at(c, &used, PLASMATIC_CT_APPLICATION_DATA,
 				    buf + off, chunk))
 				goto fail;
