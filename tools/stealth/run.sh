@@ -23,8 +23,9 @@
 #         s_server/s_client session with the same data
 #   15-16 the post-handshake flight of `plasmatic listen` (its records
 #         after the client's Finished, up to the first pause over 0.3 s;
-#         the client is silent for 1 s) == openssl s_server's and nginx's
-#         (two NewSessionTickets)
+#         the client is silent for 1 s): the record count and types of
+#         openssl s_server's, and the sizes of nginx's (two NewSessionTickets
+#         with a 16-byte session id context)
 #
 # Userspace datapath only (this host cannot load modules).  For the kernel
 # path, run the same script in the VM with the module loaded and
@@ -462,7 +463,11 @@ wait_port "$P2"
 post "$P2" post_ossl openssl
 stop "$BG"
 post "$NGX" post_ngx openssl
-check_eq "post-handshake flight == openssl s_server's" "$(q post_pl post)" "$(q post_ossl post)"
+# Record count and types as OpenSSL's server; the sizes are nginx's (its
+# tickets carry a 16-byte session id context, s_server's none): we are
+# nginx on the wire, so the next check compares the sizes with it.
+check_eq "post-handshake flight: as many records of the same type as openssl s_server's" \
+	"$(q post_pl post | sed 's/:[0-9]*/:/g')" "$(q post_ossl post | sed 's/:[0-9]*/:/g')"
 check_eq "post-handshake flight == nginx's" "$(q post_pl post)" "$(q post_ngx post)"
 
 stop "$NGXPID"

@@ -468,10 +468,13 @@ static void *relay_in(void *arg)
 {
 	struct relay *r = arg;
 	static char buf[64 * 1024];
+	/* Whole records: no short record after each read of a stream. */
+	size_t want = sizeof(buf) / pl_conn_record_max(r->conn) *
+		      pl_conn_record_max(r->conn);
 	ssize_t n;
 
 	for (;;) {
-		n = read(r->in_fd, buf, sizeof(buf));
+		n = read(r->in_fd, buf, want);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -342,6 +342,11 @@ fail:
 
 /* ------------------------------------------------------------ accessors */
 
+size_t pl_conn_record_max(const struct pl_conn *c)
+{
+	return c ? pl_max_content(c->framing, c->eem_len) : 0;
+}
+
 int pl_conn_fd(const struct pl_conn *c)
 {
 	return c ? c->fd : -1;

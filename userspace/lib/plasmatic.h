@@ -200,8 +200,15 @@ struct pl_conn *pl_accept(struct pl_ctx *ctx, int fd, struct pl_error *err);
  * FIN at a record boundary: see pl_conn_end()), -1 on error.
  */
 ssize_t pl_conn_read(struct pl_conn *c, void *buf, size_t len);
-/* Write all len bytes (records of at most 16 KiB): len or -1. */
+/* Write all len bytes (records of at most pl_conn_record_max()): len or -1. */
 ssize_t pl_conn_write(struct pl_conn *c, const void *buf, size_t len);
+/*
+ * Content bytes of a full record: 2^14 - eem_len in covered framing (so
+ * that a full record is as long on the wire as a stock TLS stack's,
+ * SPEC 6), 2^14 in detached.  Writes of a multiple of it leave no short
+ * record behind (in both datapaths).
+ */
+size_t pl_conn_record_max(const struct pl_conn *c);
 /* Send close_notify (if cfg->close_notify) and shut the sending half. */
 int pl_conn_shutdown(struct pl_conn *c);
 /* Send a KeyUpdate, asking the peer for one too if request_peer. */

@@ -223,6 +223,27 @@ static void msg_cb(int write_p, int version, int content_type,
 	}
 }
 
+/*
+ * nginx gives every server a 16-byte session id context (an MD5 over its
+ * certificates), which its tickets carry: so do we, from the certificate,
+ * so that our tickets have nginx's length (SPEC 2.2).
+ */
+static int set_session_id_context(SSL_CTX *sc)
+{
+	unsigned char md[EVP_MAX_MD_SIZE], *der = NULL;
+	X509 *cert = SSL_CTX_get0_certificate(sc);
+	unsigned int mdlen = 0;
+	int len, ok;
+
+	len = cert ? i2d_X509(cert, &der) : -1;
+	if (len <= 0)
+		return -1;
+	ok = EVP_Digest(der, (size_t)len, md, &mdlen, EVP_sha256(), NULL) &&
+	     SSL_CTX_set_session_id_context(sc, md, 16);
+	OPENSSL_free(der);
+	return ok ? 0 : -1;
+}
+
 static char *dup_or_null(const char *s, bool *fail)
 {
 	char *d;
@@ -343,6 +364,13 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 	SSL_CTX_set_session_cache_mode(sc, SSL_SESS_CACHE_OFF);
 	/* Never read beyond the record OpenSSL needs. */
 	SSL_CTX_set_read_ahead(sc, 0);
+	/* The handshake of curl (client) or nginx (server) on this host. */
+	if (cfg->role == PL_ROLE_CLIENT ? pl_mimic_client(sc) :
+	    pl_mimic_server(sc)) {
+		pl_err_set(err, PL_E_HANDSHAKE, "cannot configure OpenSSL");
+		pl_err_append_ssl(err);
+		goto fail;
+	}
 	SSL_CTX_set_keylog_callback(sc, keylog_cb);
 
 	if (cfg->role == PL_ROLE_CLIENT) {
@@ -392,6 +420,11 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 			pl_err_set(err, PL_E_CONFIG,
 				   "private key %s does not match certificate %s",
 				   cfg->key_file, cfg->cert_file);
+			pl_err_append_ssl(err);
+			goto fail;
+		}
+		if (set_session_id_context(sc)) {
+			pl_err_set(err, PL_E_HANDSHAKE, "cannot configure OpenSSL");
 			pl_err_append_ssl(err);
 			goto fail;
 		}
