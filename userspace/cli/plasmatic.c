@@ -15,6 +15,7 @@
 #include <limits.h>
 #include <netdb.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -464,6 +465,32 @@ static int write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
+/*
+ * Read up to len bytes, and when a read ends inside a record, what more
+ * is there at once: a stream that arrives in pieces (a pipe) still goes
+ * out in full records, as from a TLS server reading a file.
+ */
+static ssize_t read_records(int fd, char *buf, size_t len, size_t rec)
+{
+	ssize_t n = read(fd, buf, len);
+	size_t got;
+
+	if (n <= 0)
+		return n;
+	got = (size_t)n;
+	while (got < len && got % rec) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+
+		if (poll(&p, 1, 0) != 1 || !(p.revents & POLLIN))
+			break;
+		n = read(fd, buf + got, len - got);
+		if (n <= 0)
+			break;	/* EOF or error: the next read says */
+		got += (size_t)n;
+	}
+	return (ssize_t)got;
+}
+
 static void *relay_in(void *arg)
 {
 	struct relay *r = arg;
@@ -474,7 +501,7 @@ static void *relay_in(void *arg)
 	ssize_t n;
 
 	for (;;) {
-		n = read(r->in_fd, buf, want);
+		n = read_records(r->in_fd, buf, want, pl_conn_record_max(r->conn));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0) {

@@ -93,6 +93,9 @@ void pl_linger_close(int fd)
 struct fio {
 	SSL *ssl;		/* NULL: raw fd */
 	int fd;			/* non-blocking while we serve */
+	bool quiet;		/* end without close_notify, as nginx does
+				 * after the client's, an error, or a
+				 * timeout before the first request */
 };
 
 /* > 0 bytes, 0 end of stream, -1 error, -2 timeout. */
@@ -113,12 +116,16 @@ static ssize_t fio_read(struct fio *io, void *buf, size_t len, int timeout_ms)
 				return n;
 			e = SSL_get_error(io->ssl, n);
 			ERR_clear_error();
-			if (e == SSL_ERROR_ZERO_RETURN)
+			if (e == SSL_ERROR_ZERO_RETURN) {
+				io->quiet = true;
 				return 0;
-			if (e == SSL_ERROR_WANT_WRITE)
+			}
+			if (e == SSL_ERROR_WANT_WRITE) {
 				ev = POLLOUT;
-			else if (e != SSL_ERROR_WANT_READ)
+			} else if (e != SSL_ERROR_WANT_READ) {
+				io->quiet = true;
 				return -1;
+			}
 		} else {
 			ssize_t n = recv(io->fd, buf, len, 0);
 
@@ -534,8 +541,10 @@ static void respond(struct fio *io, const char *dir)
 				return;
 			}
 			n = fio_read(io, req + have, REQ_MAX - have, timeout);
+			if (n == -2 && timeout == HDR_TIMEOUT_MS)
+				io->quiet = true;	/* nginx: c->timedout */
 			if (n <= 0)
-				return;	/* gone, or timed out: close quietly */
+				return;
 			have += (size_t)n;
 			timeout = HDR_TIMEOUT_MS;
 			continue;
@@ -593,8 +602,8 @@ static void serve_probe(struct pl_ctx *ctx, struct fio *io, bool http)
 		send_error(io, 400, "The plain HTTP request was sent to HTTPS port",
 			   false, false);
 	}
-	if (io->ssl) {
-		/* close_notify, as a server ending a connection sends it. */
+	if (io->ssl && !io->quiet) {
+		/* close_notify, as nginx ending a connection sends it. */
 		SSL_shutdown(io->ssl);
 		ERR_clear_error();
 	}

@@ -423,7 +423,14 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 			pl_err_append_ssl(err);
 			goto fail;
 		}
-		if (set_session_id_context(sc)) {
+		/*
+		 * A TLS 1.2 client is never Plasmatic: accept it as Debian's
+		 * nginx does (its ssl_protocols and default ssl_ciphers) and
+		 * serve it as a plain TLS client (SPEC 7.1).
+		 */
+		if (!SSL_CTX_set_min_proto_version(sc, TLS1_2_VERSION) ||
+		    !SSL_CTX_set_cipher_list(sc, "HIGH:!aNULL:!MD5") ||
+		    set_session_id_context(sc)) {
 			pl_err_set(err, PL_E_HANDSHAKE, "cannot configure OpenSSL");
 			pl_err_append_ssl(err);
 			goto fail;
@@ -1076,6 +1083,15 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 		goto out;
 	}
 
+	if (server && SSL_version(ssl) != TLS1_3_VERSION) {
+		timeouts_set(fd, &tmo, 0);
+		pl_fallback_tls(ctx, ssl, fd);
+		pl_err_set(err, PL_E_PROBE,
+			   "the client negotiated %s, so it is not Plasmatic: %s",
+			   SSL_get_version(ssl), ctx->fallback ?
+			   "relayed to the fallback" : "answered as a web server would");
+		goto out;
+	}
 	if (SSL_version(ssl) != TLS1_3_VERSION) {
 		pl_err_set(err, PL_E_VERSION, "negotiated %s, not TLS 1.3",
 			   SSL_get_version(ssl));
