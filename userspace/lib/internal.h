@@ -115,7 +115,7 @@ struct pl_conn {
 	atomic_int fatal_alert;		/* -1 or alert the writer must still send */
 };
 
-/* Zero padding of the client's opening record (SPEC 2.1). */
+/* Zero padding of the client's opening record (SPEC 2.3). */
 #define PL_OPEN_PAD_MIN		64
 #define PL_OPEN_PAD_MAX		511
 

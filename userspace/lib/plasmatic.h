@@ -182,7 +182,7 @@ struct pl_conn;
 
 /*
  * TLS 1.3 handshake over the connected, blocking socket fd, then the
- * opening (SPEC 2.1: the client speaks first: pl_connect sends the
+ * opening (SPEC 2.3: the client speaks first: pl_connect sends the
  * opening record and reads the server's two tickets; pl_accept returns
  * only once the client's opening record passed its checks, so a server
  * never sends application data to a client without the PSK), then the

@@ -774,7 +774,7 @@ static enum first_bytes first_bytes(int fd, ssize_t *got)
 }
 
 /*
- * Client: the opening record (SPEC 2.1), an empty application_data
+ * Client: the opening record (SPEC 2.3), an empty application_data
  * record with 64..511 bytes of zero padding, sealed under sequence 0 and
  * the first EEM nonce; then the server's two NewSessionTickets, each
  * given to OpenSSL alone through a memory BIO so that it reads no byte
@@ -887,7 +887,7 @@ static int client_open(struct pl_ctx *ctx, SSL *ssl, int fd, struct pl_hs *hs,
 
 /*
  * Server: wait for the client's opening record, only peeking, and check
- * it (SPEC 2.1).  0: accepted and taken from the socket; 1: not an
+ * it (SPEC 2.3).  0: accepted and taken from the socket; 1: not an
  * opening record, the bytes are still there (a plain TLS client: the
  * fallback's); -1: error (closed, timed out).
  */
@@ -1129,7 +1129,7 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 	st.tx_eem = server ? s2c : c2s;
 	st.rx_eem = server ? c2s : s2c;
 
-	/* The opening (SPEC 2.1): the client speaks first. */
+	/* The opening (SPEC 2.3): the client speaks first. */
 	if (!server) {
 		if (client_open(ctx, ssl, fd, &hs, suite, &sec, &st, err))
 			goto out;
