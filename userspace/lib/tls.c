@@ -693,28 +693,71 @@ static void timeouts_set(int fd, const struct sock_timeouts *t, int sec)
 		   sizeof(tv));
 }
 
-/* Exactly len bytes (peek: without taking them); what recv got. */
+/*
+ * A non-blocking socket: wait until it has want bytes to read (peek needs
+ * them all at once: SO_RCVLOWAT) or room to write, for at most the
+ * socket's own SO_RCVTIMEO/SO_SNDTIMEO (which the library set), as a
+ * blocking socket would.  0 ready; -1 with errno EAGAIN on timeout.
+ */
+static int wait_nonblock(int fd, short events, int want)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+	struct timeval tv = { 0 };
+	socklen_t l = sizeof(tv);
+	int rc, fl = fcntl(fd, F_GETFL), one = 1, ms;
+
+	if (fl < 0 || !(fl & O_NONBLOCK)) {
+		errno = EAGAIN;
+		return -1;	/* a blocking socket timed out */
+	}
+	getsockopt(fd, SOL_SOCKET, events == POLLIN ? SO_RCVTIMEO : SO_SNDTIMEO,
+		   &tv, &l);
+	ms = tv.tv_sec || tv.tv_usec ?
+	     (int)(tv.tv_sec * 1000 + tv.tv_usec / 1000) : -1;
+	if (want > 1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &want, sizeof(want));
+	do {
+		rc = poll(&p, 1, ms);
+	} while (rc < 0 && errno == EINTR);
+	if (want > 1)
+		setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &one, sizeof(one));
+	if (rc == 0)
+		errno = EAGAIN;
+	return rc == 1 ? 0 : -1;
+}
+
+/*
+ * Exactly len bytes (peek: without taking them); what recv got (less at
+ * the end of the stream, or -1 with EAGAIN on timeout).  Blocking or not.
+ */
 static ssize_t recv_exact(int fd, void *buf, size_t len, int flags)
 {
 	size_t got = 0;
 
-	if (flags & MSG_PEEK) {
+	while (got < len) {
 		ssize_t n;
 
-		do {
+		if (flags & MSG_PEEK)
 			n = recv(fd, buf, len, MSG_PEEK | MSG_WAITALL);
-		} while (n < 0 && errno == EINTR);
-		return n;
-	}
-	while (got < len) {
-		ssize_t n = recv(fd, (uint8_t *)buf + got, len - got,
-				 MSG_WAITALL);
-
+		else
+			n = recv(fd, (uint8_t *)buf + got, len - got, MSG_WAITALL);
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return got ? (ssize_t)got : n;
-		got += (size_t)n;
+		if (n == 0)
+			return (ssize_t)got;
+		if (n > 0 && (flags & MSG_PEEK)) {
+			if ((size_t)n == got)
+				return (ssize_t)got;	/* no more: EOF */
+			got = (size_t)n;
+		} else if (n > 0) {
+			got += (size_t)n;
+		}
+		if (got == len)
+			break;
+		if ((n < 0 && errno != EAGAIN) ||
+		    wait_nonblock(fd, POLLIN, (flags & MSG_PEEK) ? (int)len :
+				  (int)(len - got)))
+			return got ? (ssize_t)got : -1;
 	}
 	return (ssize_t)got;
 }
@@ -726,10 +769,13 @@ static int send_exact(int fd, const uint8_t *p, size_t len)
 
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
+		if (n > 0) {
+			p += n;
+			len -= (size_t)n;
+			continue;
+		}
+		if (n == 0 || errno != EAGAIN || wait_nonblock(fd, POLLOUT, 0))
 			return -1;
-		p += n;
-		len -= (size_t)n;
 	}
 	return 0;
 }

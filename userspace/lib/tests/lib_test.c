@@ -12,6 +12,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -1087,6 +1088,40 @@ TEST(handshake_timeout)
 	close(a);
 	close(b);
 	pl_ctx_free(ctx);
+}
+
+/*
+ * The handshake and the opening also work on non-blocking sockets (the
+ * library waits with poll, for at most its timeouts); the data moves once
+ * the sockets are blocking again.
+ */
+TEST(nonblocking_handshake)
+{
+	struct pl_config cc, sc;
+	struct pl_error cerr, serr;
+	struct pl_ctx *cctx, *sctx;
+	struct pl_conn *c, *s;
+	char buf[16];
+	int cfd, sfd;
+
+	test_configs(&cc, &sc);
+	cctx = pl_ctx_new(&cc, &cerr);
+	sctx = pl_ctx_new(&sc, &serr);
+	ASSERT_NE(NULL, cctx);
+	ASSERT_NE(NULL, sctx);
+	ASSERT_EQ(0, tcp_pair(&cfd, &sfd));
+	fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) | O_NONBLOCK);
+	fcntl(sfd, F_SETFL, fcntl(sfd, F_GETFL) | O_NONBLOCK);
+	ASSERT_EQ(0, connect_pair(cctx, sctx, cfd, sfd, &c, &s, &cerr, &serr))
+		TH_LOG("client: %s; server: %s", cerr.msg, serr.msg);
+	fcntl(cfd, F_SETFL, fcntl(cfd, F_GETFL) & ~O_NONBLOCK);
+	fcntl(sfd, F_SETFL, fcntl(sfd, F_GETFL) & ~O_NONBLOCK);
+	ASSERT_EQ(5, pl_conn_write(c, "hello", 5));
+	ASSERT_EQ(5, pl_conn_read(s, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "hello", 5));
+	ASSERT_EQ(3, pl_conn_write(s, "hey", 3));
+	ASSERT_EQ(3, pl_conn_read(c, buf, sizeof(buf)));
+	ends_free(c, s, cfd, sfd, cctx, sctx);
 }
 
 TEST(error_strings)
