@@ -14,11 +14,14 @@
  * X25519 (OpenSSL's default first group: checked on the plain side), an
  * ECDSA P-256 server certificate signed by an ECDSA P-256 CA (made in DIR,
  * default /tmp/handshake-bench, by userspace/lib/tests/pki.c), the client
- * verifying the chain and the host name, no session tickets, no session
- * cache.  What the plain side does not do is exactly Plasmatic's addition:
- * the key log capture, the exporter, the EEM key schedule (with a PSK), the
- * upgrade (TCP_ULP and four setsockopts, or the userspace engine's
- * contexts), the wiping of OpenSSL's secrets and of the stack.
+ * verifying the chain and the host name, the server sending OpenSSL's two
+ * session tickets (a stock server's default; SPEC 2.2), no session cache.
+ * What the plain side does not do is exactly Plasmatic's addition: the
+ * curl-shaped ClientHello and nginx-shaped server settings (SPEC 2.1), the
+ * key log capture, the exporter, the EEM key schedule (with a PSK), the
+ * opening record (SPEC 2.3), the upgrade (TCP_ULP and four setsockopts, or
+ * the userspace engine's contexts), the wiping of OpenSSL's secrets and of
+ * the stack.
  *
  * One handshake: the client thread connects a new TCP socket to the server
  * thread's listener, both run the handshake (plain: SSL_connect /
@@ -45,7 +48,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
 #include <sched.h>
@@ -139,16 +144,53 @@ static void pin(int cpu)
 
 /* ------------------------------------------------------------ contexts */
 
+/*
+ * A stock client (curl) processes the server's two tickets when it reads;
+ * so does pl_connect: the plain client reads them too (non-blocking
+ * reads until OpenSSL has taken both), so that both sides do that work.
+ */
+static void ticket_msg_cb(int write_p, int version, int content_type,
+			  const void *buf, size_t len, SSL *ssl, void *arg)
+{
+	(void)version;
+	(void)ssl;
+	if (!write_p && content_type == SSL3_RT_HANDSHAKE && len &&
+	    ((const unsigned char *)buf)[0] == SSL3_MT_NEWSESSION_TICKET)
+		++*(int *)arg;
+}
+
+static int read_tickets(SSL *s, int fd)
+{
+	int fl = fcntl(fd, F_GETFL), rc = 0, seen = 0;
+	char b;
+
+	SSL_set_msg_callback(s, ticket_msg_cb);
+	SSL_set_msg_callback_arg(s, &seen);
+	fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	while (seen < 2) {
+		struct pollfd pf = { .fd = fd, .events = POLLIN };
+		int r = SSL_read(s, &b, 1);
+
+		if (r > 0 || SSL_get_error(s, r) != SSL_ERROR_WANT_READ ||
+		    (seen < 2 && poll(&pf, 1, 5000) != 1)) {
+			rc = -1;
+			break;
+		}
+	}
+	ERR_clear_error();
+	SSL_set_msg_callback(s, NULL);
+	fcntl(fd, F_SETFL, fl);
+	return rc;
+}
+
 static SSL_CTX *plain_ctx(bool server)
 {
 	SSL_CTX *c = SSL_CTX_new(server ? TLS_server_method() : TLS_client_method());
 
 	if (!c || !SSL_CTX_set_min_proto_version(c, TLS1_3_VERSION) ||
 	    !SSL_CTX_set_max_proto_version(c, TLS1_3_VERSION) ||
-	    !SSL_CTX_set_ciphersuites(c, SUITES) ||
-	    !SSL_CTX_set_num_tickets(c, 0))
+	    !SSL_CTX_set_ciphersuites(c, SUITES))
 		die("plain SSL_CTX");
-	SSL_CTX_set_options(c, SSL_OP_NO_TICKET);
 	SSL_CTX_set_session_cache_mode(c, SSL_SESS_CACHE_OFF);
 	if (server) {
 		if (SSL_CTX_use_certificate_chain_file(c, srv_pem) != 1 ||
@@ -179,6 +221,7 @@ static void make_ctxs(void)
 	cfg.hostname = "localhost";
 	cfg.psk = psk;
 	cfg.datapath = opt.datapath;
+	cfg.ciphersuites = "TLS_AES_128_GCM_SHA256";	/* as the plain side */
 	pl_cctx = pl_ctx_new(&cfg, &err);
 	if (!pl_cctx)
 		die("plasmatic client ctx: %s", err.msg);
@@ -187,6 +230,7 @@ static void make_ctxs(void)
 	cfg.key_file = srv_key;
 	cfg.psk = psk;
 	cfg.datapath = opt.datapath;
+	cfg.ciphersuites = "TLS_AES_128_GCM_SHA256";
 	pl_sctx = pl_ctx_new(&cfg, &err);
 	if (!pl_sctx)
 		die("plasmatic server ctx: %s", err.msg);
@@ -224,7 +268,11 @@ static void pair_fail(struct pair *p, const char *fmt, ...)
 static int plain_server_one(struct pair *p, int fd)
 {
 	SSL *s = SSL_new(plain_sctx);
-	int rc = -1;
+	int rc = -1, one = 1;
+
+	/* As libplasmatic during its handshake: the second ticket must not
+	 * wait for the client's delayed ACK of the first (Nagle). */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	if (!s || !SSL_set_fd(s, fd) || SSL_accept(s) != 1) {
 		pair_fail(p, "plain SSL_accept failed");
@@ -252,7 +300,8 @@ static int plain_client_one(struct pair *p, int fd)
 	int rc = -1;
 
 	if (!s || !SSL_set_fd(s, fd) || !SSL_set1_host(s, "localhost") ||
-	    !SSL_set_tlsext_host_name(s, "localhost") || SSL_connect(s) != 1) {
+	    !SSL_set_tlsext_host_name(s, "localhost") || SSL_connect(s) != 1 ||
+	    read_tickets(s, fd)) {
 		pair_fail(p, "plain SSL_connect failed");
 		goto out;
 	}
@@ -567,7 +616,7 @@ int main(int argc, char **argv)
 	total = opt.n * opt.conc;
 	printf("# %s; %ld CPUs online, load %.2f %.2f %.2f\n", OpenSSL_version(OPENSSL_VERSION),
 	       sysconf(_SC_NPROCESSORS_ONLN), load[0], load[1], load[2]);
-	printf("# TLS 1.3 AES-128-GCM, X25519, ECDSA P-256 (CA + server), client verifies, no tickets;\n");
+	printf("# TLS 1.3 AES-128-GCM, X25519, ECDSA P-256 (CA + server), client verifies, two tickets;\n");
 	printf("# plasmatic: PSK, covered framing, EEM 80, upgrade to the %s datapath\n", dpname);
 	printf("# %d handshakes per round (%d pair%s x %d, in %d slices), %d rounds\n",
 	       total, opt.conc, opt.conc > 1 ? "s" : "", opt.n, opt.slices,

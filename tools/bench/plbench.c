@@ -957,5 +957,8 @@ int main(int argc, char **argv)
 			usage();
 		}
 	}
+	/* A record's content cap (SPEC 6: 2^14 - eem_len in covered framing). */
+	if (o.record > pl_max_content(o.framing, o.eem_len))
+		o.record = pl_max_content(o.framing, o.eem_len) / 8 * 8;
 	return cmd_run(&o);
 }

@@ -233,7 +233,7 @@ static int kernel_upgrade(struct pl_conn *c, const struct pl_start *st,
 	return 0;
 }
 
-static int userspace_upgrade(struct pl_conn *c, const struct pl_start *st,
+static int userspace_upgrade(struct pl_conn *c, struct pl_start *st,
 			     const uint8_t *tx_secret, const uint8_t *rx_secret,
 			     size_t secret_len, struct pl_error *err)
 {
@@ -249,14 +249,16 @@ static int userspace_upgrade(struct pl_conn *c, const struct pl_start *st,
 	dc.secret = tx_secret;
 	dc.eem_key = st->tx_eem.key;
 	dc.eem_nonce = st->tx_eem.nonce;
-	c->tx = pl_tx_new(&dc, &rc);
+	c->tx = st->tx ? st->tx : pl_tx_new(&dc, &rc);
+	st->tx = NULL;
 	if (!c->tx)
 		goto fail;
 	dc.seq = st->rx_seq;
 	dc.secret = rx_secret;
 	dc.eem_key = st->rx_eem.key;
 	dc.eem_nonce = st->rx_eem.nonce;
-	c->rx = pl_rx_new(&dc, &rc);
+	c->rx = st->rx ? st->rx : pl_rx_new(&dc, &rc);
+	st->rx = NULL;
 	if (!c->rx)
 		goto fail;
 	/* outbuf and inbuf come with the first data (buf_get). */
@@ -271,7 +273,7 @@ fail:
 
 struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 				struct pl_hs_secrets *sec,
-				const struct pl_start *st, struct pl_error *err)
+				struct pl_start *st, struct pl_error *err)
 {
 	const uint8_t *tx_secret, *rx_secret;
 	const unsigned char *alpn = NULL;

@@ -124,12 +124,16 @@ struct pl_conn {
 struct pl_start {
 	uint64_t tx_seq, rx_seq;
 	struct pl_eem_secrets tx_eem, rx_eem;	/* nonce: the next one */
+	/* The engine state of the opening, if any (client TX, server RX):
+	 * the userspace datapath takes it over, saving a second setup. */
+	struct pl_tx *tx;
+	struct pl_rx *rx;
 };
 
 /* conn.c */
 PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 					  struct pl_hs_secrets *sec,
-					  const struct pl_start *st,
+					  struct pl_start *st,
 					  struct pl_error *err);
 
 /* fallback.c: a client that is not Plasmatic (SPEC 7.1). */

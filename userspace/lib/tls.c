@@ -8,6 +8,7 @@
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <malloc.h>
@@ -666,18 +667,30 @@ static void handshake_error(SSL *ssl, int rc, const struct pl_hs *hs,
 
 /* ------------------------------------------------ around the handshake */
 
-/* The caller's socket timeouts, and ours while the library runs. */
+/*
+ * The caller's socket timeouts and TCP_NODELAY, and ours while the
+ * library runs: no Nagle delay in the handshake and the opening (the
+ * server's second ticket would otherwise wait for the client's delayed
+ * ACK of the first, 40 ms).
+ */
 struct sock_timeouts {
 	struct timeval rcv, snd;
+	int nodelay;
 	bool saved;
 };
 
 static void timeouts_save(int fd, struct sock_timeouts *t)
 {
-	socklen_t l1 = sizeof(t->rcv), l2 = sizeof(t->snd);
+	socklen_t l1 = sizeof(t->rcv), l2 = sizeof(t->snd), l3 = sizeof(int);
+	int one = 1;
 
 	t->saved = !getsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &t->rcv, &l1) &&
 		   !getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &t->snd, &l2);
+	if (!getsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &t->nodelay, &l3) &&
+	    !t->nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	else
+		t->nodelay = 1;		/* not TCP, or already set: keep */
 }
 
 /* sec > 0: that many seconds; 0: the caller's own values. */
@@ -685,6 +698,9 @@ static void timeouts_set(int fd, const struct sock_timeouts *t, int sec)
 {
 	struct timeval tv = { .tv_sec = sec };
 
+	if (!sec && !t->nodelay)
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &t->nodelay,
+			   sizeof(t->nodelay));
 	if (!t->saved)
 		return;
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, sec ? &tv : &t->rcv,
@@ -862,8 +878,10 @@ static int client_open(struct pl_ctx *ctx, SSL *ssl, int fd, struct pl_hs *hs,
 	if (!rc) {
 		pl_tx_eem_nonce(tx, st->tx_eem.nonce);
 		st->tx_seq = pl_tx_seq(tx);
+		st->tx = tx;	/* the userspace datapath goes on with it */
+	} else {
+		pl_tx_free(tx);
 	}
-	pl_tx_free(tx);
 	if (rc) {
 		err->engine_err = rc;
 		pl_err_set(err, PL_E_ENGINE, "cannot seal the opening record: %s",
@@ -1001,11 +1019,12 @@ static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
 	}
 	st->rx_seq = pl_rx_seq(rx);
 	pl_rx_eem_nonce(rx, st->rx_eem.nonce);
+	st->rx = rx;	/* the userspace datapath goes on with it */
+	rx = NULL;
 	ret = 0;
 out:
 	pl_rx_free(rx);
-	OPENSSL_cleanse(rec, PL_MAX_WIRE_LEN);
-	free(rec);
+	free(rec);	/* ciphertext only */
 	return ret;
 }
 
@@ -1224,6 +1243,8 @@ out:
 	timeouts_set(fd, &tmo, 0);
 	if (linger)
 		pl_linger_close(fd);
+	pl_tx_free(st.tx);
+	pl_rx_free(st.rx);
 	OPENSSL_cleanse(&c2s, sizeof(c2s));
 	OPENSSL_cleanse(&s2c, sizeof(s2c));
 	OPENSSL_cleanse(&st, sizeof(st));
