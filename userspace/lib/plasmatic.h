@@ -139,11 +139,12 @@ struct pl_config {
 	enum pl_datapath datapath;	/* default PL_DATAPATH_AUTO */
 	int close_notify;		/* 1 (default): pl_conn_shutdown sends it */
 	/*
-	 * Timeouts in seconds (0: none), default PL_TIMEOUT_DEFAULT as
-	 * nginx's: the whole handshake, and (server) the wait for the
-	 * client's opening record after it.  Set on the socket as
-	 * SO_RCVTIMEO/SO_SNDTIMEO while pl_connect/pl_accept run; the
-	 * caller's values are back when they return.
+	 * Timeouts in seconds, default PL_TIMEOUT_DEFAULT as nginx's: the
+	 * handshake, and (server) the wait for the client's opening record
+	 * after it.  Set on the socket as SO_RCVTIMEO/SO_SNDTIMEO while
+	 * pl_connect/pl_accept run (TCP_NODELAY too); the caller's values
+	 * are back when they return.  0: none of the library's (the
+	 * socket's own SO_RCVTIMEO/SO_SNDTIMEO, if any, apply).
 	 */
 	int handshake_timeout;
 	int open_timeout;
