@@ -48,6 +48,21 @@ FIXTURE_TEARDOWN(vec)
 	for (const struct spec_vec *v = (s)->v; v < (s)->v + (s)->n; v++) \
 		if (!strncmp(v->id, prefix, strlen(prefix)))
 
+/* One direction keyed by record key and IV, as the vectors give them. */
+static struct pl_dir_config keyed_dir(uint64_t suite, const uint8_t *key,
+				      const uint8_t *iv, uint64_t seq,
+				      const uint8_t *ekey, const uint8_t *enonce,
+				      uint64_t framing, uint64_t eem_len)
+{
+	struct pl_dir_config cfg = {
+		.suite = (uint16_t)suite, .key = key, .iv = iv, .seq = seq,
+		.eem_key = ekey, .eem_nonce = enonce,
+		.framing = (uint8_t)framing, .eem_len = (uint8_t)eem_len,
+	};
+
+	return cfg;
+}
+
 TEST_F(vec, keysched)
 {
 	ASSERT_EQ(2, spec_count(&self->s, "keysched-"));
@@ -314,14 +329,7 @@ TEST_F(vec, records)
 		alerts += ct == 21;
 		pairs += nrec == 2;
 
-		cfg.suite = (uint16_t)suite;
-		cfg.key = key;
-		cfg.iv = iv;
-		cfg.seq = seq;
-		cfg.eem_key = ekey;
-		cfg.eem_nonce = enonce;
-		cfg.framing = (uint8_t)framing;
-		cfg.eem_len = (uint8_t)eem_len;
+		cfg = keyed_dir(suite, key, iv, seq, ekey, enonce, framing, eem_len);
 		tx = pl_tx_new(&cfg, NULL);
 		rx = pl_rx_new(&cfg, NULL);
 		ASSERT_TRUE(tx && rx);
@@ -833,14 +841,7 @@ TEST_F(vec, rejects)
 		seen[c]++;
 		want = causes[c].err;
 
-		cfg.suite = (uint16_t)suite;
-		cfg.key = key;
-		cfg.iv = iv;
-		cfg.seq = seq;
-		cfg.eem_key = ekey;
-		cfg.eem_nonce = enonce;
-		cfg.framing = (uint8_t)framing;
-		cfg.eem_len = (uint8_t)eem_len;
+		cfg = keyed_dir(suite, key, iv, seq, ekey, enonce, framing, eem_len);
 
 		/* Whole: the exact cause, found where SPEC 7 says. */
 		rx = pl_rx_new(&cfg, NULL);
