@@ -15,9 +15,10 @@
  *    three suites fails in pl_connect() right after it (PL_E_VERSION /
  *    PL_E_CIPHER); a 1.3-capable server cannot be made to pick 1.2 (RFC
  *    8446 4.1.3 downgrade sentinel, checked by OpenSSL);
- *  - the server keeps TLS 1.3 as its minimum; a TLS 1.2-only probe gets a
- *    protocol_version alert, like nginx with "ssl_protocols TLSv1.3" (a
- *    stock Debian nginx would complete TLS 1.2 instead);
+ *  - the server: pl_ctx_new() lowers its minimum to TLS 1.2 with nginx's
+ *    default ciphers after this, as Debian's stock nginx.conf does, and a
+ *    client that negotiates TLS 1.2 is served as a plain TLS client (SPEC
+ *    7.1), never as a Plasmatic one;
  *  - the TLS 1.3 suites are the configured subset of the three, reordered
  *    only; tickets, early data and the keylog callback are not touched.
  */
