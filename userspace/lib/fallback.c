@@ -583,15 +583,15 @@ static void respond(struct fio *io, const char *dir)
 
 static void serve_probe(struct pl_ctx *ctx, struct fio *io, bool http)
 {
-	int fl = fcntl(io->fd, F_GETFL);
+	int fl = fcntl(io->fd, F_GETFL), bfd;
 
 	if (fl >= 0)
 		fcntl(io->fd, F_SETFL, fl | O_NONBLOCK);
-	if (ctx->fallback) {
-		int bfd = connect_fallback(ctx->fallback);
+	bfd = ctx->fallback ? connect_fallback(ctx->fallback) : -1;
 
-		if (bfd >= 0)
-			relay(io, bfd);
+	/* A fallback server that cannot be reached: answer ourselves. */
+	if (bfd >= 0) {
+		relay(io, bfd);
 	} else if (io->ssl) {
 		respond(io, ctx->fallback_dir);
 	} else if (http) {

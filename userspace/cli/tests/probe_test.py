@@ -351,6 +351,15 @@ server {{ listen 127.0.0.1:{nport}; root {ndir}/www; }} }}
     stop(srv)
     stop(ng)
 
+    # --fallback that cannot be reached: the built-in page, not a close.
+    srv, port = listen(d, "--exec", "cat secret", "--fallback",
+                       f"127.0.0.1:{free_port()}")
+    r = run(["curl", "-sk", "--max-time", "20", "-o", "/dev/null", "-w",
+             "%{http_code}", f"https://127.0.0.1:{port}/"])
+    check("--fallback down: the built-in page (200) instead",
+          r.stdout == b"200", r.stdout + r.stderr)
+    stop(srv)
+
     # A Plasmatic client with the PSK still gets the service.
     srv, port = listen(d, "--exec", "cat secret", "--once")
     r = run([P, "connect", f"127.0.0.1:{port}", "--ca",
