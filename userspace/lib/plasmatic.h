@@ -156,7 +156,7 @@ struct pl_config {
 	 *  - fallback "HOST:PORT" (e.g. nginx on loopback): a plain TLS
 	 *    client's plaintext is relayed to it and its answers back as
 	 *    ordinary TLS records; bytes that are not TLS go to it as they
-	 *    are;
+	 *    are (when it cannot be reached, the built-in responder answers);
 	 *  - else a built-in HTTP/1.1 responder answers as nginx would:
 	 *    GET/HEAD of the files under fallback_dir (NULL: one page at
 	 *    "/"), cleartext HTTP gets nginx's 400 page, other bytes are
