@@ -89,6 +89,10 @@
 #define PLASMATIC_CLOSE_NOTIFY		7	/* int: send close_notify */
 #define PLASMATIC_KEY_UPDATE		8	/* int: PLASMATIC_KU_* (set only) */
 #define PLASMATIC_RX_END		9	/* int: PLASMATIC_END_* (get only) */
+#define PLASMATIC_TPL_TX		10	/* set: struct plasmatic_tpl;
+						 * get: struct plasmatic_tpl_state */
+#define PLASMATIC_SEED_UPDATE		11	/* struct plasmatic_tpl (set only) */
+#define PLASMATIC_TPL_SCHED		12	/* struct plasmatic_tpl_rec[] (get) */
 
 /* cmsg at SOL_PLASMATIC: __u8 TLS content type of a record. */
 #define PLASMATIC_RECORD_TYPE		1
@@ -144,6 +148,73 @@ struct plasmatic_secret_info {
 #define PLASMATIC_END_ERROR		3	/* record failed; fatal */
 
 /*
+ * Traffic Pattern Library (SPEC.md section 9): the sizes of the records we
+ * send, and the delay before each (computed here, enforced by the pacer).
+ *
+ *   - PLASMATIC_TPL_TX sets our transmit shaping state (mode, seed, LOCK),
+ *     draw counter 0, from the next record on (a record already open under
+ *     MSG_MORE keeps its size).  It may be set before or after the keys and
+ *     any number of times.  Without it a socket sends in mode 0 (records
+ *     as written, unpadded) with seed 0, unlocked.  getsockopt returns
+ *     struct plasmatic_tpl_state (the seed is not returned).
+ *   - In modes 1..8 every application_data record is exactly its size
+ *     draw on the wire (content plus TLS 1.3 zero padding): a send is split
+ *     into records of the drawn sizes, the last one padded unless MSG_MORE
+ *     holds it open.  How data is written (send sizes, MSG_MORE, sendfile,
+ *     splice, a sender blocked on TCP) changes what a record holds, never
+ *     its size.  Each record starts a TCP segment of its own (the socket
+ *     marks the end of each record as MSG_EOR does).  Mode 0 is unshaped
+ *     and unchanged.  Alerts, KeyUpdates and other non-data records take no
+ *     draw and are never padded.
+ *   - PLASMATIC_SEED_UPDATE asks the peer to shape its own transmit
+ *     direction: the update rides in the EEM of the next record we seal
+ *     (whatever its type; a later set before then replaces it).  Needs TX
+ *     keys (else ENOKEY).  A Seed Update the peer sends us is applied to
+ *     our transmit state from the first record we draw after the kernel
+ *     has accepted the record carrying it (SPEC 9.4).
+ *   - Unlocked, a shaped mode rotates every 1024 shaped records (SPEC 9.4).
+ *   - PLASMATIC_TPL_SCHED returns the schedule of the most recent shaped
+ *     records, oldest first, as many as fit in optlen (up to
+ *     PLASMATIC_TPL_SCHED_LEN; optlen is set to what was written): where
+ *     each lies in the TCP sequence space and its delay draw, for a pacer
+ *     at the qdisc.  A segment below the end of the highest sequence range
+ *     already sent is a retransmission, and gets no delay of its own.
+ *   - Errors: a mode above 8, a flag other than PLASMATIC_TPL_LOCK or a
+ *     non-zero reserved byte gives EINVAL, as does a wrong optlen.
+ */
+#define PLASMATIC_TPL_MODES		9	/* modes 0 .. 8 */
+#define PLASMATIC_TPL_LOCK		0x01	/* no rotation (SPEC 9.4) */
+#define PLASMATIC_TPL_SCHED_LEN		64	/* entries kept per socket */
+
+struct plasmatic_tpl {
+	__u8 mode;		/* 0 .. PLASMATIC_TPL_MODES - 1 */
+	__u8 flags;		/* PLASMATIC_TPL_LOCK */
+	__u8 reserved[6];	/* must be zero */
+	__u64 seed;
+};
+
+struct plasmatic_tpl_state {
+	__u8 mode;		/* mode of the next record (before rotation) */
+	__u8 flags;		/* PLASMATIC_TPL_LOCK */
+	__u8 su_queued;		/* a Seed Update waits for our next record */
+	__u8 reserved[5];
+	__u64 draws;		/* draw counter since the state was set */
+	__u64 records;		/* records shaped (that took draws) */
+	__u64 pad_bytes;	/* TLS 1.3 padding bytes sent in them */
+	__u64 su_sent;		/* Seed Updates sent */
+	__u64 su_applied;	/* Seed Updates received and applied */
+};
+
+struct plasmatic_tpl_rec {
+	__u64 index;		/* shaped record number on this socket, from 0 */
+	__u32 seq;		/* TCP sequence number of its first byte */
+	__u32 len;		/* bytes on the wire: header to EEM */
+	__u32 delay_us;		/* delay draw: gap before it departs */
+	__u8 mode;		/* mode it was drawn in */
+	__u8 reserved[3];
+};
+
+/*
  * INET_DIAG_ULP_INFO carries INET_ULP_INFO_NAME ("plasmatic") and a nest of
  * this type holding the PLASMATIC_INFO_* attributes (ss -tie).
  */
@@ -157,6 +228,11 @@ enum {
 	PLASMATIC_INFO_RX_CIPHER,	/* u16 TLS_CIPHER_* */
 	PLASMATIC_INFO_FRAMING,		/* u8 PLASMATIC_FRAMING_* */
 	PLASMATIC_INFO_EEM_LEN,		/* u8 */
+	PLASMATIC_INFO_TPL_MODE,	/* u8: TX mode */
+	PLASMATIC_INFO_TPL_RECORDS,	/* u64: records shaped */
+	PLASMATIC_INFO_TPL_PAD,		/* u64: padding bytes sent */
+	PLASMATIC_INFO_SU_SENT,		/* u64 */
+	PLASMATIC_INFO_SU_APPLIED,	/* u64 */
 	__PLASMATIC_INFO_MAX,
 };
 
