@@ -31,6 +31,10 @@
  *   --eem-len N     EEM bytes on the wire (default 80)
  *   --rbuf N        receiver's recv buffer (default 65536)
  *   --cpus S,R      pin sender and receiver threads (default 0,1; -1 = none)
+ *   --tpl-mode N    tx plasmatic: shape the records in TPL mode N (SPEC 9,
+ *                   locked, a fixed seed) with PLASMATIC_TPL_TX; the wire
+ *                   check then counts the records and padding the socket
+ *                   reports (struct plasmatic_tpl_state)
  *   --verify        tx: the receiver keeps every byte (in a buffer faulted
  *                   in beforehand, recv() of the same sizes) and, after the
  *                   timing, decodes and checks it against the file: kTLS
@@ -104,6 +108,7 @@ struct opts {
 	const char *stream;		/* rx: sealed stream file (cache) */
 	bool verify;			/* tx: keep and decode the wire bytes */
 	bool write;			/* tx: read + send instead of sendfile */
+	int tpl_mode;			/* tx plasmatic: -1 unshaped */
 	uint64_t bytes;			/* application bytes */
 	size_t record;
 	uint8_t framing;
@@ -331,6 +336,17 @@ static void upgrade(int fd, const struct opts *o, const struct keys *k, bool tx)
 		if (setsockopt(fd, SOL_PLASMATIC, tx ? PLASMATIC_TX : PLASMATIC_RX,
 			       &c, clen))
 			die("PLASMATIC_%s: %s", tx ? "TX" : "RX", strerror(errno));
+		if (tx && o->tpl_mode >= 0) {
+			struct plasmatic_tpl t = {
+				.mode = o->tpl_mode,
+				.flags = PLASMATIC_TPL_LOCK,
+				.seed = 0x706c61736d617469ULL,
+			};
+
+			if (setsockopt(fd, SOL_PLASMATIC, PLASMATIC_TPL_TX, &t,
+				       sizeof(t)))
+				die("PLASMATIC_TPL_TX: %s", strerror(errno));
+		}
 	}
 }
 
@@ -726,6 +742,7 @@ static int cmd_run(struct opts *o)
 {
 	struct run r = { .o = o, .ffd = -1 };
 	uint64_t wire, secs_bytes, rec_overhead = 0, nrec;
+	struct plasmatic_tpl_state tpl = { 0 };
 	pthread_t th;
 	double secs, e2e;
 	int err;
@@ -781,6 +798,12 @@ static int cmd_run(struct opts *o)
 		sender_sendfile(&r);
 	r.t_send1 = now();
 	r.cpu_send = thread_cpu() - r.cpu_send;
+	if (o->tx && o->tpl_mode >= 0) {
+		socklen_t len = sizeof(tpl);
+
+		if (getsockopt(r.sp.a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &tpl, &len))
+			die("PLASMATIC_TPL_TX: %s", strerror(errno));
+	}
 	if (o->tx && shutdown(r.sp.a, SHUT_WR))
 		die("shutdown: %s", strerror(errno));
 	if (o->tx)
@@ -795,14 +818,18 @@ static int cmd_run(struct opts *o)
 		rec_overhead += o->eem_len;
 	if (o->tx) {
 		wire = r.received;
-		if (o->impl != I_TCP && r.received > o->bytes)
+		if (o->tpl_mode > 0)
+			/* every record took a draw; padding as counted */
+			nrec = tpl.records;
+		else if (o->impl != I_TCP && r.received > o->bytes)
 			/* records the kernel made, if all but the last are full */
 			nrec = (r.received - o->bytes) / rec_overhead;
-		if (r.received != o->bytes + nrec * rec_overhead)
+		if (r.received != o->bytes + tpl.pad_bytes + nrec * rec_overhead)
 			die("%s tx: received %" PRIu64 " bytes on the wire, expected %"
 			    PRIu64 " (%" PRIu64 " records of %zu bytes)", impl_names[o->impl],
 			    r.received, o->bytes + nrec * rec_overhead, nrec, o->record);
-		if (o->impl != I_TCP && nrec != (o->bytes + o->record - 1) / o->record)
+		if (o->impl != I_TCP && o->tpl_mode <= 0 &&
+		    nrec != (o->bytes + o->record - 1) / o->record)
 			fprintf(stderr, "plbench: note: %s made %" PRIu64
 				" records for %" PRIu64 " bytes (avg %.0f bytes of content)\n",
 				impl_names[o->impl], nrec, o->bytes, (double)o->bytes / nrec);
@@ -825,11 +852,11 @@ static int cmd_run(struct opts *o)
 	secs_bytes = o->bytes;
 	printf("RESULT dir=%s impl=%s cipher=%s bytes=%" PRIu64 " wire=%" PRIu64
 	       " records=%" PRIu64 " record=%zu secs=%.3f e2e_secs=%.3f cpu_send=%.3f"
-	       " cpu_recv=%.3f mbps=%.1f%s\n",
+	       " cpu_recv=%.3f mbps=%.1f tpl_mode=%d pad=%" PRIu64 "%s\n",
 	       o->tx ? (o->write ? "tx-write" : "tx") : "rx",
 	       impl_names[o->impl], o->cipher_name,
 	       secs_bytes, wire, nrec, o->record, secs, e2e, r.cpu_send, r.cpu_recv,
-	       secs_bytes / secs / 1e6,
+	       secs_bytes / secs / 1e6, o->tpl_mode, (uint64_t)tpl.pad_bytes,
 	       o->tx ? (o->verify ? " verified=yes" : " verified=no") :
 	       " verified=sampled");
 	pl_sockpair_close(&r.sp);
@@ -852,6 +879,7 @@ static void usage(void)
 		"options: --record N  --framing detached|covered  --eem-len N\n"
 		"         --rbuf N  --cpus SEND,RECV  --stream PATH (rx)  --verify (tx)\n"
 		"         --write (tx: read + send of --record bytes, not sendfile)\n"
+		"         --tpl-mode N (tx plasmatic: TPL mode N, locked)\n"
 		"         --marks (print PLBENCH-MARK begin/end around the timed part)\n"
 		"       plbench spin CPU SECS  (busy on CPU between marks)\n");
 	exit(2);
@@ -878,6 +906,7 @@ int main(int argc, char **argv)
 		.rbuf = 65536,
 		.cpu_send = 0,
 		.cpu_recv = 1,
+		.tpl_mode = -1,
 	};
 	int i;
 
@@ -944,6 +973,10 @@ int main(int argc, char **argv)
 			if (n < PLASMATIC_EEM_LEN_MIN || n > PLASMATIC_EEM_LEN_MAX)
 				usage();
 			o.eem_len = n;
+		} else if (!strcmp(a, "--tpl-mode") && o.tx && o.impl == I_PLASMATIC) {
+			o.tpl_mode = number(v);
+			if (o.tpl_mode >= PLASMATIC_TPL_MODES)
+				usage();
 		} else if (!strcmp(a, "--rbuf")) {
 			o.rbuf = number(v);
 			if (o.rbuf < 4096 || o.rbuf % 4096)

@@ -8,12 +8,14 @@
 #         raw, received with kernel decryption),
 # and prints Markdown tables with MB/s and the ratio to kTLS.
 #
-#   tools/bench/sendfile.sh [--sweep] [--no-build] [--wait SEC] [--reps N] [--mib N]
+#   tools/bench/sendfile.sh [--sweep|--tpl] [--no-build] [--wait SEC] [--reps N] [--mib N]
 #                           [--framing detached|covered]
 #
 # --sweep     instead, run tools/bench/sweep.sh: time per record and per
 #             byte of kTLS and plasmatic.ko at 16384, 4096 and 1024-byte
 #             records (the analysis behind the table)
+# --tpl       instead, run tools/bench/tpl.sh: the sender's CPU per MiB in
+#             each TPL mode 0..8, as a ratio to mode 0 (guest clock only)
 # --no-build  skip `make kmod` and `make -C tools/bench` (use what is built)
 # --wait SEC  first wait up to SEC seconds (default 0) until no other qemu
 #             runs on this host: the guest's vCPUs are host threads, and
@@ -32,6 +34,7 @@ build=1 wait=0 guest=tools/bench/guest.sh
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--sweep) guest=tools/bench/sweep.sh; shift ;;
+	--tpl) guest=tools/bench/tpl.sh; shift ;;
 	--no-build) build=0; shift ;;
 	--wait) wait=$2; shift 2 ;;
 	*) break ;;
