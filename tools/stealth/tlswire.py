@@ -52,6 +52,8 @@ KEYS = {
     'c_n': 'records sent by the client', 's_n': 'records sent by the server',
     'c_lens': 'record lengths sent by the client, in order',
     's_lens': 'record lengths sent by the server, in order',
+    'c_midseg': 'client records that do not start a TCP segment',
+    's_midseg': 'server records that do not start a TCP segment',
     'alerts': 'plaintext alerts seen: dir:level:desc',
     'errors': 'stream or record errors found while walking',
 }
@@ -179,7 +181,8 @@ class Direction:
         self.next = None	# next expected sequence number
         self.ooo = {}		# seq -> bytes, waiting for a gap to fill
         self.buf = bytearray()
-        self.records = []	# [pkt, type, version, length]
+        self.records = []	# [pkt, type, version, length, starts segment]
+        self.segs = set()	# stream offsets where a segment's data began
         self.hs = bytearray()	# plaintext handshake bytes
         self.hs_msgs = []	# (type, body)
         self.alerts = []
@@ -222,6 +225,9 @@ class Direction:
 
     def _feed(self, payload, pkt):
         self.next = (self.next + len(payload)) & 0xffffffff
+        # Only a segment's own first byte counts (a retransmission cut
+        # by the reassembly above does not start one).
+        self.segs.add(self.consumed(len(self.buf)))
         if getattr(self, 'walk_broken', False):
             return
         self.buf += payload
@@ -239,7 +245,9 @@ class Direction:
                 return
             if len(b) - off < 5 + ln:
                 break
-            self.records.append([pkt, typ, ver, ln])
+            start = self.consumed(off)
+            self.records.append([pkt, typ, ver, ln, start in self.segs])
+            self.segs.discard(start)
             if typ == 22 and not self.encrypted():
                 self.hs += b[off + 5:off + 5 + ln]
                 self._hs_split()
@@ -248,6 +256,7 @@ class Direction:
             off += 5 + ln
         self._consumed = getattr(self, '_consumed', 0) + off
         del self.buf[:off]
+        self.segs = {x for x in self.segs if x >= self._consumed}
 
     def consumed(self, off):
         return getattr(self, '_consumed', 0) + off
@@ -475,6 +484,8 @@ def summary(c, s):
     out['s_lens'] = [r[3] for r in s.records]
     out['c_max'] = max(out['c_lens'], default=0)
     out['s_max'] = max(out['s_lens'], default=0)
+    out['c_midseg'] = sum(1 for r in c.records if not r[4])
+    out['s_midseg'] = sum(1 for r in s.records if not r[4])
     out['c_n'] = len(c.records)
     out['s_n'] = len(s.records)
     return out
