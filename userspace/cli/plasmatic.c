@@ -121,7 +121,8 @@ struct opts {
 enum {
 	O_CA = 256, O_PSK, O_FRAMING, O_CIPHER, O_SNI, O_ALPN, O_CERT, O_KEY,
 	O_EXEC, O_EEM_LEN, O_DATAPATH, O_TIMEOUT, O_ONCE, O_NO_CLOSE_NOTIFY,
-	O_CAPATH, O_OPEN_TIMEOUT, O_FALLBACK, O_FALLBACK_DIR,
+	O_CAPATH, O_OPEN_TIMEOUT, O_FALLBACK, O_FALLBACK_DIR, O_TPL_MODE,
+	O_TPL_LOCK, O_PEER_MODE,
 };
 
 static const struct option common_longopts[] = {
@@ -135,6 +136,9 @@ static const struct option common_longopts[] = {
 	{ "datapath", required_argument, NULL, O_DATAPATH },
 	{ "timeout", required_argument, NULL, O_TIMEOUT },
 	{ "no-close-notify", no_argument, NULL, O_NO_CLOSE_NOTIFY },
+	{ "tpl-mode", required_argument, NULL, O_TPL_MODE },
+	{ "tpl-lock", no_argument, NULL, O_TPL_LOCK },
+	{ "peer-mode", required_argument, NULL, O_PEER_MODE },
 	/* connect */
 	{ "ca", required_argument, NULL, O_CA },
 	{ "capath", required_argument, NULL, O_CAPATH },
@@ -164,6 +168,13 @@ static const char common_help[] =
 "  --timeout SEC         handshake timeout in seconds (default 60, as\n"
 "                        nginx's; 0 none)\n"
 "  --no-close-notify     end without a close_notify alert\n"
+"  --tpl-mode N          send in traffic pattern mode N, 0..8 (default 0:\n"
+"                        records as written; 1 web, 2 video, 3 idle,\n"
+"                        4 gaming, 5 call, 6 download, 7 mail, 8 DNS: every\n"
+"                        record padded to the mode's drawn size)\n"
+"  --tpl-lock            keep the mode (no rotation every 1024 records); the\n"
+"                        mode asked by --peer-mode is locked too\n"
+"  --peer-mode N         ask the peer to send in mode N, 0..8\n"
 "  -v, --verbose         print the datapath, suite, framing, EEM length to\n"
 "                        stderr\n"
 "  -h, --help            this text\n";
@@ -333,6 +344,21 @@ static int parse_opts(int argc, char **argv, struct opts *o, bool server,
 		case O_NO_CLOSE_NOTIFY:
 			o->cfg.close_notify = 0;
 			break;
+		case O_TPL_MODE: case O_PEER_MODE:
+			if (parse_int(optarg, 0, PL_TPL_MODE_MAX, &v)) {
+				msg("bad %s '%s': a traffic pattern mode from 0 to %d",
+				    c == O_TPL_MODE ? "--tpl-mode" : "--peer-mode",
+				    optarg, PL_TPL_MODE_MAX);
+				return EX_USAGE_;
+			}
+			if (c == O_TPL_MODE)
+				o->cfg.tpl_mode = (int)v;
+			else
+				o->cfg.peer_mode = (int)v;
+			break;
+		case O_TPL_LOCK:
+			o->cfg.tpl_lock = 1;
+			break;
 		case O_CA: case O_CAPATH: case O_SNI:
 			if (server)
 				goto wrong_cmd;
@@ -432,12 +458,17 @@ static void print_info(struct pl_conn *c, const char *peer)
 {
 	struct pl_conn_info in;
 
+	struct pl_tpl_state ts;
+
 	if (!verbose || pl_conn_info(c, &in))
 		return;
-	msg("connected%s%s: path=%s suite=%s framing=%s eem_len=%u psk=%s alpn=%s",
+	if (pl_conn_tpl_state(c, &ts))
+		ts.mode = -1;
+	msg("connected%s%s: path=%s suite=%s framing=%s eem_len=%u psk=%s alpn=%s tpl_mode=%d%s",
 	    peer ? " " : "", peer ? peer : "", pl_datapath_name(in.datapath),
 	    in.suite_name, pl_framing_name(in.framing), in.eem_len,
-	    in.psk ? "yes" : "no", in.alpn[0] ? in.alpn : "-");
+	    in.psk ? "yes" : "no", in.alpn[0] ? in.alpn : "-", ts.mode,
+	    ts.mode >= 0 && ts.lock ? " (locked)" : "");
 }
 
 /* ------------------------------------------------------------- relay */

@@ -279,6 +279,7 @@ int pl_tpl_prf(struct pl_tpl *tpl, uint64_t seed, uint8_t mode, uint64_t i,
 	       uint64_t *r);
 uint8_t pl_tpl_mode(const struct pl_tpl *tpl);
 uint64_t pl_tpl_counter(const struct pl_tpl *tpl);
+bool pl_tpl_locked(const struct pl_tpl *tpl);
 /* Size and delay of a mode for a draw r (SPEC 9.2); 0 for a bad mode. */
 uint32_t pl_tpl_size(uint8_t mode, uint64_t r);
 uint32_t pl_tpl_delay_us(uint8_t mode, uint64_t r);

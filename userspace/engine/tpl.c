@@ -165,12 +165,17 @@ int pl_tpl_next(struct pl_tpl *tpl, struct pl_tpl_draw *out)
 		tpl->mode = rotation_next[tpl->mode];
 		tpl->counter = 0;
 	}
-	ret = pl_tpl_prf(tpl, tpl->seed, tpl->mode, tpl->counter, &rs);
-	if (!ret)
-		ret = pl_tpl_prf(tpl, tpl->seed, tpl->mode, tpl->counter + 1,
-				 &rd);
-	if (ret)
-		return ret;
+	if (tpl->mode == 0) {
+		/* Constant size and delay (SPEC 9.2): the draws only count. */
+		rs = rd = 0;
+	} else {
+		ret = pl_tpl_prf(tpl, tpl->seed, tpl->mode, tpl->counter, &rs);
+		if (!ret)
+			ret = pl_tpl_prf(tpl, tpl->seed, tpl->mode,
+					 tpl->counter + 1, &rd);
+		if (ret)
+			return ret;
+	}
 	tpl->counter += DRAWS_PER_RECORD;
 	out->mode = tpl->mode;
 	out->size = pl_tpl_size(tpl->mode, rs);
@@ -186,4 +191,9 @@ uint8_t pl_tpl_mode(const struct pl_tpl *tpl)
 uint64_t pl_tpl_counter(const struct pl_tpl *tpl)
 {
 	return tpl->counter;
+}
+
+bool pl_tpl_locked(const struct pl_tpl *tpl)
+{
+	return tpl->lock;
 }

@@ -19,6 +19,7 @@
 
 #include <linux/tls.h>
 #include <openssl/crypto.h>
+#include <openssl/rand.h>
 
 #include "internal.h"
 
@@ -47,8 +48,11 @@ static void conn_fail(struct pl_conn *c, int code, int sys_errno,
 	va_list ap;
 	bool expected = false;
 
-	if (!atomic_compare_exchange_strong(&c->failed, &expected, true))
+	pthread_mutex_lock(&c->err_mu);
+	if (!atomic_compare_exchange_strong(&c->failed, &expected, true)) {
+		pthread_mutex_unlock(&c->err_mu);
 		return;
+	}
 	c->err.code = code;
 	c->err.sys_errno = sys_errno;
 	c->err.engine_err = engine_err;
@@ -57,6 +61,31 @@ static void conn_fail(struct pl_conn *c, int code, int sys_errno,
 	va_end(ap);
 	if (c->end == PLASMATIC_END_NONE)
 		c->end = PLASMATIC_END_ERROR;
+	pthread_mutex_unlock(&c->err_mu);
+}
+
+/* A call failed, the connection did not: its cause in pl_conn_error()
+ * unless the connection has failed (then that stays). */
+static void conn_note(struct pl_conn *c, int code, int sys_errno,
+		      const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void conn_note(struct pl_conn *c, int code, int sys_errno,
+		      const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&c->err_mu);
+	if (!atomic_load(&c->failed)) {
+		c->err.code = code;
+		c->err.sys_errno = sys_errno;
+		c->err.engine_err = 0;
+		c->err.alert = -1;
+		va_start(ap, fmt);
+		vsnprintf(c->err.msg, sizeof(c->err.msg), fmt, ap);
+		va_end(ap);
+	}
+	pthread_mutex_unlock(&c->err_mu);
 }
 
 static ssize_t fail_ret(struct pl_conn *c)
@@ -202,12 +231,81 @@ out:
 	return rc;
 }
 
+/* Our initial TX shaping (SPEC 9.4): the Seed Update of the client's
+ * opening record on a server, else the configuration's. */
+static void tpl_initial(const struct pl_ctx *ctx, const struct pl_start *st,
+			struct pl_seed_update *init)
+{
+	if (ctx->role == PL_ROLE_SERVER && st->open_su.kind == PL_SU_SEED) {
+		*init = st->open_su;
+		return;
+	}
+	init->kind = PL_SU_SEED;
+	init->mode = ctx->tpl_mode;
+	init->flags = ctx->tpl_lock ? PL_SU_FLAG_LOCK : 0;
+	init->seed = st->tx_eem.seed;
+}
+
+int pl_peer_su(const struct pl_ctx *ctx, struct pl_seed_update *su)
+{
+	uint8_t r[8];
+
+	memset(su, 0, sizeof(*su));
+	if (RAND_bytes(r, sizeof(r)) != 1)
+		return -1;
+	su->kind = PL_SU_SEED;
+	su->mode = (uint8_t)ctx->peer_mode;
+	su->flags = ctx->tpl_lock ? PL_SU_FLAG_LOCK : 0;
+	for (size_t i = 0; i < sizeof(r); i++)
+		su->seed = su->seed << 8 | r[i];
+	OPENSSL_cleanse(r, sizeof(r));
+	return 0;
+}
+
+static void uapi_tpl(const struct pl_seed_update *su, struct plasmatic_tpl *t)
+{
+	memset(t, 0, sizeof(*t));
+	t->mode = su->mode;
+	t->flags = (su->flags & PL_SU_FLAG_LOCK) ? PLASMATIC_TPL_LOCK : 0;
+	t->seed = su->seed;
+}
+
+/* PLASMATIC_TPL_TX or PLASMATIC_SEED_UPDATE; 0 or -1 (err filled). */
+static int kernel_tpl(struct pl_conn *c, int opt,
+		      const struct pl_seed_update *su, struct pl_error *err)
+{
+	struct plasmatic_tpl t;
+	int rc;
+
+	uapi_tpl(su, &t);
+	rc = setsockopt(c->fd, SOL_PLASMATIC, opt, &t, sizeof(t));
+	if (rc) {
+		int e = errno;
+
+		err->sys_errno = e;
+		pl_err_set(err, PL_E_KERNEL, "setsockopt PLASMATIC_%s (mode %u): %s%s",
+			   opt == PLASMATIC_TPL_TX ? "TPL_TX" : "SEED_UPDATE",
+			   su->mode, strerror(e),
+			   e == ENOPROTOOPT || e == EINVAL ?
+			   " (this plasmatic.ko has no TPL shaping: load a newer module, or use the userspace datapath)" : "");
+		errno = e;
+	}
+	OPENSSL_cleanse(&t, sizeof(t));
+	return rc ? -1 : 0;
+}
+
 /*
  * 0 done, 1 module missing, 2 socket no longer ESTABLISHED (the peer sent
  * its data and FIN before we attached: the ULP refuses CLOSE_WAIT, as kTLS
  * does), -1 error.  On 1 and 2 nothing changed on the socket.
+ *
+ * The TX shaping is set before the RX keys, so that a Seed Update of the
+ * peer's that the module accepts is never overwritten by it; our own Seed
+ * Update for the peer is queued once the TX keys are there.
  */
 static int kernel_upgrade(struct pl_conn *c, const struct pl_start *st,
+			  const struct pl_seed_update *init,
+			  const struct pl_seed_update *peer_su,
 			  const uint8_t *tx_secret, const uint8_t *rx_secret,
 			  size_t secret_len, struct pl_error *err)
 {
@@ -224,8 +322,17 @@ static int kernel_upgrade(struct pl_conn *c, const struct pl_start *st,
 			   PLASMATIC_ULP_NAME, strerror(errno));
 		return -1;
 	}
+	if (kernel_tpl(c, PLASMATIC_TPL_TX, init, err)) {
+		/* A module without TPL shaping sends as mode 0 would. */
+		if (init->mode != 0 || peer_su->kind ||
+		    (errno != ENOPROTOOPT && errno != EINVAL))
+			return -1;
+		pl_err_clear(err);
+	}
 	if (kernel_dir(c, true, &st->tx_eem, st->tx_seq, tx_secret, secret_len,
 		       &tx_sec, err) ||
+	    (peer_su->kind &&
+	     kernel_tpl(c, PLASMATIC_SEED_UPDATE, peer_su, err)) ||
 	    kernel_dir(c, false, &st->rx_eem, st->rx_seq, rx_secret, secret_len,
 		       &rx_sec, err))
 		return -1;
@@ -234,6 +341,8 @@ static int kernel_upgrade(struct pl_conn *c, const struct pl_start *st,
 }
 
 static int userspace_upgrade(struct pl_conn *c, struct pl_start *st,
+			     const struct pl_seed_update *init,
+			     const struct pl_seed_update *peer_su,
 			     const uint8_t *tx_secret, const uint8_t *rx_secret,
 			     size_t secret_len, struct pl_error *err)
 {
@@ -261,6 +370,14 @@ static int userspace_upgrade(struct pl_conn *c, struct pl_start *st,
 	st->rx = NULL;
 	if (!c->rx)
 		goto fail;
+	c->tpl = pl_tpl_new(init->mode, init->seed,
+			    init->flags & PL_SU_FLAG_LOCK, &rc);
+	if (!c->tpl)
+		goto fail;
+	if (peer_su->kind) {
+		c->su_out = *peer_su;
+		c->su_queued = true;
+	}
 	/* outbuf and inbuf come with the first data (buf_get). */
 	c->outcap = OUT_RECORDS * PL_MAX_WIRE_LEN;
 	return 0;
@@ -278,6 +395,7 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 	const uint8_t *tx_secret, *rx_secret;
 	const unsigned char *alpn = NULL;
 	unsigned int alpn_len = 0;
+	struct pl_seed_update init, peer_su = { 0 };
 	struct pl_conn *c;
 	int rc;
 
@@ -287,6 +405,8 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		return NULL;
 	}
 	pthread_mutex_init(&c->tx_lock, NULL);
+	pthread_mutex_init(&c->tpl_mu, NULL);
+	pthread_mutex_init(&c->err_mu, NULL);
 	pl_err_clear(&c->err);
 	c->fd = fd;
 	c->role = ctx->role;
@@ -310,10 +430,24 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		tx_secret = sec->server;
 		rx_secret = sec->client;
 	}
+	/* TX shaping (SPEC 9.4): the opening's Seed Update counts as one
+	 * sent (client) or applied (server). */
+	tpl_initial(ctx, st, &init);
+	if (st->open_su.kind == PL_SU_SEED) {
+		if (c->role == PL_ROLE_CLIENT)
+			c->su_sent = 1;
+		else
+			c->su_applied = 1;
+	}
+	if (c->role == PL_ROLE_SERVER && ctx->peer_mode >= 0 &&
+	    pl_peer_su(ctx, &peer_su)) {
+		pl_err_set(err, PL_E_ENGINE, "no random bytes");
+		goto fail;
+	}
 
 	rc = 1;
 	if (ctx->datapath != PL_DATAPATH_USERSPACE)
-		rc = kernel_upgrade(c, st, tx_secret, rx_secret,
+		rc = kernel_upgrade(c, st, &init, &peer_su, tx_secret, rx_secret,
 				    sec->client_len, err);
 	if (rc < 0)
 		goto fail;
@@ -332,12 +466,16 @@ struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 		goto fail;
 	} else {
 		c->datapath = PL_DATAPATH_USERSPACE;
-		if (userspace_upgrade(c, st, tx_secret, rx_secret,
-				      sec->client_len, err))
+		if (userspace_upgrade(c, st, &init, &peer_su, tx_secret,
+				      rx_secret, sec->client_len, err))
 			goto fail;
 	}
+	OPENSSL_cleanse(&init, sizeof(init));
+	OPENSSL_cleanse(&peer_su, sizeof(peer_su));
 	return c;
 fail:
+	OPENSSL_cleanse(&init, sizeof(init));
+	OPENSSL_cleanse(&peer_su, sizeof(peer_su));
 	pl_conn_free(c);
 	return NULL;
 }
@@ -413,6 +551,7 @@ void pl_conn_free(struct pl_conn *c)
 		return;
 	pl_tx_free(c->tx);
 	pl_rx_free(c->rx);
+	pl_tpl_free(c->tpl);
 	/* Only what was used: the rest was never touched (no page faults
 	 * for nothing at every connection's end). */
 	if (c->inbuf) {
@@ -424,6 +563,9 @@ void pl_conn_free(struct pl_conn *c)
 		free(c->outbuf);
 	}
 	pthread_mutex_destroy(&c->tx_lock);
+	pthread_mutex_destroy(&c->tpl_mu);
+	pthread_mutex_destroy(&c->err_mu);
+	OPENSSL_cleanse(c, sizeof(*c));
 	free(c);
 }
 
@@ -472,17 +614,46 @@ static int buf_get(struct pl_conn *c, uint8_t **buf, size_t cap)
 	return 0;
 }
 
+/*
+ * Seal one record of any type into out; tx_lock held.  A queued Seed
+ * Update rides in its EEM (SPEC 5.3).  The engine's code.
+ */
+static int seal_rec(struct pl_conn *c, uint8_t type, const uint8_t *data,
+		    size_t len, size_t pad, uint8_t *out, size_t cap, size_t *n)
+{
+	struct pl_seal_opts so = { .pad_len = pad };
+	struct pl_seed_update su;
+	int rc;
+
+	pthread_mutex_lock(&c->tpl_mu);
+	if (c->su_queued) {
+		su = c->su_out;
+		so.su = &su;
+		c->su_queued = false;
+	}
+	pthread_mutex_unlock(&c->tpl_mu);
+	rc = pl_tx_seal(c->tx, type, data, len, &so, out, cap, n);
+	if (so.su) {
+		pthread_mutex_lock(&c->tpl_mu);
+		if (!rc)
+			c->su_sent++;
+		pthread_mutex_unlock(&c->tpl_mu);
+		OPENSSL_cleanse(&su, sizeof(su));
+	}
+	return rc;
+}
+
 /* Seal one record at c->outbuf + *used; tx_lock held. */
 static int seal_at(struct pl_conn *c, size_t *used, uint8_t type,
-		   const uint8_t *data, size_t len)
+		   const uint8_t *data, size_t len, size_t pad)
 {
 	size_t n = 0;
 	int rc;
 
 	if (buf_get(c, &c->outbuf, c->outcap))
 		return -1;
-	rc = pl_tx_seal(c->tx, type, data, len, NULL, c->outbuf + *used,
-			c->outcap - *used, &n);
+	rc = seal_rec(c, type, data, len, pad, c->outbuf + *used,
+		      c->outcap - *used, &n);
 	if (rc) {
 		conn_fail(c, PL_E_ENGINE, 0, rc, "sealing a record failed: %s",
 			  pl_strerror(rc));
@@ -501,7 +672,7 @@ static int seal_key_update(struct pl_conn *c, size_t *used, int request)
 	const uint8_t msg[5] = { HS_KEY_UPDATE, 0, 0, 1, request ? 1 : 0 };
 	int rc;
 
-	if (seal_at(c, used, PLASMATIC_CT_HANDSHAKE, msg, sizeof(msg)))
+	if (seal_at(c, used, PLASMATIC_CT_HANDSHAKE, msg, sizeof(msg), 0))
 		return -1;
 	rc = pl_tx_key_update(c->tx);
 	if (rc) {
@@ -537,14 +708,15 @@ static void post_fatal(struct pl_conn *c, int alert)
 static void writer_check_fatal(struct pl_conn *c)
 {
 	int alert = atomic_exchange(&c->fatal_alert, -1);
-	uint8_t rec[ALERT_WIRE_MAX];
+	uint8_t rec[ALERT_WIRE_MAX], a[2] = { PL_ALERT_FATAL };
 	size_t used = 0;
 
 	if (alert < 0)
 		return;
+	a[1] = (uint8_t)alert;
 	if (!c->wr_shut &&
-	    pl_tx_seal_alert(c->tx, PL_ALERT_FATAL, (uint8_t)alert, rec,
-			     sizeof(rec), &used) == PL_OK)
+	    seal_rec(c, PLASMATIC_CT_ALERT, a, sizeof(a), 0, rec, sizeof(rec),
+		     &used) == PL_OK)
 		(void)!send(c->fd, rec, used, MSG_NOSIGNAL | MSG_DONTWAIT);
 	c->wr_shut = true;
 	shutdown(c->fd, SHUT_RDWR);
@@ -577,6 +749,50 @@ static void write_refused(struct pl_conn *c, const char *what)
 		conn_fail(c, PL_E_CLOSED, 0, 0, "%s after shutdown", what);
 }
 
+/*
+ * One application_data record of the next TPL draw (SPEC 9.3) from the
+ * left bytes at data: its target T is the size draw, capped at the
+ * record's limit; in modes 1..8 the record is exactly T (content, then
+ * zero padding when fewer bytes are left), in mode 0 it takes what there
+ * is up to the limit.  *took: the bytes it holds; *shaped: modes 1..8.
+ * tx_lock held.
+ */
+static int seal_data(struct pl_conn *c, size_t *used, const uint8_t *data,
+		     size_t left, size_t *took, bool *shaped)
+{
+	size_t t, chunk, pad = 0, max = pl_tx_max_content(c->tx);
+	struct pl_tpl_draw d;
+	int rc;
+
+	pthread_mutex_lock(&c->tpl_mu);
+	rc = pl_tpl_next(c->tpl, &d);
+	if (!rc) {
+		t = d.size < max ? d.size : max;
+		chunk = left < t ? left : t;
+		if (d.mode) {
+			pad = t - chunk;
+			c->tpl_records++;
+			c->tpl_pad += pad;
+		}
+	}
+	pthread_mutex_unlock(&c->tpl_mu);
+	if (rc) {
+		conn_fail(c, PL_E_ENGINE, 0, rc, "TPL draw failed: %s",
+			  pl_strerror(rc));
+		return -1;
+	}
+	if (seal_at(c, used, PLASMATIC_CT_APPLICATION_DATA, data, chunk, pad))
+		return -1;
+	*took = chunk;
+	*shaped = d.mode != 0;
+	return 0;
+}
+
+/*
+ * Mode 0 sends up to OUT_RECORDS full records per send(); a shaped record
+ * goes alone, with MSG_EOR, so that it starts a TCP segment of its own as
+ * on the kernel datapath.
+ */
 static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 {
 	size_t off = 0;
@@ -589,24 +805,26 @@ static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 	}
 	do {
 		size_t used = 0;
+		int flags = 0;
 
 		if (tx_housekeeping(c, &used))
 			goto fail;
-		for (int i = 0; i < OUT_RECORDS && (off < len || !len); i++) {
-			size_t chunk = len - off;
+		while (off < len && c->outcap - used >= PL_MAX_WIRE_LEN) {
+			size_t chunk;
+			bool shaped;
 
-			if (chunk > pl_tx_max_content(c->tx))
-				chunk = pl_tx_max_content(c->tx);
-			if (seal_at(c, &used, PLASMATIC_CT_APPLICATION_DATA,
-				    buf + off, chunk))
+			if (seal_data(c, &used, buf + off, len - off, &chunk,
+				      &shaped))
 				goto fail;
 			off += chunk;
-			if (!len)
+			if (shaped) {
+				flags = MSG_EOR;
 				break;
+			}
 			if (pl_tx_records_left(c->tx) <= 1)
 				break;
 		}
-		if (send_all(c, c->outbuf, used, 0))
+		if (send_all(c, c->outbuf, used, flags))
 			goto fail;
 		writer_check_fatal(c);
 	} while (off < len);
@@ -723,6 +941,13 @@ static int handle_handshake(struct pl_conn *c, const uint8_t *p, size_t len)
 static int handle_record(struct pl_conn *c, const struct pl_record *rec)
 {
 	c->records_in++;
+	/* SPEC 9.4: our TX shaping from the next record we draw. */
+	if (rec->su.kind == PL_SU_SEED) {
+		pthread_mutex_lock(&c->tpl_mu);
+		if (!pl_tpl_apply(c->tpl, &rec->su))
+			c->su_applied++;
+		pthread_mutex_unlock(&c->tpl_mu);
+	}
 	switch (rec->content_type) {
 	case PLASMATIC_CT_APPLICATION_DATA:
 		if (c->hs_len) {
@@ -1036,6 +1261,90 @@ int pl_conn_key_update(struct pl_conn *c, int request_peer)
 	return rc ? (int)fail_ret(c) : 0;
 }
 
+int pl_conn_seed_update(struct pl_conn *c, int mode, uint64_t seed, int lock)
+{
+	struct pl_seed_update su = {
+		.kind = PL_SU_SEED, .mode = (uint8_t)mode,
+		.flags = lock ? PL_SU_FLAG_LOCK : 0, .seed = seed,
+	};
+	int rc = 0;
+
+	if (!c) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (mode < 0 || mode > PL_TPL_MODE_MAX) {
+		conn_note(c, PL_E_INVAL, 0,
+			  "bad Seed Update mode %d: a mode from 0 to %d", mode,
+			  PL_TPL_MODE_MAX);
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->failed)
+		return (int)fail_ret(c);
+	if (c->datapath == PL_DATAPATH_KERNEL) {
+		struct pl_error e;
+
+		pl_err_clear(&e);
+		if (kernel_tpl(c, PLASMATIC_SEED_UPDATE, &su, &e)) {
+			conn_note(c, e.code, e.sys_errno, "%s", e.msg);
+			errno = e.sys_errno;
+			rc = -1;
+		}
+	} else {
+		pthread_mutex_lock(&c->tpl_mu);
+		c->su_out = su;
+		c->su_queued = true;
+		pthread_mutex_unlock(&c->tpl_mu);
+	}
+	OPENSSL_cleanse(&su, sizeof(su));
+	return rc;
+}
+
+int pl_conn_tpl_state(struct pl_conn *c, struct pl_tpl_state *st)
+{
+	if (!c || !st) {
+		errno = EINVAL;
+		return -1;
+	}
+	memset(st, 0, sizeof(*st));
+	if (c->datapath == PL_DATAPATH_KERNEL) {
+		struct plasmatic_tpl_state k;
+		socklen_t len = sizeof(k);
+
+		memset(&k, 0, sizeof(k));
+		if (getsockopt(c->fd, SOL_PLASMATIC, PLASMATIC_TPL_TX, &k, &len)) {
+			int e = errno;
+
+			conn_note(c, PL_E_KERNEL, e,
+				  "getsockopt PLASMATIC_TPL_TX: %s", strerror(e));
+			errno = e;
+			return -1;
+		}
+		st->mode = k.mode;
+		st->lock = !!(k.flags & PLASMATIC_TPL_LOCK);
+		st->su_queued = k.su_queued;
+		st->draws = k.draws;
+		st->records = k.records;
+		st->pad_bytes = k.pad_bytes;
+		/* The opening record's, sent or applied by the library. */
+		st->su_sent = k.su_sent + c->su_sent;
+		st->su_applied = k.su_applied + c->su_applied;
+		return 0;
+	}
+	pthread_mutex_lock(&c->tpl_mu);
+	st->mode = pl_tpl_mode(c->tpl);
+	st->lock = pl_tpl_locked(c->tpl);
+	st->su_queued = c->su_queued;
+	st->draws = pl_tpl_counter(c->tpl);
+	st->records = c->tpl_records;
+	st->pad_bytes = c->tpl_pad;
+	st->su_sent = c->su_sent;
+	st->su_applied = c->su_applied;
+	pthread_mutex_unlock(&c->tpl_mu);
+	return 0;
+}
+
 int pl_conn_shutdown(struct pl_conn *c)
 {
 	int rc = 0;
@@ -1057,11 +1366,12 @@ int pl_conn_shutdown(struct pl_conn *c)
 	writer_check_fatal(c);
 	if (!c->wr_shut) {
 		if (c->close_notify && !c->failed) {
+			const uint8_t a[2] = { PL_ALERT_WARNING,
+					       PL_ALERT_CLOSE_NOTIFY };
 			uint8_t rec[ALERT_WIRE_MAX];
 			size_t used = 0;
-			int e = pl_tx_seal_alert(c->tx, PL_ALERT_WARNING,
-						 PL_ALERT_CLOSE_NOTIFY, rec,
-						 sizeof(rec), &used);
+			int e = seal_rec(c, PLASMATIC_CT_ALERT, a, sizeof(a), 0,
+					 rec, sizeof(rec), &used);
 
 			if (e)
 				conn_fail(c, PL_E_ENGINE, 0, e,

@@ -48,6 +48,9 @@ struct pl_ctx {
 	char *fallback_dir;		/* server: built-in responder's files */
 	int handshake_timeout;		/* seconds, 0 none */
 	int open_timeout;		/* seconds, 0 none */
+	uint8_t tpl_mode;		/* our initial TX mode (SPEC 9) */
+	bool tpl_lock;
+	int peer_mode;			/* -1 or the mode asked of the peer */
 };
 
 /* What the handshake hands to the upgrade; wiped right after. */
@@ -92,6 +95,18 @@ struct pl_conn {
 	/* kernel datapath */
 	bool k_any_read;		/* some bytes were received */
 
+	/* userspace datapath: TX shaping (SPEC 9), under tpl_mu: the reader
+	 * applies received Seed Updates, the writer draws, any thread may
+	 * queue a Seed Update to send. */
+	pthread_mutex_t tpl_mu;
+	struct pl_tpl *tpl;
+	struct pl_seed_update su_out;	/* queued for our next record */
+	bool su_queued;
+	uint64_t tpl_records, tpl_pad, su_sent, su_applied;
+	/* pl_conn_error() of a call that failed without failing the
+	 * connection (conn_note), against the reader's conn_fail */
+	pthread_mutex_t err_mu;
+
 	/* userspace datapath: receive side (reader thread) */
 	struct pl_rx *rx;
 	uint8_t *inbuf;			/* PL_MAX_WIRE_LEN + slack */
@@ -128,6 +143,9 @@ struct pl_start {
 	 * the userspace datapath takes it over, saving a second setup. */
 	struct pl_tx *tx;
 	struct pl_rx *rx;
+	/* A Seed Update in the opening record (SPEC 2.3): the client's,
+	 * sent; the server's, received (its initial TX state).  Kind 0: none. */
+	struct pl_seed_update open_su;
 };
 
 /* conn.c */
@@ -135,6 +153,9 @@ PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,
 					  struct pl_hs_secrets *sec,
 					  struct pl_start *st,
 					  struct pl_error *err);
+
+/* The Seed Update of ctx->peer_mode, with a random seed; 0 or -1. */
+PL_HIDDEN int pl_peer_su(const struct pl_ctx *ctx, struct pl_seed_update *su);
 
 /* fallback.c: a client that is not Plasmatic (SPEC 7.1). */
 PL_HIDDEN int pl_fallback_check(const char *spec);

@@ -166,6 +166,29 @@ struct pl_config {
 	 */
 	const char *fallback;
 	const char *fallback_dir;
+	/*
+	 * Traffic shaping (SPEC 9): the sizes of the records this end sends.
+	 *  - tpl_mode 0..8: the TPL mode we send in from the start (default 0:
+	 *    records as written, unpadded), with the TPL seed of our sending
+	 *    direction from the EEM key schedule.  In modes 1..8 every
+	 *    application_data record is exactly its size draw (content plus
+	 *    TLS 1.3 zero padding): a write is split into records of the
+	 *    drawn sizes and its last record padded.
+	 *  - tpl_lock 1: our mode does not rotate (SPEC 9.4), and the Seed
+	 *    Update sent for peer_mode carries LOCK too.  Default 0.
+	 *  - peer_mode -1 (default: none) or 0..8: ask the peer to send in
+	 *    that mode, with a random seed: a client's Seed Update rides in
+	 *    its opening record (SPEC 2.3), a server's in its first record.
+	 *    A server whose client's opening record carries a Seed Update
+	 *    starts its transmit shaping from it (instead of tpl_mode).
+	 * Both datapaths shape identically on the wire; the kernel datapath
+	 * needs a plasmatic.ko with PLASMATIC_TPL_TX (else, unless tpl_mode
+	 * is 0 and there is no peer_mode, the upgrade fails with PL_E_KERNEL).
+	 * Other values: PL_E_INVAL from pl_ctx_new.
+	 */
+	int tpl_mode;
+	int tpl_lock;
+	int peer_mode;
 };
 
 #define PL_TIMEOUT_DEFAULT	60	/* nginx: client_header_timeout */
@@ -225,6 +248,36 @@ enum pl_datapath pl_conn_datapath(const struct pl_conn *c);
 int pl_conn_end(const struct pl_conn *c);
 const struct pl_error *pl_conn_error(const struct pl_conn *c);
 void pl_conn_free(struct pl_conn *c);
+
+/* ---- Traffic shaping (SPEC 9; struct pl_config tpl_mode) ---- */
+
+#define PL_TPL_MODE_MAX	8	/* modes 0 .. 8 */
+
+/*
+ * Ask the peer to shape its records: a Seed Update (mode 0..8, seed, LOCK
+ * if lock) rides in the EEM of the next record this end seals, of any type
+ * (a later call before then replaces it).  The peer sends in that mode from
+ * the first record it draws after it has read that record.  A Seed Update
+ * the peer sends us is applied to our own sending the same way.  0, or -1:
+ * a bad mode (PL_E_INVAL), the connection failed, or (kernel datapath) the
+ * module refused it (PL_E_KERNEL, errno set); only the failed connection's
+ * error is sticky.  Safe to call while another thread reads or writes.
+ */
+int pl_conn_seed_update(struct pl_conn *c, int mode, uint64_t seed, int lock);
+
+struct pl_tpl_state {
+	int mode;		/* mode of our next record (before rotation) */
+	int lock;		/* 1: no rotation */
+	int su_queued;		/* a Seed Update waits for our next record */
+	uint64_t draws;		/* draw counter since the state was set */
+	uint64_t records;	/* records shaped (sent in modes 1..8) */
+	uint64_t pad_bytes;	/* TLS 1.3 padding bytes in them */
+	uint64_t su_sent;	/* Seed Updates sent (the opening's too) */
+	uint64_t su_applied;	/* Seed Updates received and applied */
+};
+/* Our transmit shaping state: 0, or -1 (kernel datapath: a module
+ * without PLASMATIC_TPL_TX; not sticky). */
+int pl_conn_tpl_state(struct pl_conn *c, struct pl_tpl_state *st);
 
 struct pl_conn_info {
 	enum pl_datapath datapath;	/* KERNEL or USERSPACE */

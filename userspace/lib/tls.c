@@ -37,6 +37,9 @@ void pl_config_init(struct pl_config *cfg, enum pl_role role)
 	cfg->close_notify = 1;
 	cfg->handshake_timeout = PL_TIMEOUT_DEFAULT;
 	cfg->open_timeout = PL_TIMEOUT_DEFAULT;
+	cfg->tpl_mode = 0;
+	cfg->tpl_lock = 0;
+	cfg->peer_mode = -1;
 }
 
 const char *pl_datapath_name(enum pl_datapath dp)
@@ -292,6 +295,22 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 		pl_err_set(err, PL_E_INVAL, "timeouts are seconds, 0 or more");
 		return NULL;
 	}
+	if (cfg->tpl_mode < 0 || cfg->tpl_mode > PL_TPL_MODE_MAX) {
+		pl_err_set(err, PL_E_INVAL, "bad TPL mode %d: a mode from 0 to %d",
+			   cfg->tpl_mode, PL_TPL_MODE_MAX);
+		return NULL;
+	}
+	if (cfg->peer_mode < -1 || cfg->peer_mode > PL_TPL_MODE_MAX) {
+		pl_err_set(err, PL_E_INVAL,
+			   "bad peer TPL mode %d: a mode from 0 to %d, or -1 for none",
+			   cfg->peer_mode, PL_TPL_MODE_MAX);
+		return NULL;
+	}
+	if (cfg->tpl_lock != 0 && cfg->tpl_lock != 1) {
+		pl_err_set(err, PL_E_INVAL, "bad tpl_lock %d: 0 or 1",
+			   cfg->tpl_lock);
+		return NULL;
+	}
 	if (cfg->fallback && pl_fallback_check(cfg->fallback)) {
 		pl_err_set(err, PL_E_INVAL,
 			   "bad fallback \"%s\": use HOST:PORT or [IPv6]:PORT",
@@ -321,6 +340,9 @@ struct pl_ctx *pl_ctx_new(const struct pl_config *cfg, struct pl_error *err)
 	ctx->fallback_dir = dup_or_null(cfg->fallback_dir, &fail);
 	ctx->handshake_timeout = cfg->handshake_timeout;
 	ctx->open_timeout = cfg->open_timeout;
+	ctx->tpl_mode = (uint8_t)cfg->tpl_mode;
+	ctx->tpl_lock = cfg->tpl_lock;
+	ctx->peer_mode = cfg->peer_mode;
 	if (fail) {
 		pl_err_set(err, PL_E_NOMEM, NULL);
 		goto fail;
@@ -873,6 +895,15 @@ static int client_open(struct pl_ctx *ctx, SSL *ssl, int fd, struct pl_hs *hs,
 	}
 	so.pad_len = PL_OPEN_PAD_MIN + ((size_t)r16[0] << 8 | r16[1]) %
 		     (PL_OPEN_PAD_MAX - PL_OPEN_PAD_MIN + 1);
+	/* peer_mode: the server's shaping from its first record (SPEC 9.4). */
+	if (ctx->peer_mode >= 0) {
+		if (pl_peer_su(ctx, &st->open_su)) {
+			pl_tx_free(tx);
+			pl_err_set(err, PL_E_ENGINE, "no random bytes");
+			return -1;
+		}
+		so.su = &st->open_su;
+	}
 	rc = pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, NULL, 0, &so, rec,
 			sizeof(rec), &len);
 	if (!rc) {
@@ -1018,6 +1049,7 @@ static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
 		goto out;
 	}
 	st->rx_seq = pl_rx_seq(rx);
+	st->open_su = r.su;	/* our initial TX shaping, if kind 1 */
 	pl_rx_eem_nonce(rx, st->rx_eem.nonce);
 	st->rx = rx;	/* the userspace datapath goes on with it */
 	rx = NULL;

@@ -66,12 +66,16 @@ fi
 head -c "$nbytes" /dev/urandom > up.bin
 head -c "$((nbytes - 333))" /dev/urandom > down.bin
 
-# start_listen NAME ARGS...: start a server, set $port and $spid.
+# [LISTEN_IN=FILE] start_listen NAME ARGS...: start a server reading FILE
+# (default /dev/null), set $port and $spid.
 start_listen() {
 	local name=$1
 	shift
+	# Its stdin: $LISTEN_IN (a redirection of the call would not reach
+	# an asynchronous command, whose stdin is /dev/null).
 	"$P" listen 127.0.0.1:0 --cert server.pem --key server.key \
-		--datapath "$DP" -v "$@" > "$name.srv.out" 2> "$name.srv.err" &
+		--datapath "$DP" -v "$@" < "${LISTEN_IN:-/dev/null}" \
+		> "$name.srv.out" 2> "$name.srv.err" &
 	spid=$!
 	pids+=("$spid")
 	port=
@@ -133,6 +137,17 @@ expect_rc "connect unknown option" 2 "$P" connect localhost:1 --frobnicate
 expect_rc "connect option of listen" 2 "$P" connect localhost:1 --cert x
 expect_rc "connect missing option argument" 2 "$P" connect localhost:1 --ca
 expect_rc "connect two addresses" 2 "$P" connect localhost:1 localhost:2
+for opt in --tpl-mode --peer-mode; do
+	for v in 9 -1 five 3x ""; do
+		expect_rc "connect $opt '$v'" 2 "$P" connect localhost:1 "$opt" "$v"
+		grep -q "bad $opt '$v': a traffic pattern mode from 0 to 8" last.err
+		check "$opt '$v' message" $? last.err
+	done
+	expect_rc "listen $opt 42" 2 "$P" listen 0 --cert server.pem --key server.key "$opt" 42
+done
+expect_rc "connect --tpl-lock takes no value" 2 "$P" connect localhost:1 --tpl-lock=1
+"$P" connect --help | grep -q -- "--tpl-mode N" && "$P" listen --help | grep -q -- "--peer-mode N"
+check "--tpl-mode, --tpl-lock and --peer-mode in the usage text" $?
 expect_rc "listen without cert" 2 "$P" listen 0
 expect_rc "listen bad address" 2 "$P" listen 127.0.0.1:x --cert server.pem --key server.key
 expect_rc "listen --once without --exec" 2 "$P" listen 0 --once --cert server.pem --key server.key
@@ -166,7 +181,7 @@ grep -q "malformed" last.err; check "malformed PSK message" $? last.err
 for cipher in aes128 aes256 chacha20; do
 	for framing in covered detached; do
 		t="$cipher-$framing"
-		if ! start_listen "$t" --framing "$framing" --psk k1 < down.bin; then
+		if ! LISTEN_IN=down.bin start_listen "$t" --framing "$framing" --psk k1; then
 			notok "$t: server start" "$t.srv.err"
 			continue
 		fi
@@ -177,11 +192,13 @@ for cipher in aes128 aes256 chacha20; do
 		wait_server; src=$?
 		[ $crc -eq 0 ] && [ $src -eq 0 ] && cmp -s up.bin "$t.srv.out" &&
 			cmp -s down.bin "$t.cli.out"
-		check "transfer $t, $nbytes bytes both ways (sha256 $(sha256sum < up.bin | cut -c1-12)..)" $? \
+		st=$?	# before the command substitution below sets $?
+		check "transfer $t, $nbytes bytes both ways (sha256 $(sha256sum < up.bin | cut -c1-12)..)" $st \
 			"$t.cli.err" "$t.srv.err"
 		grep -q "path=[a-z]* suite=TLS_[A-Z0-9_]* framing=$framing eem_len=80 psk=yes" "$t.cli.err" &&
 			grep -q "framing=$framing eem_len=80" "$t.srv.err"
-		check "$t: -v prints path, suite, framing, EEM length (client $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.cli.err"), server $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.srv.err"))" $? "$t.cli.err"
+		st=$?
+		check "$t: -v prints path, suite, framing, EEM length (client $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.cli.err"), server $(sed -n 's/.*path=\([a-z]*\).*/\1/p' "$t.srv.err"))" $st "$t.cli.err"
 		case $cipher in
 		aes128) s=TLS_AES_128_GCM_SHA256 ;;
 		aes256) s=TLS_AES_256_GCM_SHA384 ;;
@@ -191,6 +208,23 @@ for cipher in aes128 aes256 chacha20; do
 		check "$t: suite $s on both ends" $? "$t.cli.err"
 	done
 done
+
+# Traffic shaping: the client asks the server for mode 5 (its Seed Update
+# rides in the opening record), locked; the server shapes in it from its
+# first record and says so; the client itself sends in mode 2.
+if LISTEN_IN=down.bin start_listen tpl --psk k1; then
+	"$P" connect "127.0.0.1:$port" --sni localhost --ca ca.pem --psk k1 --datapath "$DP" \
+		--peer-mode 5 --tpl-lock --tpl-mode 2 -v < up.bin > tpl.cli.out 2> tpl.cli.err
+	crc=$?
+	wait_server; src=$?
+	[ $crc -eq 0 ] && [ $src -eq 0 ] && cmp -s up.bin tpl.srv.out && cmp -s down.bin tpl.cli.out
+	check "connect --peer-mode 5 --tpl-lock --tpl-mode 2: $nbytes bytes both ways (client $crc, server $src)" $? \
+		tpl.cli.err tpl.srv.err
+	grep -q "tpl_mode=5 (locked)" tpl.srv.err && grep -q "tpl_mode=2 (locked)" tpl.cli.err
+	check "--peer-mode 5: the server sends in mode 5, locked; the client in mode 2" $? tpl.srv.err tpl.cli.err
+else
+	notok "tpl: server start" tpl.srv.err
+fi
 
 # --exec: the server pipes the tunnel through a command.
 if start_listen exec --exec "sha256sum" --once; then
@@ -252,7 +286,7 @@ fi
 # application writes first: it must get no byte of that data (SPEC 2.3);
 # it gets the built-in web page, no alert, and the command never runs.
 printf 'SECRET-%s\n' "$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" > secret.txt
-if start_listen sclient --psk k1 --exec "touch sclient.ran; cat $D/secret.txt; cat >/dev/null" < /dev/null; then
+if start_listen sclient --psk k1 --exec "touch sclient.ran; cat $D/secret.txt; cat >/dev/null"; then
 	{ printf 'GET / HTTP/1.1\r\nHost: localhost\r\n\r\n'; sleep 2; } |
 		timeout 20 openssl s_client -connect "127.0.0.1:$port" -CAfile ca.pem \
 		-servername localhost -ign_eof -msg > sclient.out 2> sclient.err
