@@ -765,6 +765,12 @@ static int seal_data(struct pl_conn *c, size_t *used, const uint8_t *data,
 	int rc;
 
 	pthread_mutex_lock(&c->tpl_mu);
+	if (c->su_in_pending) {
+		/* SPEC 9.4: from the first record drawn after it arrived. */
+		if (!pl_tpl_apply(c->tpl, &c->su_in))
+			c->su_applied++;
+		c->su_in_pending = false;
+	}
 	rc = pl_tpl_next(c->tpl, &d);
 	if (!rc) {
 		t = d.size < max ? d.size : max;
@@ -941,11 +947,12 @@ static int handle_handshake(struct pl_conn *c, const uint8_t *p, size_t len)
 static int handle_record(struct pl_conn *c, const struct pl_record *rec)
 {
 	c->records_in++;
-	/* SPEC 9.4: our TX shaping from the next record we draw. */
+	/* SPEC 9.4: our TX shaping from the next record we draw (a later
+	 * update before then replaces it), as the kernel does. */
 	if (rec->su.kind == PL_SU_SEED) {
 		pthread_mutex_lock(&c->tpl_mu);
-		if (!pl_tpl_apply(c->tpl, &rec->su))
-			c->su_applied++;
+		c->su_in = rec->su;
+		c->su_in_pending = true;
 		pthread_mutex_unlock(&c->tpl_mu);
 	}
 	switch (rec->content_type) {

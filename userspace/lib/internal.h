@@ -102,6 +102,8 @@ struct pl_conn {
 	struct pl_tpl *tpl;
 	struct pl_seed_update su_out;	/* queued for our next record */
 	bool su_queued;
+	struct pl_seed_update su_in;	/* received, for our next draw */
+	bool su_in_pending;
 	uint64_t tpl_records, tpl_pad, su_sent, su_applied;
 	/* pl_conn_error() of a call that failed without failing the
 	 * connection (conn_note), against the reader's conn_fail */

@@ -273,7 +273,8 @@ struct pl_tpl_state {
 	uint64_t records;	/* records shaped (sent in modes 1..8) */
 	uint64_t pad_bytes;	/* TLS 1.3 padding bytes in them */
 	uint64_t su_sent;	/* Seed Updates sent (the opening's too) */
-	uint64_t su_applied;	/* Seed Updates received and applied */
+	uint64_t su_applied;	/* Seed Updates received and applied (at
+				 * our first draw after they arrived) */
 };
 /* Our transmit shaping state: 0, or -1 (kernel datapath: a module
  * without PLASMATIC_TPL_TX; not sticky). */
