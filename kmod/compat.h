@@ -57,6 +57,29 @@ static inline int pl_tcp_sendpage(struct sock *sk, struct page *page,
 }
 
 /*
+ * End the skb holding the last byte queued to TCP, as tcp_sendmsg_locked()
+ * does for MSG_EOR: TCP then puts the next bytes in a new skb (a new
+ * segment) and never joins the two (tcp_skb_can_collapse_to() and
+ * tcp_skb_can_collapse() look at the bit, for new data, retransmission
+ * collapsing and MTU probes; tcp_fragment() moves it to the tail part).
+ * Checked in the sources: 6.1's do_tcp_sendpages() (tcp_build_frag())
+ * and, from 6.5, tcp_sendmsg_locked() with MSG_SPLICE_PAGES (6.12) both
+ * start a new skb behind a tail with the bit set; but only the latter
+ * sets it for MSG_EOR (6.1's sendpage ignores that flag).  So the bit is
+ * set here on every version.  Once TCP has sent all it had, the skb with
+ * our last byte is the retransmit queue's tail.
+ */
+static inline void pl_tcp_mark_eor(struct sock *sk)
+{
+	struct sk_buff *skb = tcp_write_queue_tail(sk);
+
+	if (!skb)
+		skb = tcp_rtx_queue_tail(sk);
+	if (skb)
+		TCP_SKB_CB(skb)->eor = 1;
+}
+
+/*
  * Whether a sendmsg with @flags asks us to hold its last record open for
  * more data.  Until 6.5 splice comes through ->sendpage, whose
  * MSG_SENDPAGE_NOTLAST is exact.  Since then it comes as MSG_SPLICE_PAGES

@@ -21,6 +21,7 @@
 #include <net/inet_connection_sock.h>
 
 #include "crypto.h"
+#include "tpl.h"
 
 #define PL_HDR_LEN		5
 #define PL_TAG_LEN		16
@@ -100,6 +101,16 @@ struct pl_tx {
 	struct pl_tx_rec recs[2];
 	unsigned int open_cap;		/* content room in @open */
 	u8 open_type;
+	/*
+	 * @open is a shaped record (TPL modes 1..8): it is sealed with
+	 * content plus zero padding of exactly @open_cap bytes.
+	 */
+	bool open_shaped;
+	bool pending_shaped;		/* @pending is a shaped record */
+	/* Schedule entry of the shaped @open, then of @pending. */
+	struct plasmatic_tpl_rec open_sched;
+	struct plasmatic_tpl_rec pending_sched;
+	struct pl_tpl tpl;		/* TX shaping state (SPEC 9) */
 	int err;		/* sticky; later sends fail with it */
 	bool closed;		/* close_notify sent, or shut down */
 	bool key_update_due;	/* the peer asked for our KeyUpdate */

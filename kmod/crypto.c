@@ -23,6 +23,7 @@
 
 #include "compat.h"
 #include "crypto.h"
+#include "tpl.h"
 
 #define PL_TAG_SIZE		16
 
@@ -34,7 +35,6 @@
 #define PL_EEM_OFF_FRAGMENT	12
 #define PL_EEM_OFF_SEED		14
 #define PL_EEM_OFF_PADDING	26
-#define PL_SEED_UPDATE_LEN	12
 #define PL_SEED_KIND_NONE	0
 #define PL_SEED_KIND_UPDATE	1
 #define PL_SEED_MODE_MAX	8
@@ -360,10 +360,11 @@ static void pl_eem_advance(struct pl_eem *e)
 /*
  * Seal the EEM of a record whose header is @hdr, whose TLS tag is @tag and
  * whose encrypted_record starts with @fragment; write e->len bytes to @out.
+ * @su is the seed_update field (PL_SEED_UPDATE_LEN bytes), NULL for none.
  * The nonce advances as soon as it has been used, whatever happens next.
  */
 int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
-		const u8 *fragment)
+		const u8 *fragment, const u8 *su)
 {
 	unsigned int pt_len = e->len - PL_TAG_SIZE;
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
@@ -379,7 +380,10 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 	pl_eem_nonce(e, nonce);
 	memcpy(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN);
 	memcpy(pt + PL_EEM_OFF_FRAGMENT, fragment, 2);
-	memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
+	if (su)
+		memcpy(pt + PL_EEM_OFF_SEED, su, PL_SEED_UPDATE_LEN);
+	else
+		memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
 	get_random_bytes(pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
 
 	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
@@ -408,10 +412,12 @@ static bool pl_seed_update_ok(const u8 *su)
  * Open the EEM @in (e->len bytes) of a record and check it (SPEC section
  * 7 step 2).  Returns 0 with *res == PL_EEM_OK if the record may proceed,
  * 0 with another *res if the record is bad, or an error.  The expected
- * nonce advances only on success.
+ * nonce advances only on success, and only then is the (valid)
+ * seed_update field copied to @su (PL_SEED_UPDATE_LEN bytes).
  */
 int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
-		const u8 *tag, const u8 *fragment, enum pl_eem_result *res)
+		const u8 *tag, const u8 *fragment, u8 *su,
+		enum pl_eem_result *res)
 {
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
 	u8 nonce[PL_NONCE_LEN];
@@ -445,7 +451,9 @@ int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 	else
 		*res = PL_EEM_OK;
 
-	if (*res == PL_EEM_OK)
+	if (*res == PL_EEM_OK) {
+		memcpy(su, pt + PL_EEM_OFF_SEED, PL_SEED_UPDATE_LEN);
 		pl_eem_advance(e);
+	}
 	return 0;
 }

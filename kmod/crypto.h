@@ -70,8 +70,9 @@ static inline bool pl_can_seal(const struct pl_cipher *c,
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info);
 void pl_eem_free(struct pl_eem *e);
 int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
-		const u8 *fragment);
+		const u8 *fragment, const u8 *su);
 int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
-		const u8 *tag, const u8 *fragment, enum pl_eem_result *res);
+		const u8 *tag, const u8 *fragment, u8 *su,
+		enum pl_eem_result *res);
 
 #endif /* _PLASMATIC_CRYPTO_H */

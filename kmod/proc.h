@@ -20,6 +20,10 @@ enum pl_stat {
 	PL_STAT_CLOSE_NOTIFY_SENT,
 	PL_STAT_CLOSE_NOTIFY_RECV,
 	PL_STAT_ALERTS_RECV,
+	PL_STAT_TPL_RECORDS,		/* shaped records (TPL modes 1..8) */
+	PL_STAT_TPL_PAD_BYTES,		/* their TLS 1.3 padding */
+	PL_STAT_TPL_SU_SENT,		/* Seed Updates sent */
+	PL_STAT_TPL_SU_APPLIED,		/* Seed Updates received and applied */
 	/* Gauges: sockets now using a cipher per direction, a framing. */
 	PL_STAT_CURR_TX_AES_GCM_128,
 	PL_STAT_CURR_TX_AES_GCM_256,

@@ -26,6 +26,7 @@
 
 #include "proc.h"
 #include "rx.h"
+#include "tpl.h"
 #include "trace.h"
 #include "tx.h"
 
@@ -327,6 +328,7 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 	u64 eem_counter = rx->eem.counter;
 	u64 seq = rx->cipher.seq;
 	u8 eem[PLASMATIC_EEM_LEN_MAX];
+	u8 su[PL_SEED_UPDATE_LEN];
 	enum pl_eem_result res;
 	unsigned int ct_len, pos;
 	struct pl_rx_msg *rxm;
@@ -347,7 +349,7 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 	if (err)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 
-	err = pl_eem_open(&rx->eem, eem, hdr, tag, fragment, &res);
+	err = pl_eem_open(&rx->eem, eem, hdr, tag, fragment, su, &res);
 	if (err)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 	if (res != PL_EEM_OK)
@@ -389,6 +391,8 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 	trace_plasmatic_rx_record(sk, type, rxm->len, seq, eem_counter);
 	pl_stat_inc(sk, PL_STAT_RX_RECORDS);
 	pl_stat_add(sk, PL_STAT_RX_BYTES, rxm->len);
+	/* A Seed Update shapes our transmit side from its next draw (9.4). */
+	pl_tpl_su_received(&ctx->tx.tpl, su);
 
 	err = 0;
 	if ((type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) ||

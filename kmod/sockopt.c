@@ -3,6 +3,7 @@
  * SOL_PLASMATIC socket options; other levels go to TCP.  The order rules
  * and errno values are those of the comment in <linux/plasmatic.h>.
  */
+#include <linux/slab.h>
 #include <linux/stddef.h>
 #include <linux/uaccess.h>
 #include <net/sock.h>
@@ -239,6 +240,38 @@ out:
 	return err;
 }
 
+/*
+ * PLASMATIC_TPL_TX: our transmit shaping state, from the next record on.
+ * PLASMATIC_SEED_UPDATE: queue a Seed Update for the peer, carried by the
+ * next record we seal (a later one replaces it); needs TX keys.
+ */
+static int pl_set_tpl(struct plasmatic_context *ctx, int optname,
+		      sockptr_t optval, unsigned int optlen)
+{
+	struct pl_tpl *t = &ctx->tx.tpl;
+	struct plasmatic_tpl p;
+	int err;
+
+	if (optname == PLASMATIC_SEED_UPDATE && !pl_tx_ready(ctx))
+		return -ENOKEY;
+	if (optlen != sizeof(p))
+		return -EINVAL;
+	if (copy_from_sockptr(&p, optval, sizeof(p)))
+		return -EFAULT;
+	err = pl_tpl_check(&p);
+	if (err)
+		goto out;
+	if (optname == PLASMATIC_TPL_TX) {
+		pl_tpl_set(t, &p);
+	} else {
+		t->su_out = p;
+		t->su_queued = true;
+	}
+out:
+	memzero_explicit(&p, sizeof(p));
+	return err;
+}
+
 static int pl_set_int(sockptr_t optval, unsigned int optlen, int *val)
 {
 	if (optlen < sizeof(int))
@@ -296,6 +329,10 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		err = pl_set_secret(sk, ctx, optname == PLASMATIC_TX_SECRET ?
 				    PL_DIR_TX : PL_DIR_RX, optval, optlen);
 		break;
+	case PLASMATIC_TPL_TX:
+	case PLASMATIC_SEED_UPDATE:
+		err = pl_set_tpl(ctx, optname, optval, optlen);
+		break;
 	default:
 		err = -ENOPROTOOPT;
 		break;
@@ -320,11 +357,39 @@ static int pl_get_value(char __user *optval, int __user *optlen,
 	return 0;
 }
 
+/*
+ * PLASMATIC_TPL_SCHED: the newest schedule entries that fit in *optlen,
+ * oldest first; *optlen becomes the bytes written.
+ */
+static int pl_get_sched(const struct plasmatic_context *ctx,
+			char __user *optval, int __user *optlen)
+{
+	struct plasmatic_tpl_rec *recs;
+	unsigned int n;
+	int len, err = 0;
+
+	if (get_user(len, optlen))
+		return -EFAULT;
+	if (len < 0)
+		return -EINVAL;
+	n = min_t(unsigned int, len / sizeof(*recs), PLASMATIC_TPL_SCHED_LEN);
+	recs = kcalloc(PLASMATIC_TPL_SCHED_LEN, sizeof(*recs), GFP_KERNEL);
+	if (!recs)
+		return -ENOMEM;
+	n = pl_tpl_sched_copy(&ctx->tx.tpl, recs, n);
+	if (put_user(n * sizeof(*recs), optlen) ||
+	    copy_to_user(optval, recs, n * sizeof(*recs)))
+		err = -EFAULT;
+	kfree(recs);
+	return err;
+}
+
 int pl_getsockopt(struct sock *sk, int level, int optname,
 		  char __user *optval, int __user *optlen)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
 	struct plasmatic_secret_info si;
+	struct plasmatic_tpl_state state;
 	struct plasmatic_eem_info eem;
 	union pl_crypto_info ci;
 	enum pl_dir dir;
@@ -378,6 +443,13 @@ int pl_getsockopt(struct sock *sk, int level, int optname,
 	case PLASMATIC_RX_END:
 		val = ctx->rx.end;
 		err = pl_get_value(optval, optlen, &val, sizeof(val));
+		break;
+	case PLASMATIC_TPL_TX:
+		pl_tpl_state(&ctx->tx.tpl, &state);
+		err = pl_get_value(optval, optlen, &state, sizeof(state));
+		break;
+	case PLASMATIC_TPL_SCHED:
+		err = pl_get_sched(ctx, optval, optlen);
 		break;
 	default:
 		err = -ENOPROTOOPT;

@@ -53,6 +53,28 @@ DEFINE_EVENT(plasmatic_record, plasmatic_rx_record,
 	     TP_ARGS(sk, type, len, seq, eem_counter)
 );
 
+/* A shaped record sealed: its TPL mode, size draw, padding and delay. */
+TRACE_EVENT(plasmatic_tx_tpl,
+	    TP_PROTO(const struct sock *sk, u64 index, u8 mode,
+		     unsigned int size, unsigned int pad, u32 delay_us),
+	    TP_ARGS(sk, index, mode, size, pad, delay_us),
+	    TP_STRUCT__entry(__field(const void *, sk)
+			     __field(u64, index)
+			     __field(u8, mode)
+			     __field(unsigned int, size)
+			     __field(unsigned int, pad)
+			     __field(u32, delay_us)),
+	    TP_fast_assign(__entry->sk = sk;
+			   __entry->index = index;
+			   __entry->mode = mode;
+			   __entry->size = size;
+			   __entry->pad = pad;
+			   __entry->delay_us = delay_us;),
+	    TP_printk("sk=%p index=%llu mode=%u size=%u pad=%u delay_us=%u",
+		      __entry->sk, __entry->index, __entry->mode,
+		      __entry->size, __entry->pad, __entry->delay_us)
+);
+
 /* A received record failed a check: the stream is over. */
 TRACE_EVENT(plasmatic_rx_fail,
 	    TP_PROTO(const struct sock *sk, enum pl_fail cause, u64 seq,

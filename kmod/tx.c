@@ -12,6 +12,13 @@
  * record is open (collecting data under MSG_MORE) and at most one is
  * pending (sealed, partly taken by TCP); a pending record is always
  * finished before another is sealed, so records leave in sequence order.
+ *
+ * TPL (SPEC 9, tpl.c): each application_data record takes its two draws
+ * when it is opened.  In mode 0 it is sized by the send as it always was;
+ * in modes 1..8 it is opened with room for exactly its size draw, data
+ * beyond that goes to the next record, and it is sealed full or padded to
+ * the draw with TLS 1.3 zero padding.  Its end is then marked as MSG_EOR
+ * marks it, so that the next record starts a TCP segment of its own.
  */
 #include <linux/highmem.h>
 #include <linux/sched/signal.h>
@@ -144,6 +151,28 @@ static void pl_rec_store(struct pl_tx_rec *rec, unsigned int off,
 }
 
 /*
+ * TLS 1.3 padding of a shaped record: zeros written in the record's own
+ * pages, behind the content type.  The AEAD encrypts in place, so the
+ * plaintext zeros must be there; the record was allocated with room for
+ * them (pl_tx_open() takes the size draw as its capacity), so padding
+ * costs neither an allocation nor a copy from the user, only this memset.
+ */
+static void pl_rec_zero(struct pl_tx_rec *rec, unsigned int off,
+			unsigned int len)
+{
+	struct pl_tx_frag *f = pl_rec_find(rec, &off);
+
+	while (len) {
+		unsigned int n = min(len, f->len - off);
+
+		memset(pl_frag_addr(f, off), 0, n);
+		len -= n;
+		off = 0;
+		f++;
+	}
+}
+
+/*
  * Copy the content in.  Non-temporal stores, as kTLS copies its plaintext
  * (sk_msg_memcopy_from_iter()): measured, this beats a cached copy at
  * 16 KiB records and is even at 1 KiB.
@@ -199,7 +228,24 @@ static int pl_tx_open(struct sock *sk, struct plasmatic_context *ctx, u8 type,
 	tx->open_len = 0;
 	tx->open_cap = cap;
 	tx->open_type = type;
+	tx->open_shaped = false;
 	return 0;
+}
+
+/* Count a shaped record being sealed with @pad bytes of padding. */
+static void pl_tx_shaped(struct sock *sk, struct pl_tx *tx, unsigned int pad,
+			 unsigned int wire_len)
+{
+	struct pl_tpl *t = &tx->tpl;
+
+	tx->open_sched.index = t->records;
+	tx->open_sched.len = wire_len;
+	WRITE_ONCE(t->records, t->records + 1);
+	WRITE_ONCE(t->pad_bytes, t->pad_bytes + pad);
+	pl_stat_inc(sk, PL_STAT_TPL_RECORDS);
+	pl_stat_add(sk, PL_STAT_TPL_PAD_BYTES, pad);
+	trace_plasmatic_tx_tpl(sk, tx->open_sched.index, tx->open_sched.mode,
+			       tx->open_cap, pad, tx->open_sched.delay_us);
 }
 
 /* Seal the open record: header, inner content type, AEAD, then the EEM. */
@@ -208,9 +254,12 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 	struct scatterlist sg[PL_TX_FRAGS];
 	struct pl_tx *tx = &ctx->tx;
 	struct pl_tx_rec *rec = tx->open;
-	unsigned int pt_len = tx->open_len + 1;
+	unsigned int pad = tx->open_shaped ? tx->open_cap - tx->open_len : 0;
+	unsigned int pt_len = tx->open_len + 1 + pad;
 	unsigned int ct_len = pt_len + PL_TAG_LEN;
 	unsigned int left = PL_HDR_LEN + ct_len;
+	bool su_queued = tx->tpl.su_queued;
+	u8 su[PL_SEED_UPDATE_LEN];
 	u8 eem[PLASMATIC_EEM_LEN_MAX];
 	u8 hdr[PL_HDR_LEN];
 	u8 tag[PL_TAG_LEN];
@@ -227,6 +276,8 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 	put_unaligned_be16(pl_hdr_length(&tx->eem, ct_len), hdr + 3);
 	pl_rec_store(rec, 0, hdr, sizeof(hdr));
 	pl_rec_store(rec, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
+	if (pad)
+		pl_rec_zero(rec, PL_HDR_LEN + tx->open_len + 1, pad);
 
 	sg_init_table(sg, rec->nr);
 	for (i = 0; left; i++) {
@@ -244,10 +295,18 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 	pl_rec_bits(rec, PL_HDR_LEN, fragment, sizeof(fragment), false);
 	pl_rec_bits(rec, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag, sizeof(tag),
 		    false);
-	err = pl_eem_seal(&tx->eem, eem, hdr, tag, fragment);
+	if (su_queued)
+		pl_tpl_su_encode(&tx->tpl.su_out, su);
+	err = pl_eem_seal(&tx->eem, eem, hdr, tag, fragment,
+			  su_queued ? su : NULL);
 	if (err)
 		goto fail;
 	pl_rec_store(rec, PL_HDR_LEN + ct_len, eem, tx->eem.len);
+	if (su_queued) {
+		tx->tpl.su_queued = false;
+		WRITE_ONCE(tx->tpl.su_sent, tx->tpl.su_sent + 1);
+		pl_stat_inc(sk, PL_STAT_TPL_SU_SENT);
+	}
 
 	trace_plasmatic_tx_record(sk, tx->open_type, tx->open_len, seq,
 				  eem_counter);
@@ -257,6 +316,11 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 	tx->pending = rec;
 	tx->pending_off = 0;
 	tx->pending_len = PL_HDR_LEN + ct_len + tx->eem.len;
+	tx->pending_shaped = tx->open_shaped;
+	if (tx->open_shaped) {
+		pl_tx_shaped(sk, tx, pad, tx->pending_len);
+		tx->pending_sched = tx->open_sched;
+	}
 	tx->open = NULL;
 	return 0;
 
@@ -267,7 +331,12 @@ fail:
 
 /*
  * Hand the rest of the pending record to TCP.  Returns 0 once all of it
- * is queued there, else TCP's error (-EAGAIN: no room in time).
+ * is queued there, else TCP's error (-EAGAIN: no room in time).  A shaped
+ * record starts a new skb (the one before it is marked as ended) and
+ * ends its last one, so that it starts a TCP segment and TCP never joins
+ * it with its neighbours; its schedule entry takes the TCP sequence
+ * number of its first byte.  tx.lock keeps other senders out, so
+ * write_seq before the first bytes are queued is that number.
  */
 static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 		      int flags)
@@ -284,14 +353,22 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 
 		if (tx->pending_off + n < tx->pending_len)
 			sflags |= PL_MSG_MORE_PAGES;
+		if (tx->pending_shaped && !tx->pending_off) {
+			pl_tcp_mark_eor(sk);
+			tx->pending_sched.seq = tcp_sk(sk)->write_seq;
+		}
 		WRITE_ONCE(tx->in_tcp, !(flags & MSG_DONTWAIT));
 		ret = pl_tcp_sendpage(sk, f->page, f->off + off, n, sflags);
 		WRITE_ONCE(tx->in_tcp, false);
 		if (ret <= 0)
 			return ret ?: -EAGAIN;
+		if (tx->pending_shaped && !tx->pending_off)
+			pl_tpl_sched_add(&tx->tpl, &tx->pending_sched);
 		tx->pending_off += ret;
 	}
 
+	if (tx->pending_shaped)
+		pl_tcp_mark_eor(sk);
 	pl_rec_free(rec);
 	tx->pending = NULL;
 	return 0;
@@ -526,6 +603,47 @@ static int pl_tx_cmsg(struct msghdr *msg, u8 *type)
 }
 
 /*
+ * Open the next record of @type, for @cap content bytes unless the TPL
+ * sizes it.  Application data takes its two draws here (SPEC 9.1): in
+ * mode 0 nothing else changes (the fast path: no SipHash, no schedule),
+ * in modes 1..8 the record gets exactly its size draw.  The draws are
+ * committed only once the record is open, so a failure leaves the
+ * generator where it was.
+ */
+static int pl_tx_open_next(struct sock *sk, struct plasmatic_context *ctx,
+			   u8 type, unsigned int cap)
+{
+	struct pl_tx *tx = &ctx->tx;
+	struct pl_tpl_draw d;
+	int err;
+
+	if (type != PLASMATIC_CT_APPLICATION_DATA)
+		return pl_tx_open(sk, ctx, type, cap);
+	if (likely(pl_tpl_plain(&tx->tpl))) {
+		err = pl_tx_open(sk, ctx, type, cap);
+		if (!err)
+			tx->tpl.draws += PL_TPL_DRAWS_PER_RECORD;
+		return err;
+	}
+
+	pl_tpl_next(&tx->tpl, pl_tx_max_content(&tx->eem), &d);
+	err = pl_tpl_prepare(&tx->tpl, &d) ?:
+	      pl_tx_open(sk, ctx, type, d.mode ? d.size : cap);
+	if (err)
+		return err;
+	pl_tpl_take(&tx->tpl, &d);
+	if (d.applied)
+		pl_stat_inc(sk, PL_STAT_TPL_SU_APPLIED);
+	if (d.mode) {
+		tx->open_shaped = true;
+		memset(&tx->open_sched, 0, sizeof(tx->open_sched));
+		tx->open_sched.delay_us = d.delay_us;
+		tx->open_sched.mode = d.mode;
+	}
+	return 0;
+}
+
+/*
  * Copy @from into records of @type.  A record is sealed when full, or at
  * the end of the data unless @more.  *copied counts what was taken: it
  * is in a record that will be sent, even if pushing it failed.
@@ -563,8 +681,8 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 				err = -EKEYEXPIRED;
 				break;
 			}
-			err = pl_tx_open(sk, ctx, type, more ? max :
-					 min_t(size_t, left, max));
+			err = pl_tx_open_next(sk, ctx, type, more ? max :
+					      min_t(size_t, left, max));
 			if (err)
 				break;
 		}
@@ -740,5 +858,6 @@ void pl_tx_release(struct plasmatic_context *ctx)
 	tx->pending = NULL;
 	pl_cipher_free(&tx->cipher);
 	pl_eem_free(&tx->eem);
+	pl_tpl_release(&tx->tpl);
 	mutex_destroy(&tx->lock);
 }
