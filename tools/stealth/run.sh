@@ -27,6 +27,9 @@
 #         the client is silent for 1 s): the record count and types of
 #         openssl s_server's, and the sizes of nginx's (two NewSessionTickets
 #         with a 16-byte session id context)
+#   17-32 TPL modes 1..8 (the server in --tpl-mode M --tpl-lock): every
+#         record's size in the mode's range (SPEC 9.2), and every record
+#         starting a TCP segment of its own (SPEC 9.5)
 #
 # Userspace datapath only (this host cannot load modules).  For the kernel
 # path, run the same script in the VM with the module loaded and
@@ -473,6 +476,67 @@ post "$NGX" post_ngx openssl
 check_eq "post-handshake flight: as many records of the same type as openssl s_server's" \
 	"$(q post_pl post | sed 's/:[0-9]*/:/g')" "$(q post_ossl post | sed 's/:[0-9]*/:/g')"
 check_eq "post-handshake flight == nginx's" "$(q post_pl post)" "$(q post_ngx post)"
+
+# ---------------------------------------------------------------------------
+# 17-32: TPL shaping (SPEC 9) as an observer sees it.  For each mode 1..8
+# the server sends $TPL_BYTES with --tpl-mode M --tpl-lock: every record
+# after its tickets but the closing close_notify must have a length in the
+# mode's size range (SPEC 9.2; covered framing, eem_len 80: length = size
+# + 97; modes 0 and 6 are capped at 16304, length 16401), and start a TCP
+# segment of its own (SPEC 9.5).  Mode 0 is shown for contrast.
+TPL_BYTES=${STEALTH_TPL_BYTES:-300000}
+tpl_range() {	# the size ranges of mode $1 (SPEC 9.2)
+	case "$1" in
+	1) echo "100 1500" ;; 2) echo "1000 16000" ;; 3) echo "10 60" ;;
+	4) echo "50 250 500 2000" ;; 5) echo "100 500" ;; 6) echo "16304 16304" ;;
+	7) echo "200 2000" ;; 8) echo "50 150" ;;
+	esac
+}
+head -c "$TPL_BYTES" /dev/urandom >"$W/tpl"
+for M in 0 1 2 3 4 5 6 7 8; do
+	P=$(freeport)
+	bg "${PLS[@]}" "127.0.0.1:$P" --once --tpl-mode "$M" --tpl-lock \
+		--exec "cat $W/tpl" 2>"$W/tpl$M.srv.err"
+	wait_port "$P"
+	cap_start "tpl$M" "$P"
+	got=$(plc "$P" </dev/null 2>"$W/tpl$M.cli.err" | wc -c)
+	cap_stop "tpl$M"
+	wait "$BG" 2>/dev/null
+	lens=$(q "tpl$M" s_eem_lens)
+	mid=$(q "tpl$M" s_eem_midseg)
+	nrec=$(echo "$lens" | wc -w)
+	if [ "$M" = 0 ]; then
+		echo "# mode 0 (unshaped): $nrec records, $mid of them not at a segment start"
+		continue
+	fi
+	# all but the last (close_notify: 2 + 1 + 16 + 80 = 99) in range
+	bad=$(echo "$lens" | tr ' ' '\n' | awk -v r="$(tpl_range "$M")" '
+		BEGIN { n = split(r, b, " ") }
+		NF { l[++k] = $1 }
+		END {
+			if (k < 2 || l[k] != 99) { print "last record " l[k] " is not a close_notify"; exit }
+			for (i = 1; i < k; i++) {
+				t = l[i] - 97; in_r = 0
+				for (j = 1; j < n; j += 2)
+					if (t >= b[j] && t <= b[j + 1]) in_r = 1
+				if (!in_r) { print "record " i ": length " l[i] " (size " t ")"; exit }
+			}
+		}')
+	if [ "$got" = "$TPL_BYTES" ] && [ -z "$bad" ] && [ "$nrec" -gt 2 ]; then
+		ok "mode $M: $((nrec - 1)) records, every size in $(tpl_range "$M" | awk '{ for (i = 1; i < NF; i += 2) printf "%s%s..%s", (i > 1 ? " or " : ""), $i, $(i + 1) }')"
+	else
+		nok "mode $M: every record size in the mode's range"
+		echo "#   got $got of $TPL_BYTES bytes, $nrec records: ${bad:-}"
+		head -n 3 "$W/tpl$M.srv.err" "$W/tpl$M.cli.err" | diag
+	fi
+	if [ "$got" = "$TPL_BYTES" ] && [ "$mid" = 0 ]; then
+		ok "mode $M: every record starts a TCP segment"
+	else
+		nok "mode $M: every record starts a TCP segment"
+		echo "#   $mid of $nrec records share a segment with the one before"
+	fi
+	rm -f "$W/tpl$M.pcap"
+done
 
 stop "$NGXPID"
 echo "# stealth suite: $((n - nfail)) passed, $nfail failed, $(($(date +%s) - T0)) s"

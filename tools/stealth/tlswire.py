@@ -54,6 +54,9 @@ KEYS = {
     's_lens': 'record lengths sent by the server, in order',
     'c_midseg': 'client records that do not start a TCP segment',
     's_midseg': 'server records that do not start a TCP segment',
+    's_eem_lens': 'lengths of the server\'s records after its two '
+                  'tickets (its EEM records, SPEC 2.2), in order',
+    's_eem_midseg': 'those of them that do not start a TCP segment',
     'alerts': 'plaintext alerts seen: dir:level:desc',
     'errors': 'stream or record errors found while walking',
 }
@@ -484,6 +487,11 @@ def summary(c, s):
     out['s_lens'] = [r[3] for r in s.records]
     out['c_max'] = max(out['c_lens'], default=0)
     out['s_max'] = max(out['s_lens'], default=0)
+    # The server's records after the client's Finished: two tickets, then
+    # (a Plasmatic server) its EEM records.
+    after = [r for r in s.records if fin_pkt is not None and r[0] > fin_pkt]
+    out['s_eem_lens'] = [r[3] for r in after[2:]]
+    out['s_eem_midseg'] = sum(1 for r in after[2:] if not r[4])
     out['c_midseg'] = sum(1 for r in c.records if not r[4])
     out['s_midseg'] = sum(1 for r in s.records if not r[4])
     out['c_n'] = len(c.records)
@@ -494,7 +502,7 @@ def summary(c, s):
 def fmt(key, v, sm):
     if key in ('flight1', 'post'):
         return ' '.join('%d:%d' % (t, n) for t, n in v)
-    if key in ('c_lens', 's_lens', 'alerts', 'errors'):
+    if key in ('c_lens', 's_lens', 's_eem_lens', 'alerts', 'errors'):
         return ' '.join(map(str, v))
     return str(v)
 
@@ -534,6 +542,7 @@ def main(argv):
     if argv[1] == 'json':
         sm.pop('c_lens')
         sm.pop('s_lens')
+        sm.pop('s_eem_lens')
         print(json.dumps(sm, indent=1, default=str))
     else:
         for k in argv[3:]:
