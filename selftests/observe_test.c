@@ -66,7 +66,7 @@ struct ulp_info {
 	char name[64];		/* its INET_ULP_INFO_NAME */
 	int nest;		/* PLASMATIC_INET_ULP_INFO present */
 	int has[PLASMATIC_INFO_MAX + 1];
-	unsigned int val[PLASMATIC_INFO_MAX + 1];
+	unsigned long long val[PLASMATIC_INFO_MAX + 1];
 	int bad;		/* attributes of a wrong size or unknown type */
 };
 
@@ -103,8 +103,17 @@ static void plasmatic_attr(const struct nlattr *a, struct ulp_info *ui)
 		break;
 	case PLASMATIC_INFO_FRAMING:
 	case PLASMATIC_INFO_EEM_LEN:
+	case PLASMATIC_INFO_TPL_MODE:
 		want = 1;
 		break;
+	case PLASMATIC_INFO_TPL_RECORDS:
+	case PLASMATIC_INFO_TPL_PAD:
+	case PLASMATIC_INFO_SU_SENT:
+	case PLASMATIC_INFO_SU_APPLIED:
+		want = 8;
+		break;
+	case PLASMATIC_INFO_UNSPEC:
+		return;		/* alignment padding of the u64 attributes */
 	default:
 		ui->bad++;
 		return;
@@ -114,8 +123,11 @@ static void plasmatic_attr(const struct nlattr *a, struct ulp_info *ui)
 		return;
 	}
 	ui->has[type] = 1;
-	ui->val[type] = want == 2 ? *(const uint16_t *)NLA_DATA(a) :
-				    *(const uint8_t *)NLA_DATA(a);
+	if (want == 8)
+		memcpy(&ui->val[type], NLA_DATA(a), 8);
+	else
+		ui->val[type] = want == 2 ? *(const uint16_t *)NLA_DATA(a) :
+					    *(const uint8_t *)NLA_DATA(a);
 }
 
 static void ulp_attr(const struct nlattr *a, struct ulp_info *ui)
@@ -260,9 +272,13 @@ out:
 } while (0)
 
 #define BIT(i)		(1 << (i))
+/* The TPL attributes come with TX keys. */
+#define TPL_INFO	(BIT(PLASMATIC_INFO_TPL_MODE) | BIT(PLASMATIC_INFO_TPL_RECORDS) | \
+			 BIT(PLASMATIC_INFO_TPL_PAD) | BIT(PLASMATIC_INFO_SU_SENT) | \
+			 BIT(PLASMATIC_INFO_SU_APPLIED))
 #define ALL_INFO	(BIT(PLASMATIC_INFO_VERSION) | BIT(PLASMATIC_INFO_TX_CIPHER) | \
 			 BIT(PLASMATIC_INFO_RX_CIPHER) | BIT(PLASMATIC_INFO_FRAMING) | \
-			 BIT(PLASMATIC_INFO_EEM_LEN))
+			 BIT(PLASMATIC_INFO_EEM_LEN) | TPL_INFO)
 
 FIXTURE(diag)
 {
@@ -324,6 +340,57 @@ TEST_F(diag, both_ends_of_a_kernel_pair)
 }
 
 /*
+ * The TPL attributes: a shapes in mode 1 and sends b a Seed Update
+ * (mode 5, locked); once b has read it and sent, b counts it applied.
+ * The numbers are those of getsockopt PLASMATIC_TPL_TX and of
+ * /proc/net/plasmatic_stat.
+ */
+TEST_F(diag, tpl_counters)
+{
+	struct plasmatic_tpl t = { .mode = 1, .flags = PLASMATIC_TPL_LOCK, .seed = 9 };
+	long recs0 = stat_get("PlasmaticTplRecords");
+	long pad0 = stat_get("PlasmaticTplPadBytes");
+	long sent0 = stat_get("PlasmaticTplSeedUpdatesSent");
+	long applied0 = stat_get("PlasmaticTplSeedUpdatesApplied");
+	struct plasmatic_tpl_state st;
+	socklen_t len = sizeof(st);
+	struct ulp_info ui;
+	char buf[3000];
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &t, sizeof(t)));
+	t.mode = 5;
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_SEED_UPDATE, &t,
+				sizeof(t)));
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_EQ(3000, send(self->a, buf, 3000, 0));
+	ASSERT_EQ(3000, recv(self->b, buf, 3000, MSG_WAITALL));
+	ASSERT_EQ(3, send(self->b, "bye", 3, 0));
+	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+
+	ASSERT_EQ(0, getsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &st, &len));
+	ASSERT_LT(1, st.records);
+	DIAG(AF_INET, self->a, self->b, &ui);
+	EXPECT_FULL(&ui, variant->cipher, variant->cipher);
+	EXPECT_EQ(1, ui.val[PLASMATIC_INFO_TPL_MODE]);
+	EXPECT_EQ(st.records, ui.val[PLASMATIC_INFO_TPL_RECORDS]);
+	EXPECT_EQ(st.pad_bytes, ui.val[PLASMATIC_INFO_TPL_PAD]);
+	EXPECT_EQ(1, ui.val[PLASMATIC_INFO_SU_SENT]);
+	EXPECT_EQ(0, ui.val[PLASMATIC_INFO_SU_APPLIED]);
+	DIAG(AF_INET, self->b, self->a, &ui);
+	EXPECT_FULL(&ui, variant->cipher, variant->cipher);
+	EXPECT_EQ(5, ui.val[PLASMATIC_INFO_TPL_MODE]);
+	EXPECT_EQ(1, ui.val[PLASMATIC_INFO_TPL_RECORDS]);
+	EXPECT_EQ(0, ui.val[PLASMATIC_INFO_SU_SENT]);
+	EXPECT_EQ(1, ui.val[PLASMATIC_INFO_SU_APPLIED]);
+	/* Tests run one at a time: the counters moved by exactly these. */
+	EXPECT_EQ(recs0 + (long)st.records + 1, stat_get("PlasmaticTplRecords"));
+	EXPECT_LE(pad0 + (long)st.pad_bytes, stat_get("PlasmaticTplPadBytes"));
+	EXPECT_EQ(sent0 + 1, stat_get("PlasmaticTplSeedUpdatesSent"));
+	EXPECT_EQ(applied0 + 1, stat_get("PlasmaticTplSeedUpdatesApplied"));
+}
+
+/*
  * Step by step: the ULP alone gives the name and an empty nest; an EEM
  * gives framing and EEM length; keys of a direction give the version and
  * that direction's cipher only.  TX uses another cipher than RX here, so
@@ -356,7 +423,7 @@ TEST_F(diag, each_step_of_an_upgrade)
 	pl_crypto_init(&c, &self->ba);
 	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_RX, &c, c.len));
 	DIAG(AF_INET, self->a, self->b, &ui);
-	EXPECT_ULP(&ui, ALL_INFO & ~BIT(PLASMATIC_INFO_TX_CIPHER));
+	EXPECT_ULP(&ui, ALL_INFO & ~BIT(PLASMATIC_INFO_TX_CIPHER) & ~TPL_INFO);
 	EXPECT_EQ(TLS_1_3_VERSION, ui.val[PLASMATIC_INFO_VERSION]);
 	EXPECT_EQ(variant->cipher, ui.val[PLASMATIC_INFO_RX_CIPHER]);
 	EXPECT_EQ(variant->framing, ui.val[PLASMATIC_INFO_FRAMING]);

@@ -55,8 +55,6 @@
 /* Largest header length a receiver accepts, either framing (SPEC 6). */
 #define MAX_LENGTH	(MAX_CONTENT + 256)
 
-static long stat_get(const char *name);
-
 /* ---- small helpers ---- */
 
 static void sha256(const void *p, size_t n, uint8_t out[32])
@@ -1414,24 +1412,7 @@ TEST_F(pl, data_queued_before_upgrade)
 
 /* ==== /proc/net/plasmatic_stat helpers ==== */
 
-#define STAT_FILE "/proc/net/plasmatic_stat"
-
-/* Value of counter `name` in STAT_FILE, or -1 if absent. */
-static long stat_get(const char *name)
-{
-	char line[256], key[128];
-	unsigned long val;
-	long ret = -1;
-	FILE *f = fopen(STAT_FILE, "re");
-
-	if (!f)
-		return -1;
-	while (fgets(line, sizeof(line), f))
-		if (sscanf(line, "%127s %lu", key, &val) == 2 && !strcmp(key, name))
-			ret = val;
-	fclose(f);
-	return ret;
-}
+/* STAT_FILE and stat_get(): plfixture.h. */
 
 /* Sum of the n counters names[], or -1 if one is absent. */
 static long stat_sum(const char *const *names, size_t n)
@@ -2982,41 +2963,8 @@ TEST(eem_helpers_match_spec_vectors)
 
 /* ==== main: the harness, with an optional subset for development ==== */
 
-static int listed(const char *list, const char *name)
-{
-	char *copy, *tok, *save = NULL;
-	int hit = 0;
-
-	if (!list || !*list)
-		return 1;
-	copy = strdup(list);
-	for (tok = strtok_r(copy, ",", &save); tok && !hit; tok = strtok_r(NULL, ",", &save))
-		hit = strstr(name, tok) != NULL;
-	free(copy);
-	return hit;
-}
-
 int main(int argc, char **argv)
 {
-	const char *tests = getenv("PLASMATIC_TESTS");
-	const char *variants = getenv("PLASMATIC_VARIANTS");
-
-	for (struct __fixture_metadata *f = __fixture_list; f; f = f->next) {
-		struct __test_metadata **tp = &f->tests;
-		struct __fixture_variant_metadata **vp = &f->variant;
-
-		while (*tp) {
-			if (listed(tests, (*tp)->name))
-				tp = &(*tp)->next;
-			else
-				*tp = (*tp)->next;
-		}
-		while (*vp) {
-			if (listed(variants, (*vp)->name))
-				vp = &(*vp)->next;
-			else
-				*vp = (*vp)->next;
-		}
-	}
+	pl_select_tests();
 	return test_harness_run(argc, argv);
 }

@@ -14,7 +14,10 @@
  *  - PL_VARIANT(fixture): the variant (cipher, framing, EEM length), and
  *    PL_VARIANT_ADD() / PL_VARIANTS() to add instances of it;
  *  - xmalloc(), send_type() / recv_type() (a record of a given content
- *    type), hs_msg (handshake content for control records), PEER_TMO.
+ *    type), hs_msg (handshake content for control records), PEER_TMO;
+ *  - stat_get(): a counter of /proc/net/plasmatic_stat (STAT_FILE);
+ *  - pl_select_tests() in main(): the subset named by PLASMATIC_TESTS and
+ *    PLASMATIC_VARIANTS (comma-separated substrings), for development.
  *
  * The macros use the harness's self, variant and _metadata; include this
  * after kselftest_harness.h.
@@ -167,5 +170,64 @@ static const uint8_t hs_msg[] = { 0x04, 0x00, 0x00, 0x09, 0x00, 0x00, 0x0e, 0x10
 	self->peer = xmalloc(sizeof(*self->peer)); \
 	ASSERT_EQ(0, pl_peer_init(self->peer, self->b, &self->ab, &self->ba)); \
 } while (0)
+
+#define STAT_FILE "/proc/net/plasmatic_stat"
+
+/* Value of counter `name` in STAT_FILE, or -1 if absent. */
+static inline long stat_get(const char *name)
+{
+	char line[256], key[128];
+	unsigned long val;
+	long ret = -1;
+	FILE *f = fopen(STAT_FILE, "re");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f))
+		if (sscanf(line, "%127s %lu", key, &val) == 2 && !strcmp(key, name))
+			ret = val;
+	fclose(f);
+	return ret;
+}
+
+/* 1 if list is empty or a comma-separated substring in it occurs in name. */
+static inline int pl_listed(const char *list, const char *name)
+{
+	char *copy, *tok, *save = NULL;
+	int hit = 0;
+
+	if (!list || !*list)
+		return 1;
+	copy = strdup(list);
+	for (tok = strtok_r(copy, ",", &save); tok && !hit; tok = strtok_r(NULL, ",", &save))
+		hit = strstr(name, tok) != NULL;
+	free(copy);
+	return hit;
+}
+
+/* Drop the tests and variants not selected by the environment. */
+static inline void pl_select_tests(void)
+{
+	const char *tests = getenv("PLASMATIC_TESTS");
+	const char *variants = getenv("PLASMATIC_VARIANTS");
+
+	for (struct __fixture_metadata *f = __fixture_list; f; f = f->next) {
+		struct __test_metadata **tp = &f->tests;
+		struct __fixture_variant_metadata **vp = &f->variant;
+
+		while (*tp) {
+			if (pl_listed(tests, (*tp)->name))
+				tp = &(*tp)->next;
+			else
+				*tp = (*tp)->next;
+		}
+		while (*vp) {
+			if (pl_listed(variants, (*vp)->name))
+				vp = &(*vp)->next;
+			else
+				*vp = (*vp)->next;
+		}
+	}
+}
 
 #endif
