@@ -89,8 +89,8 @@
 #define PLASMATIC_CLOSE_NOTIFY		7	/* int: send close_notify */
 #define PLASMATIC_KEY_UPDATE		8	/* int: PLASMATIC_KU_* (set only) */
 #define PLASMATIC_RX_END		9	/* int: PLASMATIC_END_* (get only) */
-#define PLASMATIC_TPL_TX		10	/* set: struct plasmatic_tpl;
-						 * get: struct plasmatic_tpl_state */
+/* PLASMATIC_TPL_TX: set struct plasmatic_tpl, get plasmatic_tpl_state */
+#define PLASMATIC_TPL_TX		10
 #define PLASMATIC_SEED_UPDATE		11	/* struct plasmatic_tpl (set only) */
 #define PLASMATIC_TPL_SCHED		12	/* struct plasmatic_tpl_rec[] (get) */
 
