@@ -110,7 +110,7 @@ struct pl_tx {
 	/* Schedule entry of the shaped @open, then of @pending. */
 	struct plasmatic_tpl_rec open_sched;
 	struct plasmatic_tpl_rec pending_sched;
-	struct pl_tpl tpl;		/* TX shaping state (SPEC 9) */
+	struct pl_tpl tpl;	/* TX shaping (SPEC 9); locking: tpl.h */
 	int err;		/* sticky; later sends fail with it */
 	bool closed;		/* close_notify sent, or shut down */
 	bool key_update_due;	/* the peer asked for our KeyUpdate */
