@@ -116,9 +116,11 @@ out:
 static void pl_keys_installed(struct sock *sk, struct plasmatic_context *ctx,
 			      enum pl_dir dir)
 {
-	u16 type = ctx->crypto_info[dir].info.cipher_type;
+	enum pl_stat s = pl_stat_cipher(dir,
+					ctx->crypto_info[dir].info.cipher_type);
 
-	pl_stat_inc(sk, pl_stat_cipher(dir, type));
+	if (s < PL_NUM_STATS)
+		pl_stat_inc(sk, s);
 	WRITE_ONCE(ctx->keys_set[dir], true);
 
 	if (dir == PL_DIR_TX) {
@@ -172,7 +174,15 @@ static int pl_set_keys(struct sock *sk, struct plasmatic_context *ctx,
 	l = pl_layout(ci.info.cipher_type);
 	if (!l || optlen != l->size)
 		return -EINVAL;
-	if (copy_from_sockptr(&ci, optval, l->size)) {
+	/*
+	 * Only the rest: the header stays the one checked above.  Reading
+	 * the whole structure again would let another thread of the caller
+	 * change the cipher type in between, and an unchecked type would
+	 * reach getsockopt and the per-cipher gauges.
+	 */
+	if (copy_from_sockptr_offset(p + sizeof(ci.info), optval,
+				     sizeof(ci.info),
+				     l->size - sizeof(ci.info))) {
 		err = -EFAULT;
 		goto out;
 	}

@@ -21,6 +21,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,11 +31,13 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
 
@@ -2835,6 +2838,105 @@ TEST_F(pl, ktls_key_update_tx)
 	pl_rx_eem_nonce(self->peer->rx, nonce);
 	pl_nonce_add(want, self->ab.eem_nonce, 6);
 	EXPECT_EQ(0, memcmp(nonce, want, sizeof(want)));
+}
+
+/*
+ * userfaultfd stand-in for a second thread of the caller rewriting a
+ * crypto_info while the kernel reads it: the structure starts 4 bytes
+ * before the end of page A, so its header (version, cipher type) is on A
+ * and the rest on B, which is missing.  The first fault on B is answered
+ * after the cipher type on A was changed to @bad.  A kernel reading the
+ * header twice sees the change: x86-64's copy_from_user() moves 8 bytes
+ * at a time, so the read of the whole structure faults before it has
+ * taken the header and takes it again after the fault.
+ */
+struct rewriter {
+	int uffd;
+	uint8_t *a, *b;		/* the two pages */
+	const uint8_t *rest;	/* what B holds: the structure from byte 4 */
+	uint16_t bad;
+	int faults;
+};
+
+static void *rewrite_on_fault(void *arg)
+{
+	struct rewriter *w = arg;
+	struct pollfd p = { .fd = w->uffd, .events = POLLIN };
+	struct uffdio_copy cp = { 0 };
+	struct uffd_msg msg;
+	long page = sysconf(_SC_PAGESIZE);
+
+	if (poll(&p, 1, 10000) != 1 ||
+	    read(w->uffd, &msg, sizeof(msg)) != sizeof(msg) ||
+	    msg.event != UFFD_EVENT_PAGEFAULT)
+		return NULL;
+	w->faults++;
+	memcpy(w->a + page - 2, &w->bad, 2);
+	cp.dst = (uintptr_t)w->b;
+	cp.src = (uintptr_t)w->rest;
+	cp.len = page;
+	ioctl(w->uffd, UFFDIO_COPY, &cp);
+	return NULL;
+}
+
+/*
+ * A PLASMATIC_TX rekey whose crypto_info the caller rewrites while the
+ * kernel reads it (unprivileged, at any time): the cipher the kernel keeps
+ * is the one it checked.  It used to check the header of a first copy and
+ * keep a second copy of the whole structure: an unknown cipher type then
+ * reached getsockopt (a NULL layout) and the per-cipher gauges (an index
+ * past the counters).
+ */
+TEST_F_TIMEOUT(pl, ktls_rekey_crypto_info_rewritten_meanwhile, 60)
+{
+	struct uffdio_api api = { .api = UFFD_API };
+	struct uffdio_register reg = { 0 };
+	long page = sysconf(_SC_PAGESIZE);
+	struct rewriter w = { .bad = 0xfffe };
+	struct pl_crypto c, got;
+	uint8_t *map, *rest;
+	socklen_t len;
+	pthread_t th;
+	char buf[8];
+
+	UPGRADE_BOTH();
+	pl_crypto_init(&c, &self->ab);
+	w.uffd = syscall(SYS_userfaultfd, O_CLOEXEC | O_NONBLOCK);
+	ASSERT_LE(0, w.uffd) TH_LOG("userfaultfd: %s", strerror(errno));
+	ASSERT_EQ(0, ioctl(w.uffd, UFFDIO_API, &api));
+	map = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		   MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, map);
+	w.a = map;
+	w.b = map + page;
+	rest = xmalloc(page);
+	memset(rest, 0, page);
+	memcpy(rest, (uint8_t *)&c + 4, c.len - 4);
+	w.rest = rest;
+	memcpy(w.a + page - 4, &c, 4);
+	reg.range.start = (uintptr_t)w.b;
+	reg.range.len = page;
+	reg.mode = UFFDIO_REGISTER_MODE_MISSING;
+	ASSERT_EQ(0, ioctl(w.uffd, UFFDIO_REGISTER, &reg));
+	ASSERT_EQ(0, pthread_create(&th, NULL, rewrite_on_fault, &w));
+
+	/* The header the kernel checks first is the valid one. */
+	EXPECT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TX,
+				w.a + page - 4, c.len)) TH_LOG("%s", strerror(errno));
+	pthread_join(th, NULL);
+	EXPECT_EQ(1, w.faults);
+	memset(&got, 0, sizeof(got));
+	len = sizeof(got);
+	ASSERT_EQ(0, getsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TX, &got, &len));
+	EXPECT_EQ(c.info.cipher_type, got.info.cipher_type);
+	EXPECT_EQ(c.len, len);
+	/* Same key, same first sequence number: the stream still works. */
+	ASSERT_EQ(4, send(self->a, "rest", 4, 0));
+	ASSERT_EQ(4, recv(self->b, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, "rest", 4));
+	munmap(map, 2 * page);
+	close(w.uffd);
+	free(rest);
 }
 
 /* Both ends kernel, kTLS structures: the whole KeyUpdate exchange by hand. */
