@@ -14,7 +14,8 @@ linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
 linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64
 qemu-system-x86 busybox-static cpio xz-utils kmod
 sparse iproute2 python3 python3-cryptography perl
-tshark nginx-light curl"
+tshark nginx-light curl
+libpcap-dev gnuplot-nox"
 
 missing=""
 for p in $PKGS; do

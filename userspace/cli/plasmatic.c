@@ -5,6 +5,7 @@
  *   plasmatic keygen  [-o FILE]
  *   plasmatic connect HOST:PORT [options]      stdin/stdout over Plasmatic
  *   plasmatic listen  [ADDR:]PORT --cert F --key F [options]
+ *   plasmatic inspect CAPTURE [options]        (inspect.c)
  *
  * Exit codes are listed in usage_main() below.
  */
@@ -32,6 +33,7 @@
 #include <linux/plasmatic.h>
 
 #include "plasmatic.h"
+#include "inspect.h"
 
 enum {
 	EX_OK_ = 0,
@@ -70,6 +72,8 @@ static void usage_main(FILE *f)
 "  keygen   make a pre-shared key file\n"
 "  connect  connect to a Plasmatic server; stdin/stdout become the tunnel\n"
 "  listen   accept Plasmatic connections; serve stdin/stdout or a command\n"
+"  inspect  what an observer of a packet capture sees: record sizes, gaps,\n"
+"           distance to a traffic pattern mode\n"
 "  help     this text ('plasmatic COMMAND --help' for each command)\n"
 "\n"
 "exit codes:\n"
@@ -1085,6 +1089,8 @@ int main(int argc, char **argv)
 		return cmd_connect(argc - 1, argv + 1);
 	if (!strcmp(cmd, "listen"))
 		return cmd_listen(argc - 1, argv + 1);
+	if (!strcmp(cmd, "inspect"))
+		return cmd_inspect(argc - 1, argv + 1);
 	msg("unknown command '%s' (see plasmatic --help)", cmd);
 	return EX_USAGE_;
 }
