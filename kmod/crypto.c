@@ -308,7 +308,8 @@ int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 {
-	e->buf = kmalloc(PL_EEM_AAD_LEN + info->eem_len, GFP_KERNEL);
+	e->buf = kmalloc(PL_EEM_AAD_LEN + info->eem_len + PL_EEM_POOL_LEN,
+			 GFP_KERNEL);
 	if (!e->buf)
 		return -ENOMEM;
 
@@ -325,6 +326,7 @@ int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 	memcpy(e->salt, info->nonce, sizeof(e->salt));
 	e->counter = get_unaligned_be64(info->nonce + sizeof(e->salt));
 	e->spent = false;
+	e->pool_left = 0;
 	e->framing = info->framing;
 	e->len = info->eem_len;
 	return 0;
@@ -346,6 +348,31 @@ static void pl_eem_nonce(const struct pl_eem *e, u8 *nonce)
 {
 	memcpy(nonce, e->salt, sizeof(e->salt));
 	put_unaligned_be64(e->counter, nonce + sizeof(e->salt));
+}
+
+/*
+ * @len random bytes for the padding of an EEM.  Each get_random_bytes()
+ * call costs a ChaCha20 block (the fast key erasure) and a lock besides
+ * its output, as much again as an EEM's padding: they are taken from a
+ * pool refilled PL_EEM_POOL_LEN bytes at a time, and wiped once used.
+ */
+static void pl_eem_padding(struct pl_eem *e, u8 *out, unsigned int len)
+{
+	u8 *pool = e->buf + PL_EEM_AAD_LEN + e->len;
+	u8 *p;
+
+	if (len > PL_EEM_POOL_LEN) {
+		get_random_bytes(out, len);
+		return;
+	}
+	if (e->pool_left < len) {
+		get_random_bytes(pool, PL_EEM_POOL_LEN);
+		e->pool_left = PL_EEM_POOL_LEN;
+	}
+	p = pool + PL_EEM_POOL_LEN - e->pool_left;
+	memcpy(out, p, len);
+	memzero_explicit(p, len);
+	e->pool_left -= len;
 }
 
 /* The nonce is used: move on, and note when none is left. */
@@ -384,7 +411,7 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 		memcpy(pt + PL_EEM_OFF_SEED, su, PL_SEED_UPDATE_LEN);
 	else
 		memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
-	get_random_bytes(pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
+	pl_eem_padding(e, pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
 
 	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
 	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, pt_len, nonce, true);

@@ -11,6 +11,7 @@
 
 #define PL_NONCE_LEN		12
 #define PL_EEM_AAD_LEN		(5 + 16)	/* header || TLS tag */
+#define PL_EEM_POOL_LEN		512		/* see pl_eem_padding() */
 
 struct crypto_aead;
 struct aead_request;
@@ -33,6 +34,11 @@ struct pl_eem {
 	struct crypto_aead *aead;
 	struct aead_request *req;
 	u8 *buf;			/* AAD || EEM, for the scatterlist */
+	/*
+	 * Random bytes for the padding of the EEMs we seal, at the end of
+	 * @buf (PL_EEM_POOL_LEN bytes): @pool_left of them not yet used.
+	 */
+	unsigned int pool_left;
 	u8 salt[4];
 	u64 counter;			/* next nonce's counter part */
 	bool spent;			/* the counter has been used up */

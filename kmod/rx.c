@@ -3,7 +3,8 @@
  * Receive: TCP -> record parser -> EEM and record checks -> application.
  *
  * The parser copies one record at a time out of the TCP receive queue into
- * an skb of page fragments (@cur), as soon as bytes arrive: in data_ready
+ * an skb of page fragments (@cur, carved from the socket's page_frag), as
+ * soon as bytes arrive: in data_ready
  * (softirq, GFP_ATOMIC) or in the reader's context.  Taking the bytes out
  * keeps the TCP window open for records larger than the receive buffer.
  * When @cur holds a whole record the parser stops, so TCP keeps the rest
@@ -138,6 +139,50 @@ static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
 	return len ? -EFAULT : 0;
 }
 
+/*
+ * An skb of @len bytes for the record being read: a head of no data and
+ * page fragments carved from the socket's page_frag (sk->sk_frag, never
+ * current->task_frag: this may run in softirq), one page reference per
+ * fragment, as TX carves its records.  Small records then share a page
+ * instead of each taking a new one.  Every user of sk->sk_frag holds the
+ * socket: its owner (TX, TCP's own sends, our reader) or softirq with the
+ * socket spinlock and no owner (data_ready), which excludes the others
+ * (context.h).  TX gives back room only when nothing was carved after it.
+ * Pages of a page_frag are never highmem.
+ */
+static struct sk_buff *pl_rx_alloc(struct sock *sk, unsigned int len,
+				   gfp_t gfp)
+{
+	struct page_frag *pfrag = &sk->sk_frag;
+	struct sk_buff *skb;
+	unsigned int n;
+	int i = 0;
+
+	skb = alloc_skb(0, gfp);
+	if (!skb)
+		return NULL;
+	while (skb->len < len) {
+		/*
+		 * Up to a page in one piece: every fragment but the last is
+		 * at least a page, so the largest record (under 17 KB) takes
+		 * at most 5.
+		 */
+		n = min_t(unsigned int, len - skb->len, PAGE_SIZE);
+		if (i == MAX_SKB_FRAGS || !skb_page_frag_refill(n, pfrag, gfp)) {
+			kfree_skb(skb);
+			return NULL;
+		}
+		n = min(len - skb->len, pfrag->size - pfrag->offset);
+		get_page(pfrag->page);
+		skb_fill_page_desc(skb, i++, pfrag->page, pfrag->offset, n);
+		pfrag->offset += n;
+		skb->len += n;
+		skb->data_len += n;
+		skb->truesize += n;
+	}
+	return skb;
+}
+
 static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 		       unsigned int offset, size_t len)
 {
@@ -164,13 +209,11 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	if (!rx->cur) {
 		struct sk_buff *rec;
 
-		rec = alloc_skb_with_frags(0, rx->cur_need, 0, &err, r->gfp);
+		rec = pl_rx_alloc(r->sk, rx->cur_need, r->gfp);
 		if (!rec) {
 			err = -ENOMEM;
 			goto stop;
 		}
-		rec->len = rx->cur_need;
-		rec->data_len = rx->cur_need;
 		err = skb_store_bits(rec, 0, rx->hdr, PL_HDR_LEN);
 		if (err) {
 			kfree_skb(rec);
@@ -215,25 +258,29 @@ static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
 	return desc.error == -ENOMEM ? -ENOMEM : 0;
 }
 
-/* The inner content type: the last non-zero byte of TLSInnerPlaintext. */
-static int pl_rx_inner_type(struct sk_buff *skb, unsigned int start,
-			    unsigned int end, unsigned int *pos)
+/*
+ * The inner content type: the last non-zero byte of TLSInnerPlaintext, in
+ * [@start, @end) of a record of ours (no linear data, lowmem pages: read
+ * in place, from the end).
+ */
+static u8 pl_rx_inner_type(struct sk_buff *skb, unsigned int start,
+			   unsigned int end, unsigned int *pos)
 {
-	u8 buf[64];
+	unsigned int fend = skb->len;
+	int i;
 
-	while (end > start) {
-		unsigned int n = min_t(unsigned int, end - start, sizeof(buf));
-		int i;
+	for (i = skb_shinfo(skb)->nr_frags - 1; i >= 0 && end > start; i--) {
+		const skb_frag_t *frag = &skb_shinfo(skb)->frags[i];
+		unsigned int fstart = fend - skb_frag_size(frag);
+		const u8 *p = skb_frag_address(frag);
 
-		if (skb_copy_bits(skb, end - n, buf, n))
-			return -EFAULT;
-		for (i = n - 1; i >= 0; i--) {
-			if (buf[i]) {
-				*pos = end - n + i;
-				return buf[i];
+		for (; end > max(start, fstart); end--) {
+			if (p[end - 1 - fstart]) {
+				*pos = end - 1;
+				return p[end - 1 - fstart];
 			}
 		}
-		end -= n;
+		fend = fstart;
 	}
 	return 0;
 }
@@ -371,8 +418,6 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 
 	type = pl_rx_inner_type(skb, PL_HDR_LEN,
 				PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
-	if (type < 0)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 	if (type != PLASMATIC_CT_ALERT && type != PLASMATIC_CT_HANDSHAKE &&
 	    type != PLASMATIC_CT_APPLICATION_DATA)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_CONTENT_TYPE, seq, eem_counter);
