@@ -379,8 +379,13 @@ static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
 {
 	if (ctx->tx.err)
 		return ctx->tx.err;
-	/* After close_notify, or a record of the peer failed (SPEC 7). */
-	if (ctx->tx.closed || READ_ONCE(ctx->rx.err) == -EBADMSG)
+	/*
+	 * After close_notify, a record of the peer failed (SPEC 7), or as
+	 * TCP: an error such as the peer's RST (reported once, then EPIPE)
+	 * or shutdown(SHUT_WR).
+	 */
+	if (ctx->tx.closed || READ_ONCE(ctx->rx.err) == -EBADMSG ||
+	    READ_ONCE(sk->sk_err) || (sk->sk_shutdown & SEND_SHUTDOWN))
 		return sk_stream_error(sk, flags, -EPIPE);
 	return 0;
 }

@@ -2046,6 +2046,32 @@ TEST_F(pl, peer_rst_mid_record)
 	free(w);
 }
 
+/*
+ * A send after the peer's RST fails as TCP's does (ECONNRESET, then
+ * EPIPE) instead of being sealed and reported as sent (review finding
+ * 7), with MSG_NOSIGNAL or SIGPIPE as TCP sends it.
+ */
+TEST_F(pl, send_after_peer_rst_fails)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd p = { .events = POLLOUT };
+	ssize_t n;
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, setsockopt(self->b, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(0, close(self->b));
+	self->b = -1;
+	p.fd = self->a;
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	ASSERT_TRUE(p.revents & (POLLERR | POLLHUP)) TH_LOG("revents %#x", p.revents);
+	n = send(self->a, "lost", 4, MSG_NOSIGNAL);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(ECONNRESET, errno) TH_LOG("%s", strerror(errno));
+	n = send(self->a, "lost", 4, MSG_NOSIGNAL);
+	EXPECT_EQ(-1, n);
+	EXPECT_EQ(EPIPE, errno) TH_LOG("%s", strerror(errno));
+}
+
 /* A thread in recv(fd): what the recv returned, once it has. */
 struct blocked_recv {
 	int fd;
