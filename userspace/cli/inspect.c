@@ -861,6 +861,14 @@ static void endpoint(const struct conn *c, int i, char *buf, size_t len)
 		 c->port[i]);
 }
 
+/* Whether c is shown; its client's and server's addresses in ep. */
+static bool conn_head(const struct conn *c, char ep[2][64])
+{
+	endpoint(c, 0, ep[0], sizeof(ep[0]));
+	endpoint(c, 1, ep[1], sizeof(ep[1]));
+	return c->selected;
+}
+
 static const char *const dir_names[2] = { "client -> server", "server -> client" };
 static const char *const dir_keys[2] = { "client", "server" };
 
@@ -937,10 +945,8 @@ static void print_json(const struct insp *in)
 	for (ci = 0; ci < in->nall; ci++) {
 		const struct conn *c = in->all[ci];
 
-		if (!c->selected)
+		if (!conn_head(c, ep))
 			continue;
-		endpoint(c, 0, ep[0], sizeof(ep[0]));
-		endpoint(c, 1, ep[1], sizeof(ep[1]));
 		printf("%s\n  {\"index\": %zu, \"client\": \"%s\", \"server\": "
 		       "\"%s\", \"syn_seen\": %s, \"roles_guessed\": %s, "
 		       "\"directions\": [", first ? "" : ",", c->index, ep[0],
@@ -1020,10 +1026,8 @@ static void print_text(const struct insp *in)
 	for (ci = 0; ci < in->nall; ci++) {
 		const struct conn *c = in->all[ci];
 
-		if (!c->selected)
+		if (!conn_head(c, ep))
 			continue;
-		endpoint(c, 0, ep[0], sizeof(ep[0]));
-		endpoint(c, 1, ep[1], sizeof(ep[1]));
 		printf("\nconnection %zu: %s -> %s%s\n", c->index, ep[0], ep[1],
 		       c->syn ? "" : " (no SYN seen: read from the first byte "
 		       "seen, nothing skipped; client = the higher port)");
@@ -1259,6 +1263,36 @@ static void range_add(double *lo, double *hi, double a, double b)
 }
 
 /*
+ * The ECDF of the sorted v[n] (none if n is 0) as the file KIND<count>.dat
+ * and a series of the plot command in buf; false if the file failed.
+ */
+static bool add_series(struct tmpdir *t, char *buf, size_t cap, char kind,
+		       size_t *count, const double *v, size_t n,
+		       const char *label, bool with_d, double D, double *lo,
+		       double *hi)
+{
+	size_t len = strlen(buf);
+	char name[24];
+
+	if (!n)
+		return true;
+	snprintf(name, sizeof(name), "%c%zu.dat", kind, *count);
+	if (!write_ecdf(t, name, v, n))
+		return false;
+	range_add(lo, hi, v[0], v[n - 1]);
+	snprintf(buf + len, cap - len,
+		 "%s'%s' using 1:2 with steps lw 2 title \"%s n=%zu", *count ?
+		 ", " : "", name, label, n);
+	len = strlen(buf);
+	if (with_d)
+		snprintf(buf + len, cap - len, " D=%.4f", D);
+	len = strlen(buf);
+	snprintf(buf + len, cap - len, "\"");
+	(*count)++;
+	return true;
+}
+
+/*
  * Both panels of --plot: gnuplot runs in a temporary directory on files
  * named there (never on a name from the command line) and its PNG is then
  * copied to the output.
@@ -1266,7 +1300,7 @@ static void range_add(double *lo, double *hi, double a, double b)
 static int plot(const struct insp *in)
 {
 	const struct iopts *o = &in->o;
-	char *gnuplot, name[24], sizes[4096] = "", gaps[4096] = "";
+	char *gnuplot, sizes[4096] = "", gaps[4096] = "";
 	char tsz[160] = "record sizes", tgp[160] = "gaps between record starts";
 	double slo = INFINITY, shi = -INFINITY, glo = INFINITY, ghi = -INFINITY;
 	struct tmpdir t = { .nfiles = 0 };
@@ -1294,42 +1328,19 @@ static int plot(const struct insp *in)
 
 		for (i = 0; i < 2; i++) {
 			const struct dir *d = &c->d[i];
-			char label[128], *end;
+			char label[128];
 
 			if (!shown(in, c, i) || !d->n)
 				continue;
 			snprintf(label, sizeof(label), "conn %zu %s", c->index,
 				 dir_names[i]);
-			snprintf(name, sizeof(name), "s%zu.dat", ns);
-			if (!write_ecdf(&t, name, d->ssizes, d->n))
+			if (!add_series(&t, sizes, sizeof(sizes), 's', &ns,
+					d->ssizes, d->n, label, o->mode >= 0,
+					d->d_size, &slo, &shi) ||
+			    !add_series(&t, gaps, sizeof(gaps), 'g', &ng,
+					d->sgaps, d->ngaps, label, o->mode >= 0,
+					d->d_gap, &glo, &ghi))
 				goto io;
-			range_add(&slo, &shi, d->ssizes[0], d->ssizes[d->n - 1]);
-			end = sizes + strlen(sizes);
-			snprintf(end, sizeof(sizes) - (size_t)(end - sizes),
-				 "%s'%s' using 1:2 with steps lw 2 title \"%s n=%zu",
-				 ns ? ", " : "", name, label, d->n);
-			end += strlen(end);
-			if (o->mode >= 0)
-				snprintf(end, sizeof(sizes) - (size_t)(end - sizes),
-					 " D=%.4f", d->d_size);
-			strncat(sizes, "\"", sizeof(sizes) - strlen(sizes) - 1);
-			ns++;
-			if (!d->ngaps)
-				continue;
-			snprintf(name, sizeof(name), "g%zu.dat", ng);
-			if (!write_ecdf(&t, name, d->sgaps, d->ngaps))
-				goto io;
-			range_add(&glo, &ghi, d->sgaps[0], d->sgaps[d->ngaps - 1]);
-			end = gaps + strlen(gaps);
-			snprintf(end, sizeof(gaps) - (size_t)(end - gaps),
-				 "%s'%s' using 1:2 with steps lw 2 title \"%s n=%zu",
-				 ng ? ", " : "", name, label, d->ngaps);
-			end += strlen(end);
-			if (o->mode >= 0)
-				snprintf(end, sizeof(gaps) - (size_t)(end - gaps),
-					 " D=%.4f", d->d_gap);
-			strncat(gaps, "\"", sizeof(gaps) - strlen(gaps) - 1);
-			ng++;
 		}
 	}
 	if (!ns) {
@@ -1531,11 +1542,9 @@ static int inspect_args(int argc, char **argv, struct iopts *o)
 		case IO_JSON:
 			o->json = true;
 			break;
-		case ':':
-			imsg("option '%s' needs an argument", argv[optind - 1]);
-			return EXI_USAGE;
-		default:
-			imsg("unknown option '%s' (see plasmatic inspect --help)",
+		default:	/* ':' for a missing argument, '?' */
+			imsg(c == ':' ? "option '%s' needs an argument" :
+			     "unknown option '%s' (see plasmatic inspect --help)",
 			     argv[optind - 1]);
 			return EXI_USAGE;
 		}

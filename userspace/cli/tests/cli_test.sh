@@ -353,6 +353,9 @@ readme_test() {
 }
 readme_test
 
+# plasmatic inspect
+. "$top/userspace/cli/tests/inspect_test.sh"
+
 echo "1..$n"
 echo "# $((n - failed)) passed, $failed failed"
 [ $failed -eq 0 ]
