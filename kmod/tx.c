@@ -697,6 +697,15 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 					    from, n);
 		if (err) {
 			iov_iter_revert(from, left - iov_iter_count(from));
+			/*
+			 * An alert or handshake record may not be empty
+			 * (SPEC 7): one that got no byte is not sent.
+			 */
+			if (!tx->open_len &&
+			    type != PLASMATIC_CT_APPLICATION_DATA) {
+				pl_rec_free(tx->open);
+				tx->open = NULL;
+			}
 			break;
 		}
 		tx->open_len += n;

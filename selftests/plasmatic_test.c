@@ -2072,6 +2072,34 @@ TEST_F(pl, send_after_peer_rst_fails)
 	EXPECT_EQ(EPIPE, errno) TH_LOG("%s", strerror(errno));
 }
 
+/*
+ * A control record whose data cannot be read (EFAULT) is not sent: the
+ * record opened for it is dropped, not sealed empty by the next send or
+ * the close (an empty alert or handshake record is one the peer must
+ * refuse: review finding 6).  The connection goes on.
+ */
+TEST_F(pl, control_record_efault_is_dropped)
+{
+	const uint8_t types[] = { PLASMATIC_CT_ALERT, PLASMATIC_CT_HANDSHAKE };
+	char buf[16];
+	int end = -1;
+	socklen_t len = sizeof(end);
+
+	UPGRADE_BOTH();
+	for (size_t i = 0; i < sizeof(types); i++) {
+		EXPECT_EQ(-1, send_type(self->a, types[i], (void *)8, 2, 0));
+		EXPECT_EQ(EFAULT, errno);
+	}
+	ASSERT_EQ(2, send(self->a, "ok", 2, 0));
+	ASSERT_EQ(0, shutdown(self->a, SHUT_WR));
+	set_rcvtimeo(self->b, 5000);
+	ASSERT_EQ(2, recv(self->b, buf, sizeof(buf), 0)) TH_LOG("%s", strerror(errno));
+	EXPECT_EQ(0, memcmp(buf, "ok", 2));
+	EXPECT_EQ(0, recv(self->b, buf, sizeof(buf), 0)) TH_LOG("%s", strerror(errno));
+	ASSERT_EQ(0, getsockopt(self->b, SOL_PLASMATIC, PLASMATIC_RX_END, &end, &len));
+	EXPECT_NE(PLASMATIC_END_ERROR, end);
+}
+
 /* A thread in recv(fd): what the recv returned, once it has. */
 struct blocked_recv {
 	int fd;
