@@ -8,14 +8,20 @@
 #         raw, received with kernel decryption),
 # and prints Markdown tables with MB/s and the ratio to kTLS.
 #
-#   tools/bench/sendfile.sh [--sweep|--tpl] [--no-build] [--wait SEC] [--reps N] [--mib N]
-#                           [--framing detached|covered]
+#   tools/bench/sendfile.sh [--sweep|--tpl|--compare-ko PATH] [--no-build] [--wait SEC]
+#                           [--reps N] [--mib N] [--framing detached|covered]
 #
 # --sweep     instead, run tools/bench/sweep.sh: time per record and per
 #             byte of kTLS and plasmatic.ko at 16384, 4096 and 1024-byte
 #             records (the analysis behind the table)
 # --tpl       instead, run tools/bench/tpl.sh: the sender's CPU per MiB in
 #             each TPL mode 0..8, as a ratio to mode 0 (guest clock only)
+# --compare-ko PATH
+#             instead, run tools/bench/compare.sh: mode 0 sendfile and recv
+#             (16 KiB records) of this tree's plasmatic.ko against the
+#             module at PATH (e.g. built from an older commit in a git
+#             worktree), swapped in the same guest between rows; × old
+#             (defaults: 5 rounds, 128 MiB)
 # --no-build  skip `make kmod` and `make -C tools/bench` (use what is built)
 # --wait SEC  first wait up to SEC seconds (default 0) until no other qemu
 #             runs on this host: the guest's vCPUs are host threads, and
@@ -31,9 +37,16 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
 build=1 wait=0 guest=tools/bench/guest.sh
+# extra tools/vm options and guest script arguments (--compare-ko)
+vmopts= gargs=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--sweep) guest=tools/bench/sweep.sh; shift ;;
+	--compare-ko)
+		[ -r "$2" ] || { echo "sendfile.sh: --compare-ko: no file '$2'" >&2; exit 2; }
+		ko=$(cd "$(dirname "$2")" && pwd)/$(basename "$2")
+		guest=tools/bench/compare.sh vmopts="--bin $ko" gargs="--ko $ko"
+		shift 2 ;;
 	--tpl) guest=tools/bench/tpl.sh; shift ;;
 	--no-build) build=0; shift ;;
 	--wait) wait=$2; shift 2 ;;
@@ -69,7 +82,8 @@ fifo=$(mktemp -u)
 mkfifo "$fifo"
 hostres=$(mktemp)
 # stdbuf: tools/vm's output filter must not hold lines back.
-stdbuf -oL tools/vm --timeout 900 --mem 3072 -- sh "$guest" "$@" >"$fifo" &
+# shellcheck disable=SC2086
+stdbuf -oL tools/vm --timeout 900 --mem 3072 $vmopts -- sh "$guest" $gargs "$@" >"$fifo" &
 vmpid=$!
 
 qpid=

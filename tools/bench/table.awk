@@ -11,6 +11,8 @@
 # side (CPU 0 runs the sender, CPU 1 the receiver).  Each cell: the median
 # over the rounds; × kTLS: the median (min–max) over the rounds of the
 # ratio to the kTLS run of the same direction, cipher and round.
+# -v base=IMPL (default ktls): the ratio is to IMPL's run instead
+# (compare.sh: base=plasmatic-old, another build of the module).
 function median(list,    n, a, i, j, t) {
 	n = split(list, a, " ")
 	for (i = 2; i <= n; i++)
@@ -59,6 +61,11 @@ END {
 	name["tx:engine"] = "send | userspace engine (read + seal + send)"
 	name["rx:ktls"] = "recv | kTLS, tls.ko"
 	name["rx:plasmatic"] = "recv | plasmatic.ko"
+	name["tx:plasmatic-old"] = "send | plasmatic.ko, old (sendfile)"
+	name["rx:plasmatic-old"] = "recv | plasmatic.ko, old"
+	if (base == "")
+		base = "ktls"
+	bname = base == "ktls" ? "kTLS" : base == "plasmatic-old" ? "old" : base
 	cname["chacha20-poly1305"] = "ChaCha20-Poly1305"
 	cname["aes-128-gcm"] = "AES-128-GCM"
 	nr = split(rows, R, /[ ,]+/)
@@ -66,7 +73,7 @@ END {
 	hdr = "| direction | implementation |"
 	sep = "|---|---|"
 	for (c = 1; c <= nc; c++) {
-		hdr = hdr " " cname[C[c]] " MB/s | × kTLS |"
+		hdr = hdr " " cname[C[c]] " MB/s | × " bname " |"
 		sep = sep "---:|---:|"
 	}
 	print hdr
@@ -76,18 +83,18 @@ END {
 		line = "| " name[R[r]] " |"
 		for (c = 1; c <= nc; c++) {
 			key = R[r] ":" C[c]
-			base = dr[1] ":ktls:" C[c]
+			bkey = dr[1] ":" base ":" C[c]
 			if (!(key in v)) {
 				line = line " n/a | n/a |"
 				continue
 			}
 			delete q
 			for (i = 1; i <= reps; i++)
-				if ((key ":" i) in byround && (base ":" i) in byround)
-					add(q, "x", byround[key ":" i] / byround[base ":" i])
+				if ((key ":" i) in byround && (bkey ":" i) in byround)
+					add(q, "x", byround[key ":" i] / byround[bkey ":" i])
 			if (!("x" in q))
 				ratio = "n/a"
-			else if (reps == 1 || key == base)
+			else if (reps == 1 || key == bkey)
 				ratio = sprintf("%.2f", median(q["x"]))
 			else
 				ratio = sprintf("%.2f (%.2f–%.2f)", median(q["x"]),
