@@ -199,6 +199,13 @@ static int pl_init(struct sock *sk)
 		return -ENOTCONN;
 	if (!sk->sk_socket)
 		return -EINVAL;
+	/*
+	 * Someone else owns the socket's callbacks: a BPF sockmap (whose
+	 * verdict and redirect programs would see and send our records'
+	 * plaintext) or an in-kernel user.  We replace those callbacks too.
+	 */
+	if (rcu_access_pointer(sk->sk_user_data))
+		return -EBUSY;
 
 	family = pl_build_proto(sk);
 	ctx = kzalloc(sizeof(*ctx), GFP_KERNEL);

@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <linux/bpf.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -1468,6 +1469,51 @@ static const char *const gauge_stats[] = {
 static long stat_gauges(void)
 {
 	return stat_sum(gauge_stats, ARRAY_SIZE(gauge_stats));
+}
+
+/* A BPF sockmap of one socket (needs CAP_BPF: the tests run as root). */
+static int sockmap_new(void)
+{
+	union bpf_attr a;
+
+	memset(&a, 0, sizeof(a));
+	a.map_type = BPF_MAP_TYPE_SOCKMAP;
+	a.key_size = 4;
+	a.value_size = 4;
+	a.max_entries = 1;
+	return syscall(SYS_bpf, BPF_MAP_CREATE, &a, sizeof(a));
+}
+
+static int sockmap_add(int map, int fd)
+{
+	union bpf_attr a;
+	uint32_t key = 0, val = fd;
+
+	memset(&a, 0, sizeof(a));
+	a.map_fd = map;
+	a.key = (uintptr_t)&key;
+	a.value = (uintptr_t)&val;
+	return syscall(SYS_bpf, BPF_MAP_UPDATE_ELEM, &a, sizeof(a)) ? -errno : 0;
+}
+
+/*
+ * A socket in a BPF sockmap has its callbacks and protocol taken by the
+ * sockmap (whose egress redirect could put plaintext on the wire): the
+ * upgrade refuses it (review finding 9), and an upgraded socket does not
+ * go into a sockmap.  Both stay usable as before.
+ */
+TEST_F(pl, sockmap_and_plasmatic_exclude_each_other)
+{
+	int map = sockmap_new();
+
+	ASSERT_LE(0, map) TH_LOG("BPF sockmap: %s", strerror(errno));
+	ASSERT_EQ(0, sockmap_add(map, self->b));
+	EXPECT_EQ(-1, setsockopt(self->b, SOL_TCP, TCP_ULP, PLASMATIC_ULP_NAME,
+				 sizeof(PLASMATIC_ULP_NAME)));
+	EXPECT_EQ(EBUSY, errno);
+	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
+	EXPECT_EQ(-EINVAL, sockmap_add(map, self->a));
+	close(map);
 }
 
 /* Bytes sent before the TX keys go out as they are; records after them. */
