@@ -204,7 +204,7 @@ static int pl_init(struct sock *sk)
 	 * verdict and redirect programs would see and send our records'
 	 * plaintext) or an in-kernel user.  We replace those callbacks too.
 	 */
-	if (rcu_access_pointer(sk->sk_user_data))
+	if (READ_ONCE(sk->sk_user_data))
 		return -EBUSY;
 
 	family = pl_build_proto(sk);
