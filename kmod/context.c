@@ -125,6 +125,37 @@ static void pl_ctx_free(struct sock *sk, struct plasmatic_context *ctx)
  * Send what is queued (blocking up to the send timeout, as kTLS does),
  * give the socket back to TCP, free our state, and let TCP close.
  */
+/* The socket's file was opened or set O_NONBLOCK. */
+static bool pl_nonblock(const struct socket *sock)
+{
+	return sock && sock->file && (sock->file->f_flags & O_NONBLOCK);
+}
+
+/*
+ * close(): what is queued and close_notify go out as TCP's close treats
+ * its queue: a non-blocking socket, or SO_LINGER with a zero time, never
+ * waits; SO_LINGER waits at most its time, shared with TCP's wait that
+ * follows (the time left is returned); else up to the send timeout.  A
+ * peer that holds its window at zero then cannot hold close() forever.
+ */
+static long pl_close_tx(struct sock *sk, struct plasmatic_context *ctx,
+			long timeout)
+{
+	long sndtimeo = sk->sk_sndtimeo;
+	unsigned long start = jiffies;
+	int flags = 0;
+
+	if (pl_nonblock(sk->sk_socket) ||
+	    (sock_flag(sk, SOCK_LINGER) && !timeout))
+		flags = MSG_DONTWAIT;
+	else if (sock_flag(sk, SOCK_LINGER))
+		WRITE_ONCE(sk->sk_sndtimeo, min(sndtimeo, timeout));
+	pl_tx_close(sk, ctx, flags);
+	WRITE_ONCE(sk->sk_sndtimeo, sndtimeo);
+	/* What is left of the linger time is TCP's to wait with. */
+	return max_t(long, timeout - (long)(jiffies - start), 0);
+}
+
 static void pl_close(struct sock *sk, long timeout)
 {
 	struct inet_connection_sock *icsk = inet_csk(sk);
@@ -133,7 +164,7 @@ static void pl_close(struct sock *sk, long timeout)
 
 	mutex_lock(&ctx->tx.lock);
 	lock_sock(sk);
-	pl_tx_close(sk, ctx);
+	timeout = pl_close_tx(sk, ctx, timeout);
 
 	write_lock_bh(&sk->sk_callback_lock);
 	rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
@@ -183,7 +214,8 @@ static int pl_shutdown(struct socket *sock, int how)
 	    pl_shutdown_lock_tx(ctx)) {
 		lock_sock(sk);
 		if ((1 << sk->sk_state) & (TCPF_ESTABLISHED | TCPF_CLOSE_WAIT))
-			pl_tx_close(sk, ctx);
+			pl_tx_close(sk, ctx, pl_nonblock(sock) ?
+					     MSG_DONTWAIT : 0);
 		release_sock(sk);
 		mutex_unlock(&ctx->tx.lock);
 	}

@@ -834,13 +834,13 @@ void pl_splice_eof(struct socket *sock)
 
 /*
  * shutdown(SHUT_WR) and close: send what is queued, then close_notify if
- * asked for, or a bad_record_mac the receive side still owes.  Blocks up
+ * asked for, or a bad_record_mac the receive side still owes.  With
+ * MSG_DONTWAIT in @flags only what TCP takes at once; else it blocks up
  * to the send timeout.  Caller holds tx.lock and the socket lock.
  */
-void pl_tx_close(struct sock *sk, struct plasmatic_context *ctx)
+void pl_tx_close(struct sock *sk, struct plasmatic_context *ctx, int flags)
 {
-	int flags = MSG_NOSIGNAL;
-
+	flags |= MSG_NOSIGNAL;
 	if (!pl_tx_ready(ctx) || ctx->tx.err)
 		return;
 	if (pl_tx_flush(sk, ctx, flags))

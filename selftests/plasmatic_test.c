@@ -2065,6 +2065,55 @@ TEST_F_TIMEOUT(pl, close_with_data_in_flight_no_notify, 120)
 	close_in_flight(_metadata, self, 0);
 }
 
+/*
+ * A peer that never reads (its window at zero) cannot hold close(): on a
+ * non-blocking socket close() returns at once, with SO_LINGER within its
+ * time (review finding 2: close() and shutdown() waited for room, i.e.
+ * forever, with close_notify on).  What TCP had taken still arrives.
+ */
+static void close_stalled(struct __test_metadata *_metadata,
+			  FIXTURE_DATA(pl) *self, bool nonblock, int linger)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = linger };
+	static uint8_t chunk[65536];
+	struct timespec t0, t1;
+	int sent = 0;
+	double secs;
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, set_int(self->a, PLASMATIC_CLOSE_NOTIFY, 1));
+	if (nonblock)
+		ASSERT_EQ(0, fcntl(self->a, F_SETFL, O_NONBLOCK));
+	if (linger >= 0)
+		ASSERT_EQ(0, setsockopt(self->a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	/* Fill TCP and our record until nothing more is taken. */
+	while (sent < 400 && send(self->a, chunk, sizeof(chunk), MSG_DONTWAIT) > 0)
+		sent++;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_LT(0, sent);
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, close(self->a));
+	self->a = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	secs = t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_GT(linger > 0 ? linger + 2.0 : 2.0, secs);
+	if (linger > 0)
+		EXPECT_LT(linger - 0.5, secs);
+	/* The peer still reads a stream that opens, up to where it stops. */
+	set_rcvtimeo(self->b, 5000);
+	EXPECT_LT(0, recv(self->b, chunk, sizeof(chunk), 0));
+}
+
+TEST_F_TIMEOUT(pl, close_nonblocking_peer_stalled, 30)
+{
+	close_stalled(_metadata, self, true, -1);
+}
+
+TEST_F_TIMEOUT(pl, close_linger_peer_stalled, 30)
+{
+	close_stalled(_metadata, self, false, 2);
+}
+
 /* The peer resets the connection in the middle of a record. */
 TEST_F(pl, peer_rst_mid_record)
 {
