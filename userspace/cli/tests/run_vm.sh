@@ -9,6 +9,6 @@ if ! grep -q '^plasmatic ' /proc/modules && ! insmod kmod/plasmatic.ko; then
 	echo "not ok 1 cli_test # insmod kmod/plasmatic.ko failed"
 	exit 1
 fi
-PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} \
+PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT=0 \
 	PL_CLI_BYTES=${PL_CLI_BYTES:-1M} \
 	bash userspace/cli/tests/cli_test.sh build/userspace/plasmatic
