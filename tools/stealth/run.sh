@@ -320,9 +320,13 @@ stop "$PLSPID"
 # 10-14: 100 MiB and an interactive session, vs openssl s_server/s_client
 # tshark_errors NAME PORT: malformed packets and expert errors, decoding
 # PORT as TLS (count, then the first few)
+# Frames TCP sent again (loopback drops under load: its per-CPU backlog
+# overflows) are left out: tshark flags their overlap with what it already
+# reassembled, which says nothing of the records; they are counted apart.
+RETX='tcp.analysis.retransmission || tcp.analysis.fast_retransmission || tcp.analysis.spurious_retransmission || tcp.analysis.out_of_order'
 tshark_errors() {
 	timeout 300 tshark -r "$W/$1.pcap" -d "tcp.port==$2,tls" -n \
-		-Y '_ws.malformed || _ws.expert.severity >= 0x00800000' \
+		-Y "(_ws.malformed || _ws.expert.severity >= 0x00800000) && !($RETX)" \
 		-T fields -e frame.number -e _ws.expert.message 2>/dev/null >"$W/$1.expert"
 	local rc=$? c
 	c=$(wc -l <"$W/$1.expert")
@@ -371,14 +375,16 @@ else
 	cat "$W/bulk_pl.srv.err" "$W/bulk_pl.cli.err" | head -n 5 | diag
 fi
 e=$(tshark_errors bulk_pl "$P")
+eref=$(tshark_errors bulk_ossl "$P2")
+echo "# bulk: frames TCP sent again (left out of the check): plasmatic $(tshark -r "$W/bulk_pl.pcap" -n -Y "$RETX" 2>/dev/null | wc -l), openssl $(tshark -r "$W/bulk_ossl.pcap" -n -Y "$RETX" 2>/dev/null | wc -l)"
 if [ "$got" != "$BYTES" ]; then
 	nok "bulk: tshark (port as TLS) finds no malformed packet or expert error"
 	echo "#   (the transfer did not complete: nothing to check)"
-elif [ "$e" = 0 ] && [ "$(tshark_errors bulk_ossl "$P2")" = 0 ]; then
+elif [ "$e" = 0 ] && [ "$eref" = 0 ]; then
 	ok "bulk: tshark (port as TLS) finds no malformed packet or expert error"
 else
 	nok "bulk: tshark (port as TLS) finds no malformed packet or expert error"
-	echo "#   plasmatic: $e; openssl: $(wc -l <"$W/bulk_ossl.expert")"
+	echo "#   plasmatic: $e; openssl: $eref"
 	head -n 5 "$W/bulk_pl.expert" | diag
 fi
 m=$(maxlen bulk_pl) mref=$(refmax bulk_ossl)
