@@ -19,8 +19,13 @@ all: deps kmod userspace bpf selftests
 deps:
 	@tools/deps.sh
 
+# The module's BTF (for the pacer's kfunc) is made by tools/kbtf.sh: the
+# headers package has no vmlinux for kbuild to make it with.
+KBTF = tools/kbtf.sh kmod/plasmatic.ko /boot/vmlinuz-$(KVER)
+
 kmod: deps
 	$(MAKE) -C $(KDIR) M=$(CURDIR) modules
+	$(KBTF)
 
 # Static checks of the module: sparse and W=1, from a clean object tree.
 # Only kmod/'s objects go: kbuild's clean would delete every *.o and *.a
@@ -28,6 +33,7 @@ kmod: deps
 kmod-sparse: deps
 	rm -f kmod/*.o kmod/*.ko kmod/.*.cmd
 	$(MAKE) -C $(KDIR) M=$(CURDIR) C=1 W=1 modules
+	$(KBTF)
 
 userspace: deps
 	$(MAKE) -C userspace/engine

@@ -114,4 +114,28 @@ static inline bool pl_msg_more(int flags)
 	, bool net_admin
 #endif
 
+/*
+ * kfuncs: __bpf_kfunc and __bpf_kfunc_{start,end}_defs() came with 6.3
+ * and 6.7 ("bpf: Add __bpf_kfunc tag for marking kernel functions as
+ * kfuncs"; "bpf: Add __bpf_kfunc_{start,end}_defs macros"); 6.9 wants a
+ * kfunc set to be declared as one ("bpf: treewide: Annotate BPF kfuncs in
+ * BTF": BTF_KFUNCS_START).  Before, a set was a plain BTF_SET8 and any
+ * non-inlined global function could be listed.
+ */
+#include <linux/btf.h>
+#include <linux/btf_ids.h>
+
+/* A global function is kept without callers; it must not be inlined. */
+#ifndef __bpf_kfunc
+#define __bpf_kfunc	noinline
+#endif
+#ifndef __bpf_kfunc_start_defs
+#define __bpf_kfunc_start_defs()
+#define __bpf_kfunc_end_defs()
+#endif
+#ifndef BTF_KFUNCS_START
+#define BTF_KFUNCS_START(name)	BTF_SET8_START(name)
+#define BTF_KFUNCS_END(name)	BTF_SET8_END(name)
+#endif
+
 #endif /* _PLASMATIC_COMPAT_H */

@@ -266,6 +266,20 @@ static struct tcp_ulp_ops pl_ulp_ops __read_mostly = {
 	.get_info_size	= pl_diag_get_info_size,
 };
 
+/*
+ * The context of @sk if our ULP is on it, from any context under
+ * rcu_read_lock(): close clears the pointer and frees the context after a
+ * grace period.  @sk is a full TCP socket.
+ */
+struct plasmatic_context *pl_ctx_rcu(const struct sock *sk)
+{
+	const struct inet_connection_sock *icsk = inet_csk(sk);
+
+	if (READ_ONCE(icsk->icsk_ulp_ops) != &pl_ulp_ops)
+		return NULL;
+	return rcu_dereference(icsk->icsk_ulp_data);
+}
+
 int plasmatic_ulp_register(void)
 {
 	return tcp_register_ulp(&pl_ulp_ops);

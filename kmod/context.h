@@ -183,6 +183,8 @@ static inline struct plasmatic_context *pl_ctx(const struct sock *sk)
 	return (__force struct plasmatic_context *)icsk->icsk_ulp_data;
 }
 
+struct plasmatic_context *pl_ctx_rcu(const struct sock *sk);
+
 static inline bool pl_tx_ready(const struct plasmatic_context *ctx)
 {
 	return ctx->keys_set[PL_DIR_TX];

@@ -7,6 +7,7 @@
 #include <net/tcp.h>
 
 #include "context.h"
+#include "pace.h"
 #include "proc.h"
 
 static int __init plasmatic_init(void)
@@ -19,7 +20,8 @@ static int __init plasmatic_init(void)
 	err = plasmatic_ulp_register();
 	if (err)
 		goto err_proc;
-	return 0;
+	/* After the ULP: a pacer may look up sockets from then on. */
+	return pl_pace_register();
 
 err_proc:
 	plasmatic_proc_exit();

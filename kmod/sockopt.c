@@ -461,6 +461,13 @@ int pl_getsockopt(struct sock *sk, int level, int optname,
 	case PLASMATIC_TPL_SCHED:
 		err = pl_get_sched(ctx, optval, optlen);
 		break;
+	case PLASMATIC_PACE: {
+		struct plasmatic_pace_state pace;
+
+		pl_tpl_pace_state(&ctx->tx.tpl, &pace);
+		err = pl_get_value(optval, optlen, &pace, sizeof(pace));
+		break;
+	}
 	default:
 		err = -ENOPROTOOPT;
 		break;

@@ -13,6 +13,7 @@
 #include <linux/string.h>
 
 #include "compat.h"
+#include "pace.h"
 #include "tpl.h"
 
 #define PL_TPL_RECORDS_PER_MODE	1024
@@ -138,11 +139,21 @@ void pl_tpl_next(const struct pl_tpl *t, unsigned int cap,
  */
 int pl_tpl_prepare(struct pl_tpl *t, const struct pl_tpl_draw *d)
 {
+	struct pl_pace *pace;
+
 	if (!d->mode || t->sched)
 		return 0;
+	pace = pl_pace_alloc(GFP_KERNEL);
+	if (!pace)
+		return -ENOMEM;
 	t->sched = kcalloc(PLASMATIC_TPL_SCHED_LEN, sizeof(*t->sched),
 			   GFP_KERNEL);
-	return t->sched ? 0 : -ENOMEM;
+	if (!t->sched) {
+		pl_pace_free(pace);
+		return -ENOMEM;
+	}
+	rcu_assign_pointer(t->pace, pace);
+	return 0;
 }
 
 /* The record drawn as @d is open: the state moves on. */
@@ -158,13 +169,27 @@ void pl_tpl_take(struct pl_tpl *t, const struct pl_tpl_draw *d)
 	}
 }
 
-/* Record @r's schedule entry, overwriting the oldest once full. */
-void pl_tpl_sched_add(struct pl_tpl *t, const struct plasmatic_tpl_rec *r)
+/*
+ * The shaped record @r is being queued to TCP (socket lock held): its
+ * schedule entry overwrites the oldest once the schedule is full, and the
+ * pacer gets it.
+ */
+void pl_tpl_queued(struct sock *sk, struct pl_tpl *t,
+		   const struct plasmatic_tpl_rec *r)
 {
 	if (!t->sched)
 		return;
 	t->sched[t->sched_count % PLASMATIC_TPL_SCHED_LEN] = *r;
 	t->sched_count++;
+	pl_pace_add(sk, rcu_dereference_protected(t->pace,
+						  lockdep_sock_is_held(sk)),
+		    r->seq, r->delay_us);
+}
+
+/* The pacer's counters; the caller holds the socket lock. */
+void pl_tpl_pace_state(struct pl_tpl *t, struct plasmatic_pace_state *s)
+{
+	pl_pace_state(rcu_dereference_protected(t->pace, true), s);
 }
 
 /* The newest @n entries at most, oldest first; returns how many. */
@@ -225,6 +250,7 @@ void pl_tpl_release(struct pl_tpl *t)
 {
 	kfree(t->sched);
 	t->sched = NULL;
+	pl_pace_free(rcu_replace_pointer(t->pace, NULL, true));
 	memzero_explicit(&t->seed, sizeof(t->seed));
 	memzero_explicit(&t->su_out, sizeof(t->su_out));
 	memzero_explicit(&t->su_in, sizeof(t->su_in));

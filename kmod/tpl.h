@@ -17,6 +17,9 @@
 #include <linux/types.h>
 #include <linux/plasmatic.h>
 
+struct sock;
+struct pl_pace;
+
 #define PL_SEED_UPDATE_LEN	12	/* EEM seed_update field (SPEC 5.3) */
 #define PL_TPL_DRAWS_PER_RECORD	2	/* size, then delay (SPEC 9.1) */
 
@@ -42,6 +45,8 @@ struct pl_tpl {
 	 */
 	struct plasmatic_tpl_rec *sched;
 	u64 sched_count;	/* entries ever written */
+	/* The records not yet seen leaving, for the pacer (pace.h). */
+	struct pl_pace __rcu *pace;
 };
 
 /* The two draws of one record, and the state they leave. */
@@ -67,10 +72,12 @@ void pl_tpl_next(const struct pl_tpl *t, unsigned int cap,
 		 struct pl_tpl_draw *d);
 int pl_tpl_prepare(struct pl_tpl *t, const struct pl_tpl_draw *d);
 void pl_tpl_take(struct pl_tpl *t, const struct pl_tpl_draw *d);
-void pl_tpl_sched_add(struct pl_tpl *t, const struct plasmatic_tpl_rec *r);
+void pl_tpl_queued(struct sock *sk, struct pl_tpl *t,
+		   const struct plasmatic_tpl_rec *r);
 unsigned int pl_tpl_sched_copy(const struct pl_tpl *t,
 			       struct plasmatic_tpl_rec *out, unsigned int n);
 void pl_tpl_state(const struct pl_tpl *t, struct plasmatic_tpl_state *s);
+void pl_tpl_pace_state(struct pl_tpl *t, struct plasmatic_pace_state *s);
 void pl_tpl_su_encode(const struct plasmatic_tpl *p,
 		      u8 out[PL_SEED_UPDATE_LEN]);
 void pl_tpl_su_received(struct pl_tpl *t, const u8 su[PL_SEED_UPDATE_LEN]);

@@ -363,7 +363,7 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 		if (ret <= 0)
 			return ret ?: -EAGAIN;
 		if (tx->pending_shaped && !tx->pending_off)
-			pl_tpl_sched_add(&tx->tpl, &tx->pending_sched);
+			pl_tpl_queued(sk, &tx->tpl, &tx->pending_sched);
 		tx->pending_off += ret;
 	}
 

@@ -15,7 +15,8 @@ linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64
 qemu-system-x86 busybox-static cpio xz-utils kmod
 sparse iproute2 python3 python3-cryptography perl
 tshark nginx-light curl
-libpcap-dev gnuplot-nox"
+libpcap-dev gnuplot-nox
+pahole"
 
 missing=""
 for p in $PKGS; do

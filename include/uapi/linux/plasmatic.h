@@ -93,6 +93,7 @@
 #define PLASMATIC_TPL_TX		10
 #define PLASMATIC_SEED_UPDATE		11	/* struct plasmatic_tpl (set only) */
 #define PLASMATIC_TPL_SCHED		12	/* struct plasmatic_tpl_rec[] (get) */
+#define PLASMATIC_PACE			13	/* struct plasmatic_pace_state (get) */
 
 /* cmsg at SOL_PLASMATIC: __u8 TLS content type of a record. */
 #define PLASMATIC_RECORD_TYPE		1
@@ -212,6 +213,37 @@ struct plasmatic_tpl_rec {
 	__u32 delay_us;		/* delay draw: gap before it departs */
 	__u8 mode;		/* mode it was drawn in */
 	__u8 reserved[3];
+};
+
+/*
+ * Pacing at the qdisc (SPEC 9.5; bpf/README.md).  The delay of each shaped
+ * record is enforced by a BPF program in the transmit path (tc egress with
+ * the fq qdisc, or a BPF qdisc), which asks the module for each TCP
+ * segment's departure time through the kfunc
+ *
+ *	u64 bpf_plasmatic_departure(struct __sk_buff *skb, u32 scale);
+ *
+ * It returns a CLOCK_MONOTONIC time in ns, or 0 when the segment is not
+ * ours to time: another socket, no payload, a retransmission (a segment
+ * that ends at or below the highest sequence number already seen leaving,
+ * which goes out at once), or data of no shaped record.  A segment that
+ * starts a shaped record departs at max(now, departure of the previous
+ * shaped record + its delay draw x scale / 1000); the other segments of
+ * the record take the same time.  scale is 1000 for the drawn delays;
+ * tests use others to fit long modes in a short run.  Records are queued
+ * for the pacer when they reach TCP and dropped once TCP has sent past
+ * them, so a socket without a pacer keeps only the records not yet sent.
+ *
+ * PLASMATIC_PACE returns the counters below (all zero before the first
+ * shaped record).
+ */
+struct plasmatic_pace_state {
+	__u64 queued;		/* shaped records waiting for their first byte */
+	__u64 paced;		/* records given a departure time */
+	__u64 retrans;		/* segments let through as retransmissions */
+	__u64 late;		/* records sent before a pacer saw them */
+	__u64 overflow;		/* records not queued: queue at its limit */
+	__u64 last_departure_ns;	/* of the newest paced record */
 };
 
 /*
