@@ -16,6 +16,7 @@
 #include <net/tcp.h>
 
 #include "context.h"
+#include "pace.h"
 #include "diag.h"
 #include "proc.h"
 #include "rx.h"
@@ -167,7 +168,9 @@ static void pl_close(struct sock *sk, long timeout)
 	timeout = pl_close_tx(sk, ctx, timeout);
 
 	write_lock_bh(&sk->sk_callback_lock);
-	rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
+	/* What TCP still holds of our records keeps its pacing (pace.h). */
+	rcu_assign_pointer(icsk->icsk_ulp_data,
+			   pl_pace_ulp_data(pl_tpl_take_pace(&ctx->tx.tpl)));
 	WRITE_ONCE(sk->sk_prot, base);
 	if (sk->sk_data_ready == pl_rx_data_ready)
 		sk->sk_data_ready = ctx->sk_data_ready;
@@ -258,20 +261,31 @@ static int pl_init(struct sock *sk)
 	return 0;
 }
 
+/* The socket is being destroyed: what close left for the pacer goes. */
+static void pl_release(struct sock *sk)
+{
+	struct inet_connection_sock *icsk = inet_csk(sk);
+	void *data = rcu_dereference_protected(icsk->icsk_ulp_data, true);
+
+	rcu_assign_pointer(icsk->icsk_ulp_data, NULL);
+	pl_pace_free(pl_pace_from_ulp_data(data));
+}
+
 static struct tcp_ulp_ops pl_ulp_ops __read_mostly = {
 	.name		= PLASMATIC_ULP_NAME,
 	.owner		= THIS_MODULE,
 	.init		= pl_init,
+	.release	= pl_release,
 	.get_info	= pl_diag_get_info,
 	.get_info_size	= pl_diag_get_info_size,
 };
 
 /*
- * The context of @sk if our ULP is on it, from any context under
- * rcu_read_lock(): close clears the pointer and frees the context after a
- * grace period.  @sk is a full TCP socket.
+ * The ULP data of @sk if our ULP is on it, from any context under
+ * rcu_read_lock(): a context, or after close the pacer state (pace.h),
+ * freed a grace period after it is replaced.  @sk is a full TCP socket.
  */
-struct plasmatic_context *pl_ctx_rcu(const struct sock *sk)
+void *pl_ulp_data_rcu(const struct sock *sk)
 {
 	const struct inet_connection_sock *icsk = inet_csk(sk);
 

@@ -183,7 +183,7 @@ static inline struct plasmatic_context *pl_ctx(const struct sock *sk)
 	return (__force struct plasmatic_context *)icsk->icsk_ulp_data;
 }
 
-struct plasmatic_context *pl_ctx_rcu(const struct sock *sk);
+void *pl_ulp_data_rcu(const struct sock *sk);
 
 static inline bool pl_tx_ready(const struct plasmatic_context *ctx)
 {

@@ -9,6 +9,7 @@
 #include <net/netlink.h>
 
 #include "context.h"
+#include "pace.h"
 #include "diag.h"
 
 /*
@@ -44,7 +45,8 @@ int pl_diag_get_info(struct sock *sk,
 
 	rcu_read_lock();
 	ctx = rcu_dereference(inet_csk(sk)->icsk_ulp_data);
-	if (!ctx)
+	/* Closed: only the pacer state is left (pace.h). */
+	if (!ctx || pl_pace_from_ulp_data((void *)ctx))
 		goto out;
 
 	if (READ_ONCE(ctx->keys_set[PL_DIR_TX]) ||

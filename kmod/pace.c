@@ -171,12 +171,16 @@ static struct pl_pace *pl_pace_of(const struct sk_buff *skb)
 {
 	struct sock *sk = skb->sk;
 	struct plasmatic_context *ctx;
+	void *data;
 
 	if (!sk || !sk_fullsock(sk) || sk->sk_type != SOCK_STREAM ||
 	    sk->sk_protocol != IPPROTO_TCP)
 		return NULL;
-	ctx = pl_ctx_rcu(sk);
-	return ctx ? rcu_dereference(ctx->tx.tpl.pace) : NULL;
+	data = pl_ulp_data_rcu(sk);
+	if (!data || pl_pace_from_ulp_data(data))
+		return pl_pace_from_ulp_data(data);
+	ctx = data;
+	return rcu_dereference(ctx->tx.tpl.pace);
 }
 
 /* The departure of the segment [@seq, @end) of @pace's socket. */

@@ -32,6 +32,27 @@ void pl_pace_state(struct pl_pace *pace, struct plasmatic_pace_state *s);
 
 int pl_pace_register(void);
 
+/*
+ * After close the context is gone but TCP may still hold shaped records
+ * that have not left: the pacer state outlives the context as the
+ * socket's ULP data, tagged with bit 0, until the socket is destroyed
+ * (the ULP's release).  Untagged ULP data is a struct plasmatic_context.
+ */
+#define PL_ULP_DATA_PACE	1UL
+
+static inline void *pl_pace_ulp_data(struct pl_pace *pace)
+{
+	return pace ? (void *)((unsigned long)pace | PL_ULP_DATA_PACE) : NULL;
+}
+
+static inline struct pl_pace *pl_pace_from_ulp_data(void *p)
+{
+	unsigned long v = (unsigned long)p;
+
+	return v & PL_ULP_DATA_PACE ?
+	       (struct pl_pace *)(v & ~PL_ULP_DATA_PACE) : NULL;
+}
+
 /* The kfunc (BPF programs of type SCHED_CLS and, from 6.16, qdiscs). */
 u64 bpf_plasmatic_departure(struct __sk_buff *skb_ctx, u32 scale);
 

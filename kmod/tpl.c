@@ -246,6 +246,12 @@ void pl_tpl_su_received(struct pl_tpl *t, const u8 su[PL_SEED_UPDATE_LEN])
 	t->su_pending = true;
 }
 
+/* The pacer state, to outlive us (close, socket lock held). */
+struct pl_pace *pl_tpl_take_pace(struct pl_tpl *t)
+{
+	return rcu_replace_pointer(t->pace, NULL, true);
+}
+
 void pl_tpl_release(struct pl_tpl *t)
 {
 	kfree(t->sched);

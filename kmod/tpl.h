@@ -81,6 +81,7 @@ void pl_tpl_pace_state(struct pl_tpl *t, struct plasmatic_pace_state *s);
 void pl_tpl_su_encode(const struct plasmatic_tpl *p,
 		      u8 out[PL_SEED_UPDATE_LEN]);
 void pl_tpl_su_received(struct pl_tpl *t, const u8 su[PL_SEED_UPDATE_LEN]);
+struct pl_pace *pl_tpl_take_pace(struct pl_tpl *t);
 void pl_tpl_release(struct pl_tpl *t);
 
 #endif /* _PLASMATIC_TPL_H */

@@ -34,6 +34,7 @@
 
 #include "plasmatic.h"
 #include "inspect.h"
+#include "shape.h"
 
 enum {
 	EX_OK_ = 0,
@@ -74,6 +75,7 @@ static void usage_main(FILE *f)
 "  listen   accept Plasmatic connections; serve stdin/stdout or a command\n"
 "  inspect  what an observer of a packet capture sees: record sizes, gaps,\n"
 "           distance to a traffic pattern mode\n"
+"  shape    put the traffic pattern pacer (record timing) on a device\n"
 "  help     this text ('plasmatic COMMAND --help' for each command)\n"
 "\n"
 "exit codes:\n"
@@ -1091,6 +1093,8 @@ int main(int argc, char **argv)
 		return cmd_listen(argc - 1, argv + 1);
 	if (!strcmp(cmd, "inspect"))
 		return cmd_inspect(argc - 1, argv + 1);
+	if (!strcmp(cmd, "shape"))
+		return cmd_shape(argc - 1, argv + 1);
 	msg("unknown command '%s' (see plasmatic --help)", cmd);
 	return EX_USAGE_;
 }

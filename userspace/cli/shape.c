@@ -1,0 +1,372 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * plasmatic shape --dev DEV [--off | --status] [--time-scale N]
+ *
+ * Puts the TPL pacer on a device: the fq qdisc as root (it holds each
+ * packet until skb->tstamp) and bpf/pace.bpf.c at tc egress (it sets
+ * skb->tstamp from plasmatic.ko's schedule through the module's kfunc).
+ * Idempotent both ways; --off removes the program, the fq root and the
+ * clsact qdisc when no other filter is left on it.  The program is loaded
+ * from its libbpf skeleton, so it needs plasmatic.ko (with BTF) loaded,
+ * root (CAP_BPF, CAP_NET_ADMIN) and the tc binary (iproute2) for fq.
+ *
+ * Without the pacer the sizes are still shaped; only the timing is not.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <ifaddrs.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <net/if.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+
+#include <bpf/bpf.h>
+#include <bpf/libbpf.h>
+
+#include "pace.h"
+#include "pace.skel.h"
+#include "shape.h"
+
+extern char **environ;
+
+/* Our filter's place on the egress hook (handle "PL", first priority). */
+#define SHAPE_HANDLE	0x504c
+#define SHAPE_PRIO	1
+#define MODULE_BTF	"/sys/kernel/btf/plasmatic"
+
+static void seterr(char *err, size_t len, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, len, fmt, ap);
+	va_end(ap);
+}
+
+/*
+ * Run tc with @args (NULL-terminated); its status.  Its standard output
+ * goes to @out (up to @len - 1 bytes, NUL-terminated) when given, else
+ * with its errors to /dev/null.
+ */
+static int run_tc(const char *const *args, char *out, size_t len)
+{
+	posix_spawn_file_actions_t fa;
+	int n = 0, status, p[2] = { -1, -1 };
+	char *argv[16];
+	size_t got = 0;
+	ssize_t r;
+	pid_t pid;
+
+	argv[n++] = "tc";
+	while (*args && n < 15)
+		argv[n++] = (char *)*args++;
+	argv[n] = NULL;
+	if (out && pipe2(p, O_CLOEXEC))
+		return -1;
+	if (posix_spawn_file_actions_init(&fa))
+		goto fail;
+	if (out)
+		posix_spawn_file_actions_adddup2(&fa, p[1], 1);
+	else
+		posix_spawn_file_actions_addopen(&fa, 1, "/dev/null", O_WRONLY, 0);
+	posix_spawn_file_actions_addopen(&fa, 2, "/dev/null", O_WRONLY, 0);
+	n = posix_spawnp(&pid, "tc", &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	if (n)
+		goto fail;
+	if (out) {
+		close(p[1]);
+		p[1] = -1;
+		while (got + 1 < len && (r = read(p[0], out + got, len - 1 - got)) > 0)
+			got += r;
+		out[got] = 0;
+		close(p[0]);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return -1;
+	return WEXITSTATUS(status);
+fail:
+	if (out) {
+		close(p[0]);
+		close(p[1]);
+	}
+	return -1;
+}
+
+static void hook_init(struct bpf_tc_hook *hook, int ifindex, enum bpf_tc_attach_point at)
+{
+	memset(hook, 0, sizeof(*hook));
+	hook->sz = sizeof(*hook);
+	hook->ifindex = ifindex;
+	hook->attach_point = at;
+}
+
+/* Whether our filter is on @ifindex's egress hook. */
+static int attached(int ifindex)
+{
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHAPE_HANDLE, .priority = SHAPE_PRIO);
+	struct bpf_tc_hook hook;
+
+	hook_init(&hook, ifindex, BPF_TC_EGRESS);
+	return bpf_tc_query(&hook, &opts) == 0;
+}
+
+static int check_dev(const char *dev, char *err, size_t errlen)
+{
+	int ifindex;
+
+	if (!dev || !*dev || strlen(dev) >= IF_NAMESIZE) {
+		seterr(err, errlen, "bad device name");
+		return 0;
+	}
+	ifindex = if_nametoindex(dev);
+	if (!ifindex)
+		seterr(err, errlen, "no device '%s'", dev);
+	return ifindex;
+}
+
+int pl_shape_attach(const char *dev, unsigned int scale, char *err, size_t errlen)
+{
+	const char *fq[] = { "qdisc", "replace", "dev", dev, "root", "fq",
+			     "horizon", "60s", "horizon_cap", "flow_limit", "1000", NULL };
+	struct bpf_tc_hook hook;
+	struct stat st;
+	struct pace *skel;
+	int ifindex, rc;
+
+	ifindex = check_dev(dev, err, errlen);
+	if (!ifindex)
+		return -1;
+	if (scale < 1 || scale > PACE_SCALE_MAX) {
+		seterr(err, errlen, "time scale %u out of 1..%u", scale, PACE_SCALE_MAX);
+		return -1;
+	}
+	if (geteuid() != 0) {
+		seterr(err, errlen, "the pacer needs root (CAP_BPF and CAP_NET_ADMIN)");
+		return -1;
+	}
+	if (stat(MODULE_BTF, &st)) {
+		seterr(err, errlen, "plasmatic.ko is not loaded, or was built without BTF "
+		       "(%s missing): records are sized, not timed", MODULE_BTF);
+		return -1;
+	}
+
+	rc = run_tc(fq, NULL, 0);
+	if (rc) {
+		seterr(err, errlen, rc < 0 ? "cannot run tc (install iproute2)" :
+		       "tc could not make fq the root qdisc of %s (sch_fq missing?)", dev);
+		return -1;
+	}
+
+	skel = pace__open();
+	if (!skel) {
+		seterr(err, errlen, "cannot open the pacer program: %s", strerror(errno));
+		return -1;
+	}
+	skel->rodata->time_scale = scale;
+	if (pace__load(skel)) {
+		seterr(err, errlen, "the kernel refused the pacer program (%s): "
+		       "BPF or the module's kfunc missing", strerror(errno));
+		pace__destroy(skel);
+		return -1;
+	}
+	hook_init(&hook, ifindex, BPF_TC_EGRESS);
+	rc = bpf_tc_hook_create(&hook);
+	if (rc && rc != -EEXIST) {
+		seterr(err, errlen, "cannot add clsact to %s: %s", dev, strerror(-rc));
+		pace__destroy(skel);
+		return -1;
+	}
+	{
+		LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHAPE_HANDLE, .priority = SHAPE_PRIO,
+			    .flags = BPF_TC_F_REPLACE,
+			    .prog_fd = bpf_program__fd(skel->progs.plasmatic_pace));
+
+		rc = bpf_tc_attach(&hook, &opts);
+	}
+	/* The filter holds the program; our references can go. */
+	pace__destroy(skel);
+	if (rc) {
+		seterr(err, errlen, "cannot attach the pacer to %s: %s", dev, strerror(-rc));
+		return -1;
+	}
+	return 0;
+}
+
+static int shape_detach(const char *dev, char *err, size_t errlen)
+{
+	const char *del_root[] = { "qdisc", "del", "dev", dev, "root", NULL };
+	const char *del_clsact[] = { "qdisc", "del", "dev", dev, "clsact", NULL };
+	const char *show_egress[] = { "filter", "show", "dev", dev, "egress", NULL };
+	const char *show_ingress[] = { "filter", "show", "dev", dev, "ingress", NULL };
+	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHAPE_HANDLE, .priority = SHAPE_PRIO);
+	struct bpf_tc_hook hook;
+	char out[256];
+	int ifindex, rc;
+
+	ifindex = check_dev(dev, err, errlen);
+	if (!ifindex)
+		return -1;
+	if (geteuid() != 0) {
+		seterr(err, errlen, "removing the pacer needs root (CAP_NET_ADMIN)");
+		return -1;
+	}
+	hook_init(&hook, ifindex, BPF_TC_EGRESS);
+	rc = bpf_tc_detach(&hook, &opts);
+	if (rc && rc != -ENOENT && rc != -EINVAL) {
+		seterr(err, errlen, "cannot detach the pacer from %s: %s", dev, strerror(-rc));
+		return -1;
+	}
+	/* fq back to the device's default; nothing to do when it is not ours. */
+	run_tc(del_root, NULL, 0);
+	/* clsact only when no filter is left on it, ours or another's. */
+	if (!run_tc(show_egress, out, sizeof(out)) && !*out &&
+	    !run_tc(show_ingress, out, sizeof(out)) && !*out)
+		run_tc(del_clsact, NULL, 0);
+	return 0;
+}
+
+/* The device whose address @fd's local end has ("lo" for loopback). */
+static int dev_of(int fd, char *dev, size_t len)
+{
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct ifaddrs *ifa, *i;
+	int found = -1;
+
+	if (getsockname(fd, (struct sockaddr *)&ss, &sl) || getifaddrs(&ifa))
+		return -1;
+	for (i = ifa; i && found; i = i->ifa_next) {
+		if (!i->ifa_addr || i->ifa_addr->sa_family != ss.ss_family)
+			continue;
+		if (ss.ss_family == AF_INET &&
+		    ((struct sockaddr_in *)i->ifa_addr)->sin_addr.s_addr ==
+		    ((struct sockaddr_in *)&ss)->sin_addr.s_addr)
+			found = 0;
+		else if (ss.ss_family == AF_INET6 &&
+			 !memcmp(&((struct sockaddr_in6 *)i->ifa_addr)->sin6_addr,
+				 &((struct sockaddr_in6 *)&ss)->sin6_addr, 16))
+			found = 0;
+		if (!found)
+			snprintf(dev, len, "%s", i->ifa_name);
+	}
+	freeifaddrs(ifa);
+	return found;
+}
+
+int pl_shape_auto(int fd, char *err, size_t errlen)
+{
+	char dev[IF_NAMESIZE];
+	int ifindex;
+
+	libbpf_set_print(NULL);
+	if (dev_of(fd, dev, sizeof(dev))) {
+		seterr(err, errlen, "cannot tell which device the connection leaves by");
+		return -1;
+	}
+	ifindex = if_nametoindex(dev);
+	if (ifindex && attached(ifindex))
+		return 0;
+	return pl_shape_attach(dev, PACE_SCALE_REAL, err, errlen);
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+"usage: plasmatic shape --dev DEV [--off | --status] [--time-scale N]\n"
+"\n"
+"Put the traffic pattern pacer on DEV (or take it off): the fq qdisc as its\n"
+"root and a BPF program at tc egress that holds each record of a shaped\n"
+"Plasmatic connection (--tpl-mode 1..8, kernel datapath) until its drawn\n"
+"departure time.  Needs root, plasmatic.ko loaded and tc (iproute2).\n"
+"Without it, record sizes are still shaped, their timing is not.\n"
+"\n"
+"options:\n"
+"  --dev DEV        the network device the connections leave by\n"
+"  --off            remove the pacer (and fq, and clsact if left empty)\n"
+"  --status         print whether the pacer is on DEV; exit 0 if it is, 1 if not\n"
+"  --time-scale N   multiply every delay by N/1000 (1..%u; default 1000):\n"
+"                   for tests and demonstrations\n"
+"  -h, --help       this text\n", PACE_SCALE_MAX);
+}
+
+int cmd_shape(int argc, char **argv)
+{
+	static const struct option opts[] = {
+		{ "dev", required_argument, NULL, 'd' },
+		{ "off", no_argument, NULL, 'o' },
+		{ "status", no_argument, NULL, 's' },
+		{ "time-scale", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *dev = NULL;
+	unsigned long scale = PACE_SCALE_REAL;
+	int off = 0, status = 0, c, ifindex;
+	char err[256], *end;
+
+	/* Our own messages say what failed; libbpf's would repeat it. */
+	libbpf_set_print(NULL);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd':
+			dev = optarg;
+			break;
+		case 'o':
+			off = 1;
+			break;
+		case 's':
+			status = 1;
+			break;
+		case 't':
+			errno = 0;
+			scale = strtoul(optarg, &end, 10);
+			if (errno || *end || !*optarg || optarg[0] == '-' ||
+			    scale < 1 || scale > PACE_SCALE_MAX) {
+				fprintf(stderr, "plasmatic shape: --time-scale wants 1..%u\n",
+					PACE_SCALE_MAX);
+				return 2;
+			}
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc || !dev || (off && status)) {
+		fprintf(stderr, "plasmatic shape: %s\n", !dev ? "--dev DEV is required" :
+			optind < argc ? "unexpected argument" : "--off and --status exclude each other");
+		usage(stderr);
+		return 2;
+	}
+	if (status) {
+		ifindex = check_dev(dev, err, sizeof(err));
+		if (!ifindex) {
+			fprintf(stderr, "plasmatic shape: %s\n", err);
+			return 1;
+		}
+		c = attached(ifindex);
+		printf("pacer on %s: %s\n", dev, c ? "yes" : "no");
+		return c ? 0 : 1;
+	}
+	if (off ? shape_detach(dev, err, sizeof(err)) :
+		  pl_shape_attach(dev, (unsigned int)scale, err, sizeof(err))) {
+		fprintf(stderr, "plasmatic shape: %s\n", err);
+		return 1;
+	}
+	return 0;
+}
