@@ -40,6 +40,16 @@
 
 #define PL_PACE_MIN	64
 #define PL_PACE_MAX	16384	/* records in flight to the qdisc, per socket */
+/*
+ * TCP Small Queues lets a socket have max(two skbs, pacing rate >> shift)
+ * in the qdisc (default shift 10: 1 ms of its rate).  For a paced socket
+ * that is hundreds of small records, each scheduled from the one before,
+ * long before they leave: a host stall then releases them all at once,
+ * and fq's horizon and flow limit drop the farthest.  A shift of 20 keeps
+ * it to about two records, so each is scheduled when the one two before
+ * it leaves.  sk_pacing_shift_update() is the knob drivers use for this.
+ */
+#define PL_PACE_SHIFT	20
 
 struct pl_pace_rec {
 	u32 seq;
@@ -119,7 +129,7 @@ static bool pl_pace_grow(struct pl_pace *pace)
 }
 
 /*
- * A shaped record starting at @seq is being queued to TCP.  The caller
+ * A shaped record starting at @seq is about to be queued to TCP.  The caller
  * holds the socket lock, so snd_nxt is stable: records below it have been
  * sent, with or without a pacer, and are dropped.
  */
@@ -128,6 +138,7 @@ void pl_pace_add(struct sock *sk, struct pl_pace *pace, u32 seq, u32 delay_us)
 	u32 snd_nxt = tcp_sk(sk)->snd_nxt;
 	bool full;
 
+	sk_pacing_shift_update(sk, PL_PACE_SHIFT);
 	spin_lock_bh(&pace->lock);
 	while (pace->tail != pace->head &&
 	       before(pace->ring[pace->tail & (pace->size - 1)].seq, snd_nxt)) {
@@ -148,6 +159,16 @@ void pl_pace_add(struct sock *sk, struct pl_pace *pace, u32 seq, u32 delay_us)
 	pace->ring[pace->head & (pace->size - 1)] =
 		(struct pl_pace_rec){ .seq = seq, .delay_us = delay_us };
 	pace->head++;
+	spin_unlock_bh(&pace->lock);
+}
+
+/* Undo the last pl_pace_add() of @seq, if the pacer has not taken it. */
+void pl_pace_remove_last(struct pl_pace *pace, u32 seq)
+{
+	spin_lock_bh(&pace->lock);
+	if (pace->head != pace->tail &&
+	    pace->ring[(pace->head - 1) & (pace->size - 1)].seq == seq)
+		pace->head--;
 	spin_unlock_bh(&pace->lock);
 }
 

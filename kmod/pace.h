@@ -28,6 +28,7 @@ struct plasmatic_pace_state;
 struct pl_pace *pl_pace_alloc(gfp_t gfp);
 void pl_pace_free(struct pl_pace *pace);
 void pl_pace_add(struct sock *sk, struct pl_pace *pace, u32 seq, u32 delay_us);
+void pl_pace_remove_last(struct pl_pace *pace, u32 seq);
 void pl_pace_state(struct pl_pace *pace, struct plasmatic_pace_state *s);
 
 int pl_pace_register(void);

@@ -169,21 +169,36 @@ void pl_tpl_take(struct pl_tpl *t, const struct pl_tpl_draw *d)
 	}
 }
 
-/*
- * The shaped record @r is being queued to TCP (socket lock held): its
- * schedule entry overwrites the oldest once the schedule is full, and the
- * pacer gets it.
- */
-void pl_tpl_queued(struct sock *sk, struct pl_tpl *t,
-		   const struct plasmatic_tpl_rec *r)
+/* Record @r's schedule entry, overwriting the oldest once full. */
+void pl_tpl_sched_add(struct pl_tpl *t, const struct plasmatic_tpl_rec *r)
 {
 	if (!t->sched)
 		return;
 	t->sched[t->sched_count % PLASMATIC_TPL_SCHED_LEN] = *r;
 	t->sched_count++;
-	pl_pace_add(sk, rcu_dereference_protected(t->pace,
-						  lockdep_sock_is_held(sk)),
-		    r->seq, r->delay_us);
+}
+
+/*
+ * The shaped record @r is about to be queued to TCP (socket lock held):
+ * the pacer gets it first, as TCP may send its first segment at once.
+ */
+void pl_tpl_pace_queue(struct sock *sk, struct pl_tpl *t,
+		       const struct plasmatic_tpl_rec *r)
+{
+	struct pl_pace *pace = rcu_dereference_protected(t->pace,
+							 lockdep_sock_is_held(sk));
+
+	if (pace)
+		pl_pace_add(sk, pace, r->seq, r->delay_us);
+}
+
+/* TCP took none of @r after all: the pacer forgets it. */
+void pl_tpl_pace_unqueue(struct pl_tpl *t, const struct plasmatic_tpl_rec *r)
+{
+	struct pl_pace *pace = rcu_dereference_protected(t->pace, true);
+
+	if (pace)
+		pl_pace_remove_last(pace, r->seq);
 }
 
 /* The pacer's counters; the caller holds the socket lock. */

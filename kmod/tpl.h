@@ -72,8 +72,10 @@ void pl_tpl_next(const struct pl_tpl *t, unsigned int cap,
 		 struct pl_tpl_draw *d);
 int pl_tpl_prepare(struct pl_tpl *t, const struct pl_tpl_draw *d);
 void pl_tpl_take(struct pl_tpl *t, const struct pl_tpl_draw *d);
-void pl_tpl_queued(struct sock *sk, struct pl_tpl *t,
-		   const struct plasmatic_tpl_rec *r);
+void pl_tpl_sched_add(struct pl_tpl *t, const struct plasmatic_tpl_rec *r);
+void pl_tpl_pace_queue(struct sock *sk, struct pl_tpl *t,
+		       const struct plasmatic_tpl_rec *r);
+void pl_tpl_pace_unqueue(struct pl_tpl *t, const struct plasmatic_tpl_rec *r);
 unsigned int pl_tpl_sched_copy(const struct pl_tpl *t,
 			       struct plasmatic_tpl_rec *out, unsigned int n);
 void pl_tpl_state(const struct pl_tpl *t, struct plasmatic_tpl_state *s);

@@ -356,14 +356,20 @@ static int pl_tx_push(struct sock *sk, struct plasmatic_context *ctx,
 		if (tx->pending_shaped && !tx->pending_off) {
 			pl_tcp_mark_eor(sk);
 			tx->pending_sched.seq = tcp_sk(sk)->write_seq;
+			/* TCP may send the first bytes before it returns. */
+			pl_tpl_pace_queue(sk, &tx->tpl, &tx->pending_sched);
 		}
 		WRITE_ONCE(tx->in_tcp, !(flags & MSG_DONTWAIT));
 		ret = pl_tcp_sendpage(sk, f->page, f->off + off, n, sflags);
 		WRITE_ONCE(tx->in_tcp, false);
-		if (ret <= 0)
+		if (ret <= 0) {
+			if (tx->pending_shaped && !tx->pending_off)
+				pl_tpl_pace_unqueue(&tx->tpl,
+						    &tx->pending_sched);
 			return ret ?: -EAGAIN;
+		}
 		if (tx->pending_shaped && !tx->pending_off)
-			pl_tpl_queued(sk, &tx->tpl, &tx->pending_sched);
+			pl_tpl_sched_add(&tx->tpl, &tx->pending_sched);
 		tx->pending_off += ret;
 	}
 

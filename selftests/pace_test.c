@@ -244,7 +244,8 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 	sh("ip link del va 2>/dev/null");
 	ASSERT_EQ(0, sh("ip link add va type veth peer name vb && ip link set vb netns %d && "
 			"ip addr add 10.78.0.1/24 dev va && ip link set va up && "
-			"tc qdisc replace dev va root fq", self->child));
+			"tc qdisc replace dev va root fq horizon 60s horizon_cap flow_limit 1000",
+			self->child));
 	if (scale) {
 		self->skel = pace__open();
 		ASSERT_NE(NULL, self->skel);
