@@ -8,7 +8,7 @@
 #         raw, received with kernel decryption),
 # and prints Markdown tables with MB/s and the ratio to kTLS.
 #
-#   tools/bench/sendfile.sh [--sweep|--tpl|--compare-ko PATH] [--no-build] [--wait SEC]
+#   tools/bench/sendfile.sh [--sweep|--tpl|--pace|--compare-ko PATH] [--no-build] [--wait SEC]
 #                           [--reps N] [--mib N] [--framing detached|covered]
 #
 # --sweep     instead, run tools/bench/sweep.sh: time per record and per
@@ -16,6 +16,8 @@
 #             records (the analysis behind the table)
 # --tpl       instead, run tools/bench/tpl.sh: the sender's CPU per MiB in
 #             each TPL mode 0..8, as a ratio to mode 0 (guest clock only)
+# --pace      instead, run tools/bench/pace.sh: mode-0 throughput with the
+#             TPL pacer attached to lo against without it.
 # --compare-ko PATH
 #             instead, run tools/bench/compare.sh: mode 0 sendfile and recv
 #             (16 KiB records) of this tree's plasmatic.ko against the
@@ -48,6 +50,7 @@ while [ $# -gt 0 ]; do
 		guest=tools/bench/compare.sh vmopts="--bin $ko" gargs="--ko $ko"
 		shift 2 ;;
 	--tpl) guest=tools/bench/tpl.sh; shift ;;
+	--pace) guest=tools/bench/pace.sh; shift ;;
 	--no-build) build=0; shift ;;
 	--wait) wait=$2; shift 2 ;;
 	*) break ;;
