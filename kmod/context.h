@@ -127,6 +127,11 @@ struct pl_tx {
 	 */
 	struct mutex lock;
 	struct work_struct work;	/* pushes @pending on write space */
+	/*
+	 * The work found @lock taken and left: whoever holds it schedules
+	 * the work again when it lets go (pl_tx_unlock()).
+	 */
+	unsigned long work_deferred;	/* bit 0 */
 };
 
 struct pl_rx {

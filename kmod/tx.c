@@ -484,12 +484,34 @@ static int __pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	return err == -EAGAIN ? 0 : err;
 }
 
+/*
+ * tx.lock is held across sends that wait in TCP for room, for as long as
+ * the peer does not read.  Waiting for it must not put a task in D state
+ * for that long (hung-task reports), as kTLS learned ("net: tls: avoid
+ * hanging tasks on the tx_lock"): senders and socket options wait
+ * interruptibly, and the transmit work never waits (pl_tx_work()).
+ */
+int pl_tx_lock(struct plasmatic_context *ctx)
+{
+	return mutex_lock_interruptible(&ctx->tx.lock);
+}
+
+/* Let go of tx.lock; run the work it turned away. */
+void pl_tx_unlock(struct plasmatic_context *ctx)
+{
+	mutex_unlock(&ctx->tx.lock);
+	if (test_and_clear_bit(0, &ctx->tx.work_deferred))
+		schedule_work(&ctx->tx.work);
+}
+
 int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 		     int requested)
 {
 	int err;
 
-	mutex_lock(&ctx->tx.lock);
+	err = pl_tx_lock(ctx);
+	if (err)
+		return err;
 	lock_sock(sk);
 	if (!pl_tx_ready(ctx))
 		err = -ENOKEY;
@@ -499,7 +521,7 @@ int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 		err = pl_tx_check(sk, ctx, MSG_NOSIGNAL) ?:
 		      __pl_tx_key_update(sk, ctx, requested, MSG_NOSIGNAL);
 	release_sock(sk);
-	mutex_unlock(&ctx->tx.lock);
+	pl_tx_unlock(ctx);
 	return err;
 }
 
@@ -556,7 +578,17 @@ static void pl_tx_work(struct work_struct *work)
 						     tx.work);
 	struct sock *sk = ctx->sk;
 
-	mutex_lock(&ctx->tx.lock);
+	/*
+	 * Never wait for the lock: its holder may be a sender blocked in TCP
+	 * on a peer that does not read.  Leave a note for the holder; look
+	 * again after it, in case the holder let go before seeing the note.
+	 */
+	if (!mutex_trylock(&ctx->tx.lock)) {
+		set_bit(0, &ctx->tx.work_deferred);
+		if (!mutex_trylock(&ctx->tx.lock))
+			return;
+		clear_bit(0, &ctx->tx.work_deferred);
+	}
 	lock_sock(sk);
 	if (pl_tx_ready(ctx)) {
 		if (ctx->tx.pending)
@@ -565,7 +597,7 @@ static void pl_tx_work(struct work_struct *work)
 			pl_tx_due_alert(sk, ctx, PL_TX_PUSH_FLAGS);
 	}
 	release_sock(sk);
-	mutex_unlock(&ctx->tx.lock);
+	pl_tx_unlock(ctx);
 }
 
 /*
@@ -780,11 +812,13 @@ int pl_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 		return ret;
 	more = pl_msg_more(flags);
 
-	mutex_lock(&ctx->tx.lock);
+	ret = pl_tx_lock(ctx);
+	if (ret)
+		return ret;
 	lock_sock(sk);
 	ret = pl_tx_send(sk, ctx, &msg->msg_iter, type, flags, more);
 	release_sock(sk);
-	mutex_unlock(&ctx->tx.lock);
+	pl_tx_unlock(ctx);
 	return ret;
 }
 
@@ -806,12 +840,14 @@ int pl_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
 	bvec_set_page(&bvec, page, size, offset);
 	iov_iter_bvec(&from, ITER_SOURCE, &bvec, 1, size);
 
-	mutex_lock(&ctx->tx.lock);
+	ret = pl_tx_lock(ctx);
+	if (ret)
+		return ret;
 	lock_sock(sk);
 	ret = pl_tx_send(sk, ctx, &from, PLASMATIC_CT_APPLICATION_DATA, flags,
 			 flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST));
 	release_sock(sk);
-	mutex_unlock(&ctx->tx.lock);
+	pl_tx_unlock(ctx);
 	return ret;
 }
 #endif
@@ -830,12 +866,14 @@ void pl_splice_eof(struct socket *sock)
 	if (!READ_ONCE(ctx->tx.open))
 		return;
 
-	mutex_lock(&ctx->tx.lock);
+	/* No way to report a signal here: the next send flushes. */
+	if (pl_tx_lock(ctx))
+		return;
 	lock_sock(sk);
 	if (!ctx->tx.err)
 		pl_tx_flush(sk, ctx, PL_TX_PUSH_FLAGS);
 	release_sock(sk);
-	mutex_unlock(&ctx->tx.lock);
+	pl_tx_unlock(ctx);
 }
 
 /*

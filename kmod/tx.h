@@ -18,6 +18,8 @@ int pl_tx_flush(struct sock *sk, struct plasmatic_context *ctx, int flags);
 int pl_tx_alert(struct sock *sk, struct plasmatic_context *ctx, u8 level,
 		u8 desc, int flags);
 void pl_tx_schedule(struct plasmatic_context *ctx);
+int pl_tx_lock(struct plasmatic_context *ctx);
+void pl_tx_unlock(struct plasmatic_context *ctx);
 void pl_tx_close(struct sock *sk, struct plasmatic_context *ctx, int flags);
 int pl_tx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 		     int requested);

@@ -2114,6 +2114,79 @@ TEST_F_TIMEOUT(pl, close_linger_peer_stalled, 30)
 	close_stalled(_metadata, self, false, 2);
 }
 
+/*
+ * A sender blocked in TCP (the peer does not read) holds the transmit
+ * lock.  A second sender waiting for that lock is interrupted by a signal
+ * and gets EINTR (review finding 3: it waited uninterruptibly, in D state,
+ * for as long as the peer did not read; before the fix this test hangs
+ * until the harness's timeout).
+ */
+static void on_signal(int sig)
+{
+	(void)sig;
+}
+
+struct blocked_sender {
+	int fd;
+	ssize_t ret;
+	pthread_t victim;
+};
+
+static void *blocked_send_fn(void *arg)
+{
+	struct blocked_sender *b = arg;
+	static uint8_t big[4 << 20];
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	b->ret = send(b->fd, big, sizeof(big), 0);
+	return NULL;
+}
+
+static void *signal_later_fn(void *arg)
+{
+	struct blocked_sender *b = arg;
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGUSR1);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sleep(1);
+	pthread_kill(b->victim, SIGUSR1);
+	return NULL;
+}
+
+TEST_F_TIMEOUT(pl, second_sender_interruptible, 60)
+{
+	struct sigaction sa = { .sa_handler = on_signal };	/* no SA_RESTART */
+	struct blocked_sender b = { .fd = self->a, .victim = pthread_self() };
+	static uint8_t got[65536];
+	size_t total = 0;
+	pthread_t t1, t2;
+	uint8_t one = 1;
+	ssize_t n;
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, NULL));
+	ASSERT_EQ(0, pthread_create(&t1, NULL, blocked_send_fn, &b));
+	/* Until it has filled TCP and waits for room. */
+	usleep(500000);
+	ASSERT_EQ(0, pthread_create(&t2, NULL, signal_later_fn, &b));
+	EXPECT_EQ(-1, send(self->a, &one, 1, 0));
+	EXPECT_EQ(EINTR, errno);
+	pthread_join(t2, NULL);
+	/* The first sender finishes once the peer reads. */
+	set_rcvtimeo(self->b, 10000);
+	while (total < (4 << 20) && (n = recv(self->b, got, sizeof(got), 0)) > 0)
+		total += n;
+	pthread_join(t1, NULL);
+	EXPECT_EQ(4 << 20, b.ret);
+	EXPECT_EQ(4 << 20, total);
+	signal(SIGUSR1, SIG_DFL);
+}
+
 /* The peer resets the connection in the middle of a record. */
 TEST_F(pl, peer_rst_mid_record)
 {
