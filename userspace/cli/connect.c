@@ -24,6 +24,8 @@ static void usage_connect(FILE *f)
 }
 
 static const struct optdef connect_opts[] = {
+	{ .name = "address", .kind = OPT_FUNC, .flags = OPTF_FILE_ONLY,
+	  .fn = set_address_client },
 	{ .name = "ca", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.ca_file) },
 	{ .name = "capath", .kind = OPT_STR,
 	  OPT_FIELD(struct opts, cfg.ca_path) },
@@ -71,5 +73,8 @@ const struct command cmd_connect = {
 	.run = run_connect,
 	.usage = usage_connect,
 	.tables = (const struct optdef *const[]){
-		opt_help, tunnel_opts, connect_opts, NULL },
+		opt_help, opt_config, tunnel_opts, connect_opts, NULL },
+	.config = true,
+	.opts_size = sizeof(struct opts),
+	.opts_free = opts_free,
 };

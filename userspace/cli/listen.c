@@ -41,6 +41,8 @@ static void usage_listen(FILE *f)
 }
 
 static const struct optdef listen_opts[] = {
+	{ .name = "address", .kind = OPT_FUNC, .flags = OPTF_FILE_ONLY,
+	  .fn = set_address_server },
 	{ .name = "cert", .kind = OPT_STR,
 	  OPT_FIELD(struct opts, cfg.cert_file) },
 	{ .name = "key", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.key_file) },
@@ -224,5 +226,8 @@ const struct command cmd_listen = {
 	.run = run_listen,
 	.usage = usage_listen,
 	.tables = (const struct optdef *const[]){
-		opt_help, tunnel_opts, listen_opts, NULL },
+		opt_help, opt_config, tunnel_opts, listen_opts, NULL },
+	.config = true,
+	.opts_size = sizeof(struct opts),
+	.opts_free = opts_free,
 };

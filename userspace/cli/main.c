@@ -8,6 +8,7 @@
  *   plasmatic listen  [ADDR:]PORT --cert F --key F [options]    listen.c
  *   plasmatic inspect CAPTURE [options]          inspect.c
  *   plasmatic shape --dev DEV [options]          shape.c: the TPL pacer
+ *   plasmatic check-config FILE                  check_config.c
  *
  * Exit codes are listed in usage_main() below.
  */
@@ -49,14 +50,16 @@ static void usage_main(FILE *f)
 "  inspect  what an observer of a packet capture sees: record sizes, gaps,\n"
 "           distance to a traffic pattern mode\n"
 "  shape    put the traffic pattern pacer (record timing) on a device\n"
+"  check-config\n"
+"           check a configuration file (connect and listen --config FILE)\n"
 "  help     this text ('plasmatic COMMAND --help' for each command)\n"
 "\n"
 "exit codes:\n"
 "  0  success\n"
 "  1  I/O error (local, or on the network after the handshake)\n"
-"  2  bad command line\n"
+"  2  bad command line or configuration file\n"
 "  3  certificate, key, CA or PSK file unusable (missing, malformed, or a PSK\n"
-"     file readable by group/others)\n"
+"     file readable by group/others), or a configuration file unreadable\n"
 "  4  network error: resolve, connect, bind, listen, or the connection\n"
 "     failed or timed out (--timeout) during the handshake\n"
 "  5  TLS handshake failed (certificate not trusted, wrong host name, peer\n"
@@ -89,7 +92,7 @@ int code_to_exit(int code)
 
 const struct command *const commands[] = {
 	&cmd_keygen, &cmd_connect, &cmd_listen, &cmd_inspect, &cmd_shape,
-	NULL,
+	&cmd_check_config, NULL,
 };
 
 const struct command *command_find(const char *name)
@@ -103,6 +106,7 @@ const struct command *command_find(const char *name)
 int main(int argc, char **argv)
 {
 	const struct command *cmd;
+	int rc;
 
 	signal(SIGPIPE, SIG_IGN);
 	if (argc < 2) {
@@ -125,5 +129,7 @@ int main(int argc, char **argv)
 	}
 	if (cmd->tagged)
 		msg_tag = cmd->name;
-	return cmd->run(argc - 1, argv + 1);
+	rc = cmd->run(argc - 1, argv + 1);
+	config_release();
+	return rc;
 }

@@ -4,7 +4,9 @@
  * tables of struct optdef (cli.h); opt_parse() builds getopt_long()'s
  * table from them (so "--name=value", "--name value", unambiguous
  * abbreviations and options after arguments work as with any GNU tool),
- * and stores each value where its entry says.
+ * stores each value where its entry says, and reads --config FILE's
+ * section for what the command line did not give.  The same entries check
+ * the keys and values of configuration files (config.c).
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -17,7 +19,13 @@
 #include "cli.h"
 
 const struct optdef opt_help[] = {
-	{ .name = "help", .letter = 'h', .kind = OPT_HELP },
+	{ .name = "help", .letter = 'h', .kind = OPT_HELP,
+	  .flags = OPTF_ARGV_ONLY },
+	{ .name = NULL },
+};
+
+const struct optdef opt_config[] = {
+	{ .name = "config", .kind = OPT_CONFIG, .flags = OPTF_ARGV_ONLY },
 	{ .name = NULL },
 };
 
@@ -36,7 +44,7 @@ int parse_long(const char *s, long lo, long hi, long *out)
 
 static void *field(const struct optdef *d, void *base)
 {
-	return d->var ? d->var : (char *)base + d->off;
+	return (char *)base + d->off;
 }
 
 /* v into d's integer field of d->size bytes (two's complement). */
@@ -64,6 +72,21 @@ static void store(const struct optdef *d, void *base, long v)
 	}
 }
 
+/* yes/no and its synonyms: 1, 0, or -1. */
+static int bool_word(const char *s)
+{
+	static const char *const on[] = { "yes", "true", "on", "1" };
+	static const char *const off[] = { "no", "false", "off", "0" };
+
+	for (size_t i = 0; i < sizeof(on) / sizeof(on[0]); i++) {
+		if (!strcasecmp(s, on[i]))
+			return 1;
+		if (!strcasecmp(s, off[i]))
+			return 0;
+	}
+	return -1;
+}
+
 int opt_set(const struct optdef *d, void *base, const char *val,
 	    const char *what)
 {
@@ -73,7 +96,12 @@ int opt_set(const struct optdef *d, void *base, const char *val,
 
 	switch (d->kind) {
 	case OPT_FLAG:
-		store(d, base, d->lo);
+		v = val ? bool_word(val) : 1;
+		if (v < 0) {
+			msg("bad %s '%s': yes or no", what, val);
+			return -1;
+		}
+		store(d, base, v ? d->lo : d->hi);
 		return 0;
 	case OPT_STR:
 		memcpy(field(d, base), &val, sizeof(val));
@@ -99,18 +127,23 @@ int opt_set(const struct optdef *d, void *base, const char *val,
 		return -1;
 	case OPT_FUNC:
 		return d->fn(base, val, what);
-	case OPT_HELP:
+	case OPT_HELP: case OPT_CONFIG:
 		break;
 	}
 	return 0;
 }
 
-/* Whether commands a and b share a table (help aside). */
+static bool is_common(const struct optdef *t)
+{
+	return t == opt_help || t == opt_config;
+}
+
+/* Whether commands a and b share a table (help and config aside). */
 static bool siblings(const struct command *a, const struct command *b)
 {
 	for (const struct optdef *const *x = a->tables; *x; x++)
 		for (const struct optdef *const *y = b->tables; *y; y++)
-			if (*x == *y && *x != opt_help)
+			if (*x == *y && !is_common(*x))
 				return true;
 	return false;
 }
@@ -163,7 +196,7 @@ static const struct optdef **gather(const struct command *cmd, bool **own,
 					for (i = 0; i < *n; i++)
 						if (!strcmp(defs[i]->name, d->name))
 							break;
-					if (i < *n)
+					if (i < *n || (d->flags & OPTF_FILE_ONLY))
 						continue;
 					if (*n == cap && grow(&defs, own, &cap))
 						return NULL;
@@ -179,10 +212,11 @@ static const struct optdef **gather(const struct command *cmd, bool **own,
 int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 	      int *first)
 {
-	const struct optdef **defs;
+	const struct optdef **defs, **given = NULL;
 	struct option *lo = NULL;
+	const char *config = NULL;
 	char *shortopts = NULL, what[64];
-	size_t n, k = 0;
+	size_t n, ngiven = 0, k = 0;
 	bool *own;
 	int c, rc = 0;
 
@@ -190,8 +224,9 @@ int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 	if (defs) {
 		lo = calloc(n + 1, sizeof(*lo));
 		shortopts = calloc(2 * n + 2, 1);
+		given = calloc((size_t)argc + 1, sizeof(*given));
 	}
-	if (!defs || !lo || !shortopts) {
+	if (!defs || !lo || !shortopts || !given) {
 		msg("out of memory");
 		rc = EX_IO;
 		goto out;
@@ -239,20 +274,28 @@ int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 			cmd->usage(stdout);
 			rc = -1;
 			goto out;
+		} else if (d->kind == OPT_CONFIG) {
+			config = optarg;
+			continue;
 		} else {
 			snprintf(what, sizeof(what), "--%s", d->name);
-			if (!opt_set(d, base, optarg, what))
+			if (!opt_set(d, base, optarg, what)) {
+				given[ngiven++] = d;
 				continue;
+			}
 		}
 		rc = EX_USAGE_;
 		goto out;
 	}
 	*first = optind;
+	if (config)
+		rc = config_load(config, cmd, base, given, ngiven);
 out:
 	free(defs);
 	free(own);
 	free(lo);
 	free(shortopts);
+	free(given);
 	return rc;
 }
 
@@ -273,4 +316,14 @@ int opt_args(const struct command *cmd, int argc, char **argv, int first,
 		return EX_USAGE_;
 	}
 	return 0;
+}
+
+const struct optdef *opt_key(const struct command *cmd, const char *key)
+{
+	for (const struct optdef *const *t = cmd->tables; *t; t++)
+		for (const struct optdef *d = *t; d->name; d++)
+			if (!strcmp(d->name, key) &&
+			    !(d->flags & OPTF_ARGV_ONLY))
+				return d;
+	return NULL;
 }

@@ -40,6 +40,11 @@ const char common_help[] =
 "  --peer-mode N         ask the peer to send in mode N, 0..8\n"
 "  -v, --verbose         print the datapath, suite, framing, EEM length to\n"
 "                        stderr\n"
+"  --config FILE         read options from FILE, section [connect] or\n"
+"                        [listen] (this command's): key NAME for --NAME,\n"
+"                        yes or no for a flag, address for the address;\n"
+"                        the command line overrides the file (see\n"
+"                        'plasmatic check-config --help')\n"
 "  -h, --help            this text\n";
 
 /* "aes128,chacha20" -> "TLS_AES_128_GCM_SHA256:TLS_CHACHA20_POLY1305_SHA256" */
@@ -62,8 +67,8 @@ static char *parse_ciphers(const char *list, const char *what)
 	out = calloc(1, cap);
 	if (!copy || !out)
 		goto fail;
-	for (tok = strtok_r(copy, ",:", &save); tok;
-	     tok = strtok_r(NULL, ",:", &save)) {
+	for (tok = strtok_r(copy, ",: \t", &save); tok;
+	     tok = strtok_r(NULL, ",: \t", &save)) {
 		const char *name = NULL;
 
 		for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
@@ -115,7 +120,7 @@ static const struct opt_word datapaths[] = {
 
 const struct optdef tunnel_opts[] = {
 	{ .name = "verbose", .letter = 'v', .kind = OPT_FLAG, .lo = 1,
-	  OPT_VAR(verbose) },
+	  OPT_FIELD(struct opts, verbose) },
 	{ .name = "psk", .kind = OPT_STR, OPT_FIELD(struct opts, psk_file) },
 	{ .name = "framing", .kind = OPT_CHOICE, .words = framings,
 	  .hint = "detached or covered", OPT_FIELD(struct opts, cfg.framing) },
@@ -373,21 +378,59 @@ static int load_psk(struct opts *o, struct pl_psk **psk)
 	return 0;
 }
 
+static int set_address(void *base, const char *val, const char *what,
+		       bool server)
+{
+	struct opts *o = base;
+	char *host, *port;
+
+	if (split_hostport(val, &host, &port, server)) {
+		msg("bad %s '%s': expected %s", what, val, server ?
+		    "[ADDR:]PORT" : "HOST:PORT or [IPv6]:PORT");
+		return -1;
+	}
+	free(host);
+	free(port);
+	o->address = val;
+	return 0;
+}
+
+int set_address_client(void *base, const char *val, const char *what)
+{
+	return set_address(base, val, what, false);
+}
+
+int set_address_server(void *base, const char *val, const char *what)
+{
+	return set_address(base, val, what, true);
+}
+
+void opts_free(void *opts)
+{
+	struct opts *o = opts;
+
+	free(o->suites);
+	o->suites = NULL;
+}
+
 int tunnel_args(struct tunnel *t, const struct command *cmd, int argc,
 		char **argv, bool server)
 {
-	const char *addr = server ? "[ADDR:]PORT" : "HOST:PORT";
+	const char *addr = server ? "[ADDR:]PORT" : "HOST:PORT", *arg;
 	int rc, first;
 
 	pl_config_init(&t->o.cfg, server ? PL_ROLE_SERVER : PL_ROLE_CLIENT);
 	rc = opt_parse(cmd, argc, argv, &t->o, &first);
+	verbose = t->o.verbose;
 	if (!rc)
-		rc = opt_args(cmd, argc, argv, first, 1, addr);
+		rc = opt_args(cmd, argc, argv, first,
+			      first < argc || !t->o.address, addr);
 	if (rc)
 		return rc;
-	if (split_hostport(argv[first], &t->host, &t->port, server)) {
-		msg("%s: bad address '%s': expected %s%s", cmd->name,
-		    argv[first], addr, server ? "" : " or [IPv6]:PORT");
+	arg = first < argc ? argv[first] : t->o.address;
+	if (split_hostport(arg, &t->host, &t->port, server)) {
+		msg("%s: bad address '%s': expected %s%s", cmd->name, arg,
+		    addr, server ? "" : " or [IPv6]:PORT");
 		return EX_USAGE_;
 	}
 	return 0;
@@ -413,7 +456,7 @@ int tunnel_end(struct tunnel *t, int rc)
 {
 	pl_ctx_free(t->ctx);
 	pl_psk_free(t->psk);
-	free(t->o.suites);
+	opts_free(&t->o);
 	free(t->host);
 	free(t->port);
 	return rc < 0 ? 0 : rc;		/* -1: --help */

@@ -18,8 +18,17 @@ struct opts {
 	const char *psk_file;
 	const char *exec_cmd;
 	char *suites;		/* OpenSSL syntax, built from --cipher */
+	const char *address;	/* from a configuration file */
 	int once;
+	int verbose;
 };
+
+/* The address argument's key in a configuration file: checks, stores. */
+int set_address_client(void *base, const char *val, const char *what);
+int set_address_server(void *base, const char *val, const char *what);
+
+/* Free what the options hold (--cipher's list). */
+void opts_free(void *opts);
 
 /* The options of both, and their help text. */
 extern const struct optdef tunnel_opts[];
@@ -34,7 +43,8 @@ struct tunnel {
 
 /*
  * The command line of connect (!server) or listen: the options, then one
- * address argument, HOST:PORT or [ADDR:]PORT, into t->host and t->port.
+ * address argument, HOST:PORT or [ADDR:]PORT (or the configuration file's
+ * address), into t->host and t->port.
  * 0, -1 after --help, or an exit code.
  */
 int tunnel_args(struct tunnel *t, const struct command *cmd, int argc,

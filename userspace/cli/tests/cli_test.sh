@@ -66,15 +66,14 @@ fi
 head -c "$nbytes" /dev/urandom > up.bin
 head -c "$((nbytes - 333))" /dev/urandom > down.bin
 
-# [LISTEN_IN=FILE] start_listen NAME ARGS...: start a server reading FILE
-# (default /dev/null), set $port and $spid.
-start_listen() {
+# [LISTEN_IN=FILE] start_server NAME ARGS...: start `plasmatic listen ARGS`
+# (its -v says the port) reading FILE (default /dev/null), set $port, $spid.
+start_server() {
 	local name=$1
 	shift
 	# Its stdin: $LISTEN_IN (a redirection of the call would not reach
 	# an asynchronous command, whose stdin is /dev/null).
-	"$P" listen 127.0.0.1:0 --cert server.pem --key server.key \
-		--datapath "$DP" -v "$@" < "${LISTEN_IN:-/dev/null}" \
+	"$P" listen "$@" < "${LISTEN_IN:-/dev/null}" \
 		> "$name.srv.out" 2> "$name.srv.err" &
 	spid=$!
 	pids+=("$spid")
@@ -86,6 +85,15 @@ start_listen() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# [LISTEN_IN=FILE] start_listen NAME ARGS...: start_server on 127.0.0.1 with
+# the test certificate, the datapath and -v.
+start_listen() {
+	local name=$1
+	shift
+	start_server "$name" 127.0.0.1:0 --cert server.pem --key server.key \
+		--datapath "$DP" -v "$@"
 }
 
 # wait_server: the server's exit status; killed (124) if it outlives 20 s.
@@ -352,6 +360,9 @@ readme_test() {
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 }
 readme_test
+
+# configuration files, check-config
+. "$top/userspace/cli/tests/config_test.sh"
 
 # plasmatic inspect
 . "$top/userspace/cli/tests/inspect_test.sh"
