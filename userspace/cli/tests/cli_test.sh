@@ -364,6 +364,9 @@ readme_test
 # configuration files, check-config
 . "$top/userspace/cli/tests/config_test.sh"
 
+# dist/: the systemd unit and the sample configuration
+. "$top/userspace/cli/tests/dist_test.sh"
+
 # plasmatic inspect
 . "$top/userspace/cli/tests/inspect_test.sh"
 
