@@ -41,7 +41,7 @@ static int run_check_config(int argc, char **argv)
 	rc = opt_parse(&cmd_check_config, argc, argv, NULL, &first);
 	if (!rc)
 		rc = opt_args(&cmd_check_config, argc, argv, first, 1, "FILE");
-	if (rc)
+	if (rc || cli_parse_only)
 		return rc < 0 ? 0 : rc;
 	rc = config_load(argv[first], NULL, NULL, NULL, 0);
 	if (!rc)

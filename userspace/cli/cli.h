@@ -34,6 +34,18 @@ enum {
 extern int verbose;
 
 /*
+ * Run the command line argv (argv[1] the command) and return the exit
+ * status; main() is this with parse_only false.  parse_only stops each
+ * command right after its options and arguments are parsed and checked,
+ * before any file (--config's too), socket or key is touched: the same
+ * messages and exit status for a bad command line, 0 for a good one (a
+ * seam for fuzzing the parser; every run starts afresh: verbose 0, no
+ * message tag, configuration strings released at the end).
+ */
+int plasmatic_run(int argc, char **argv, bool parse_only);
+extern bool cli_parse_only;	/* plasmatic_run()'s parse_only */
+
+/*
  * Messages on stderr: "plasmatic: [TAG: ][WHERE]TEXT".  msg_tag is the
  * command's name for the commands that say it (inspect); msg_where the
  * place in a configuration file ("FILE:LINE: ") while one is read.

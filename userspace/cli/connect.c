@@ -42,7 +42,7 @@ static int run_connect(int argc, char **argv)
 	int rc, fd = -1;
 
 	rc = tunnel_args(&t, &cmd_connect, argc, argv, false);
-	if (rc)
+	if (rc || cli_parse_only)
 		goto out;
 	t.o.cfg.hostname = t.o.cfg.sni ? t.o.cfg.sni : t.host;
 	rc = tunnel_ctx(&t);

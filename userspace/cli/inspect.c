@@ -1559,7 +1559,7 @@ static int run_inspect(int argc, char **argv)
 	in->o.port = -1;
 	in->o.dirs = 3;
 	rc = inspect_args(argc, argv, &in->o);
-	if (rc) {
+	if (rc || cli_parse_only) {
 		free(in);
 		return rc < 0 ? EXI_OK : rc;
 	}

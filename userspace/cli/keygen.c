@@ -39,7 +39,7 @@ static int run_keygen(int argc, char **argv)
 	rc = opt_parse(&cmd_keygen, argc, argv, &o, &first);
 	if (!rc)
 		rc = opt_args(&cmd_keygen, argc, argv, first, 0, NULL);
-	if (rc)
+	if (rc || cli_parse_only)
 		return rc < 0 ? 0 : rc;
 	if (pl_psk_generate(o.out, &err)) {
 		msg("%s", err.msg);

@@ -175,6 +175,8 @@ static int run_listen(int argc, char **argv)
 		rc = EX_USAGE_;
 		goto out;
 	}
+	if (cli_parse_only)
+		goto out;
 	rc = tunnel_ctx(&t);
 	if (rc)
 		goto out;

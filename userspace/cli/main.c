@@ -21,6 +21,7 @@
 #include "cli.h"
 
 int verbose;
+bool cli_parse_only;
 const char *msg_tag;
 const char *msg_where;
 
@@ -103,12 +104,15 @@ const struct command *command_find(const char *name)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+int plasmatic_run(int argc, char **argv, bool parse_only)
 {
 	const struct command *cmd;
 	int rc;
 
-	signal(SIGPIPE, SIG_IGN);
+	verbose = 0;
+	msg_tag = NULL;
+	msg_where = NULL;
+	cli_parse_only = parse_only;
 	if (argc < 2) {
 		usage_main(stderr);
 		return EX_USAGE_;
@@ -132,4 +136,10 @@ int main(int argc, char **argv)
 	rc = cmd->run(argc - 1, argv + 1);
 	config_release();
 	return rc;
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	return plasmatic_run(argc, argv, false);
 }

@@ -288,7 +288,7 @@ int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 		goto out;
 	}
 	*first = optind;
-	if (config)
+	if (config && !cli_parse_only)
 		rc = config_load(config, cmd, base, given, ngiven);
 out:
 	free(defs);

@@ -6,7 +6,8 @@
 #
 # Environment: PL_CLI_BYTES bytes each way per transfer (default 1M; K, M),
 # PL_CLI_DIR scratch directory (default build/userspace/cli-tests),
-# PL_CLI_DATAPATH datapath for both ends (default auto).
+# PL_CLI_DATAPATH datapath for both ends (default auto), PL_CLI_RUN_TEST
+# run_test built with the binary (default build/userspace/cli/run_test).
 # Only loopback addresses are used.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -360,6 +361,22 @@ readme_test() {
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 }
 readme_test
+
+# plasmatic_run(): the parser's seam, several command lines in a process
+rt=${PL_CLI_RUN_TEST:-$top/build/userspace/cli/run_test}
+if [ -x "$rt" ]; then
+	"$rt" "$D" > run_test.out 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "plasmatic_run: ${line#ok [0-9]* }" ;;
+		"not ok "*) notok "plasmatic_run: ${line#not ok [0-9]* }" run_test.out ;;
+		esac
+	done < run_test.out
+	[ $rc -eq 0 ] || notok "plasmatic_run: run_test exited $rc" run_test.out
+else
+	notok "plasmatic_run: $rt missing (make -C userspace/cli)"
+fi
 
 # configuration files, check-config
 . "$top/userspace/cli/tests/config_test.sh"
