@@ -68,13 +68,5 @@ out:
 	return tunnel_end(&t, rc);
 }
 
-const struct command cmd_connect = {
-	.name = "connect",
-	.run = run_connect,
-	.usage = usage_connect,
-	.tables = (const struct optdef *const[]){
-		opt_help, opt_config, tunnel_opts, connect_opts, NULL },
-	.config = true,
-	.opts_size = sizeof(struct opts),
-	.opts_free = opts_free,
-};
+const struct command cmd_connect =
+	TUNNEL_COMMAND("connect", run_connect, usage_connect, connect_opts);

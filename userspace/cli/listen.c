@@ -223,13 +223,5 @@ out:
 	return tunnel_end(&t, rc);
 }
 
-const struct command cmd_listen = {
-	.name = "listen",
-	.run = run_listen,
-	.usage = usage_listen,
-	.tables = (const struct optdef *const[]){
-		opt_help, opt_config, tunnel_opts, listen_opts, NULL },
-	.config = true,
-	.opts_size = sizeof(struct opts),
-	.opts_free = opts_free,
-};
+const struct command cmd_listen =
+	TUNNEL_COMMAND("listen", run_listen, usage_listen, listen_opts);

@@ -30,6 +30,19 @@ int set_address_server(void *base, const char *val, const char *what);
 /* Free what the options hold (--cipher's list). */
 void opts_free(void *opts);
 
+/* The descriptor of connect or listen: help, --config, the shared
+ * options, then its own (own_opts); section [name] of config files. */
+#define TUNNEL_COMMAND(cmd_name, run_fn, usage_fn, own_opts) {		\
+	.name = cmd_name,						\
+	.run = run_fn,							\
+	.usage = usage_fn,						\
+	.tables = (const struct optdef *const[]){			\
+		opt_help, opt_config, tunnel_opts, own_opts, NULL },	\
+	.config = true,							\
+	.opts_size = sizeof(struct opts),				\
+	.opts_free = opts_free,						\
+}
+
 /* The options of both, and their help text. */
 extern const struct optdef tunnel_opts[];
 extern const char common_help[];
