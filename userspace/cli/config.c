@@ -97,9 +97,10 @@ static char *read_line(char *str, int num, void *stream)
 
 	if (r->rc)
 		return NULL;
+	errno = 0;
 	n = getline(&r->text, &r->cap, r->f);
 	if (n < 0) {
-		if (ferror(r->f)) {
+		if (ferror(r->f) || errno == ENOMEM) {
 			msg_where = NULL;
 			msg("cannot read %s: %s", r->file, strerror(errno));
 			r->rc = EX_FILE;
