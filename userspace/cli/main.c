@@ -25,16 +25,23 @@ bool cli_parse_only;
 const char *msg_tag;
 const char *msg_where;
 
+/* One line, written at once (stderr is unbuffered): messages of several
+ * processes (listen's children) do not interleave, a reader of a pipe gets
+ * the line in one read. */
 void msg(const char *fmt, ...)
 {
+	char line[1024];
 	va_list ap;
+	int n;
 
-	fprintf(stderr, "plasmatic: %s%s%s", msg_tag ? msg_tag : "",
-		msg_tag ? ": " : "", msg_where ? msg_where : "");
+	n = snprintf(line, sizeof(line), "plasmatic: %s%s%s",
+		     msg_tag ? msg_tag : "", msg_tag ? ": " : "",
+		     msg_where ? msg_where : "");
 	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
+	vsnprintf(line + n, sizeof(line) - (size_t)n - 1, fmt, ap);
 	va_end(ap);
-	fputc('\n', stderr);
+	strcat(line, "\n");
+	fputs(line, stderr);
 }
 
 static void usage_main(FILE *f)

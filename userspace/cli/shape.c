@@ -336,6 +336,8 @@ static int run_shape(int argc, char **argv)
 		    "--off and --status exclude each other");
 		return 2;
 	}
+	if (cli_parse_only)
+		return 0;
 	if (o.status) {
 		ifindex = check_dev(o.dev, err, sizeof(err));
 		if (!ifindex) {

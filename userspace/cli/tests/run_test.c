@@ -4,7 +4,7 @@
  * process, TAP:
  *   run_test DIR     (a scratch directory)
  * parse_only touches no file (keygen -o, --config, inspect's capture,
- * check-config's file), still refuses bad command lines; each run starts
+ * check-config's file) nor device (shape), still refuses bad command lines; each run starts
  * afresh (verbose, inspect's message tag, a --config file's strings).
  * Linked with the plasmatic objects, main.c's main() renamed.
  */
@@ -109,6 +109,11 @@ int main(int argc, char **argv)
 	check(rc == 0, "parse_only: inspect opens no capture (%d)", rc);
 	rc = run(true, "check-config", missing, NULL);
 	check(rc == 0, "parse_only: check-config reads no file (%d)", rc);
+	rc = run(true, "shape", "--dev", "lo", "--time-scale", "100", NULL);
+	check(rc == 0, "parse_only: shape touches no device (%d)", rc);
+	rc = run(true, "shape", "--off", NULL);
+	check(rc == 2 && strstr(err, "--dev DEV is required"),
+	      "parse_only: shape without --dev exits 2 (%d)", rc);
 
 	/* Afresh each run: inspect's tag, verbose. */
 	run(true, "inspect", "--bogus", NULL);
