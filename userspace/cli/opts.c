@@ -224,7 +224,7 @@ int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 	if (defs) {
 		lo = calloc(n + 1, sizeof(*lo));
 		shortopts = calloc(2 * n + 2, 1);
-		given = calloc((size_t)argc + 1, sizeof(*given));
+		given = calloc(n + 1, sizeof(*given));
 	}
 	if (!defs || !lo || !shortopts || !given) {
 		msg("out of memory");
@@ -280,7 +280,11 @@ int opt_parse(const struct command *cmd, int argc, char **argv, void *base,
 		} else {
 			snprintf(what, sizeof(what), "--%s", d->name);
 			if (!opt_set(d, base, optarg, what)) {
-				given[ngiven++] = d;
+				/* Each once: "-vvv" is three of one. */
+				for (i = 0; i < ngiven && given[i] != d; i++)
+					;
+				if (i == ngiven)
+					given[ngiven++] = d;
 				continue;
 			}
 		}

@@ -155,6 +155,11 @@ for opt in --tpl-mode --peer-mode; do
 	expect_rc "listen $opt 42" 2 "$P" listen 0 --cert server.pem --key server.key "$opt" 42
 done
 expect_rc "connect --tpl-lock takes no value" 2 "$P" connect localhost:1 --tpl-lock=1
+# One option many times in one word (the parser notes each option given
+# once: with the ASan build, an overflow before it did).
+expect_rc "connect -vvvv...: one option 40 times" 2 "$P" connect \
+	-vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv localhost:1 --framing x
+grep -q "bad --framing 'x'" last.err; check "-vvvv...: then the bad value's message" $? last.err
 "$P" connect --help | grep -q -- "--tpl-mode N" && "$P" listen --help | grep -q -- "--peer-mode N"
 check "--tpl-mode, --tpl-lock and --peer-mode in the usage text" $?
 expect_rc "listen without cert" 2 "$P" listen 0
