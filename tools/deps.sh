@@ -16,7 +16,8 @@ qemu-system-x86 busybox-static cpio xz-utils kmod
 sparse iproute2 python3 python3-cryptography perl
 tshark nginx-light curl
 libpcap-dev gnuplot-nox
-pahole"
+pahole
+libinih-dev systemd"
 
 missing=""
 for p in $PKGS; do

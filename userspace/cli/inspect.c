@@ -30,7 +30,6 @@
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <limits.h>
 #include <math.h>
 #include <pcap/pcap.h>
@@ -47,7 +46,7 @@
 
 #include <linux/plasmatic.h>
 
-#include "inspect.h"
+#include "cli.h"
 
 enum { EXI_OK = 0, EXI_CAPTURE = 1, EXI_USAGE = 2 };
 
@@ -118,6 +117,7 @@ struct conn {
 
 struct iopts {
 	const char *capture, *plot;
+	uint8_t framing;	/* PLASMATIC_FRAMING_* */
 	bool detached, json;
 	int eem_len, mode;	/* mode -1: none */
 	long conn, port;	/* 0, -1: any */
@@ -166,23 +166,11 @@ static const struct mode_def {
 	{ "DNS over TLS", 50, 150, 0, 0, 100, 50, 550 },
 };
 
-static void imsg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void imsg(const char *fmt, ...)
-{
-	va_list ap;
-
-	fputs("plasmatic: inspect: ", stderr);
-	va_start(ap, fmt);
-	vfprintf(stderr, fmt, ap);
-	va_end(ap);
-	fputc('\n', stderr);
-}
-
 static void *xrealloc(void *p, size_t n)
 {
 	p = realloc(p, n ? n : 1);
 	if (!p) {
-		imsg("out of memory");
+		msg("out of memory");
 		exit(EXI_CAPTURE);
 	}
 	return p;
@@ -387,7 +375,7 @@ static struct conn *conn_new(struct insp *in, const struct pkt *k,
 	int ci = client_is_src ? 0 : 1;
 
 	if (!c) {
-		imsg("out of memory");
+		msg("out of memory");
 		exit(EXI_CAPTURE);
 	}
 	c->af = k->af;
@@ -488,12 +476,12 @@ static int read_capture(struct insp *in)
 	pc = pcap_open_offline_with_tstamp_precision(in->o.capture,
 			PCAP_TSTAMP_PRECISION_NANO, errbuf);
 	if (!pc) {
-		imsg("%s: cannot read the capture: %s", in->o.capture, errbuf);
+		msg("%s: cannot read the capture: %s", in->o.capture, errbuf);
 		return EXI_CAPTURE;
 	}
 	in->linktype = pcap_datalink(pc);
 	if (!link_supported(in->linktype)) {
-		imsg("%s: link type %s (%d) not supported: Ethernet, Linux "
+		msg("%s: link type %s (%d) not supported: Ethernet, Linux "
 		     "cooked (SLL, SLL2), loopback (NULL, LOOP) or raw IP",
 		     in->o.capture,
 		     pcap_datalink_val_to_name(in->linktype) ?
@@ -513,7 +501,7 @@ static int read_capture(struct insp *in)
 			  (int64_t)h->ts.tv_sec * 1000000000 + h->ts.tv_usec);
 	}
 	if (rc == PCAP_ERROR) {
-		imsg("%s: cannot read the capture after %u packets: %s",
+		msg("%s: cannot read the capture after %u packets: %s",
 		     in->o.capture, frame, pcap_geterr(pc));
 		pcap_close(pc);
 		return EXI_CAPTURE;
@@ -1228,7 +1216,7 @@ static int run_gnuplot(struct tmpdir *t, const char *gnuplot)
 	snprintf(log, sizeof(log), "%s/gnuplot.log", t->path);
 	pid = fork();
 	if (pid < 0) {
-		imsg("cannot start gnuplot: %s", strerror(errno));
+		msg("cannot start gnuplot: %s", strerror(errno));
 		return -1;
 	}
 	if (!pid) {
@@ -1244,7 +1232,7 @@ static int run_gnuplot(struct tmpdir *t, const char *gnuplot)
 		;
 	if (WIFEXITED(status) && !WEXITSTATUS(status))
 		return 0;
-	imsg("gnuplot failed (status %d):", WIFEXITED(status) ?
+	msg("gnuplot failed (status %d):", WIFEXITED(status) ?
 	     WEXITSTATUS(status) : 128 + WTERMSIG(status));
 	f = fopen(log, "r");
 	for (fd = 0; f && fd < 10 && fgets(line, sizeof(line), f); fd++)
@@ -1312,14 +1300,14 @@ static int plot(const struct insp *in)
 
 	gnuplot = find_in_path("gnuplot");
 	if (!gnuplot) {
-		imsg("--plot needs gnuplot, not found in PATH (Debian: apt-get "
+		msg("--plot needs gnuplot, not found in PATH (Debian: apt-get "
 		     "install gnuplot-nox)");
 		return EXI_CAPTURE;
 	}
 	snprintf(t.path, sizeof(t.path), "%s/plasmatic-inspect.XXXXXX",
 		 tmp && *tmp ? tmp : "/tmp");
 	if (!mkdtemp(t.path)) {
-		imsg("cannot make a temporary directory: %s", strerror(errno));
+		msg("cannot make a temporary directory: %s", strerror(errno));
 		free(gnuplot);
 		return EXI_CAPTURE;
 	}
@@ -1344,7 +1332,7 @@ static int plot(const struct insp *in)
 		}
 	}
 	if (!ns) {
-		imsg("--plot: no application records to plot");
+		msg("--plot: no application records to plot");
 		goto out;
 	}
 	if (o->mode >= 0) {
@@ -1401,13 +1389,13 @@ static int plot(const struct insp *in)
 		goto out;
 	snprintf(t.cur, sizeof(t.cur), "%s/plot.png", t.path);
 	if (copy_file(t.cur, o->plot)) {
-		imsg("cannot write %s: %s", o->plot, strerror(errno));
+		msg("cannot write %s: %s", o->plot, strerror(errno));
 		goto out;
 	}
 	rc = EXI_OK;
 	goto out;
 io:
-	imsg("cannot write in %s: %s", t.path, strerror(errno));
+	msg("cannot write in %s: %s", t.path, strerror(errno));
 out:
 	if (gp)
 		fclose(gp);
@@ -1456,110 +1444,47 @@ static void usage_inspect(FILE *f)
 "plot failed; 2 bad command line.\n");
 }
 
-/* A decimal number in lo..hi, or -1 after a message. */
-static long num_arg(const char *opt, const char *s, long lo, long hi)
-{
-	char *end;
-	long v;
+static const struct opt_word framings[] = {
+	{ "covered", PLASMATIC_FRAMING_COVERED },
+	{ "detached", PLASMATIC_FRAMING_DETACHED },
+	{ NULL, 0 },
+};
 
-	errno = 0;
-	v = strtol(s, &end, 10);
-	if (!errno && end != s && !*end && v >= lo && v <= hi)
-		return v;
-	imsg("bad %s '%s': a number from %ld to %ld", opt, s, lo, hi);
-	return -1;
-}
+static const struct opt_word dirs[] = {
+	{ "client", 1 }, { "server", 2 }, { "both", 3 }, { NULL, 0 },
+};
 
-enum { IO_FRAMING = 256, IO_EEM_LEN, IO_CONN, IO_PORT, IO_DIR, IO_MODE,
-       IO_PLOT, IO_JSON };
-
-static const struct option inspect_longopts[] = {
-	{ "help", no_argument, NULL, 'h' },
-	{ "framing", required_argument, NULL, IO_FRAMING },
-	{ "eem-len", required_argument, NULL, IO_EEM_LEN },
-	{ "conn", required_argument, NULL, IO_CONN },
-	{ "port", required_argument, NULL, IO_PORT },
-	{ "dir", required_argument, NULL, IO_DIR },
-	{ "mode", required_argument, NULL, IO_MODE },
-	{ "plot", required_argument, NULL, IO_PLOT },
-	{ "json", no_argument, NULL, IO_JSON },
-	{ NULL, 0, NULL, 0 },
+static const struct optdef inspect_opts[] = {
+	{ .name = "framing", .kind = OPT_CHOICE, .words = framings,
+	  .hint = "detached or covered", OPT_FIELD(struct iopts, framing) },
+	{ .name = "eem-len", .kind = OPT_INT, .lo = PLASMATIC_EEM_LEN_MIN,
+	  .hi = PLASMATIC_EEM_LEN_MAX, OPT_FIELD(struct iopts, eem_len) },
+	{ .name = "conn", .kind = OPT_INT, .lo = 1, .hi = LONG_MAX,
+	  OPT_FIELD(struct iopts, conn) },
+	{ .name = "port", .kind = OPT_INT, .lo = 0, .hi = 65535,
+	  OPT_FIELD(struct iopts, port) },
+	{ .name = "dir", .kind = OPT_CHOICE, .words = dirs,
+	  .hint = "client, server or both", OPT_FIELD(struct iopts, dirs) },
+	{ .name = "mode", .kind = OPT_INT, .lo = 0,
+	  .hi = PLASMATIC_TPL_MODES - 1, OPT_FIELD(struct iopts, mode) },
+	{ .name = "plot", .kind = OPT_STR, OPT_FIELD(struct iopts, plot) },
+	{ .name = "json", .kind = OPT_FLAG, .lo = 1,
+	  OPT_FIELD(struct iopts, json) },
+	{ .name = NULL },
 };
 
 /* 0, -1 after --help, or EXI_USAGE after a message. */
 static int inspect_args(int argc, char **argv, struct iopts *o)
 {
-	long v;
-	int c;
+	int rc, first;
 
-	optind = 1;
-	opterr = 0;
-	while ((c = getopt_long(argc, argv, ":h", inspect_longopts, NULL)) != -1) {
-		v = 0;
-		switch (c) {
-		case 'h':
-			usage_inspect(stdout);
-			return -1;
-		case IO_FRAMING:
-			if (strcmp(optarg, "covered") && strcmp(optarg, "detached")) {
-				imsg("bad --framing '%s': detached or covered",
-				     optarg);
-				return EXI_USAGE;
-			}
-			o->detached = !strcmp(optarg, "detached");
-			break;
-		case IO_EEM_LEN:
-			v = o->eem_len = (int)num_arg("--eem-len", optarg,
-						      PLASMATIC_EEM_LEN_MIN,
-						      PLASMATIC_EEM_LEN_MAX);
-			break;
-		case IO_CONN:
-			v = o->conn = num_arg("--conn", optarg, 1, LONG_MAX);
-			break;
-		case IO_PORT:
-			v = o->port = num_arg("--port", optarg, 0, 65535);
-			break;
-		case IO_MODE:
-			v = o->mode = (int)num_arg("--mode", optarg, 0,
-						   PLASMATIC_TPL_MODES - 1);
-			break;
-		case IO_DIR:
-			if (!strcmp(optarg, "client")) {
-				o->dirs = 1;
-			} else if (!strcmp(optarg, "server")) {
-				o->dirs = 2;
-			} else if (!strcmp(optarg, "both")) {
-				o->dirs = 3;
-			} else {
-				imsg("bad --dir '%s': client, server or both",
-				     optarg);
-				return EXI_USAGE;
-			}
-			break;
-		case IO_PLOT:
-			o->plot = optarg;
-			break;
-		case IO_JSON:
-			o->json = true;
-			break;
-		default:	/* ':' for a missing argument, '?' */
-			imsg(c == ':' ? "option '%s' needs an argument" :
-			     "unknown option '%s' (see plasmatic inspect --help)",
-			     argv[optind - 1]);
-			return EXI_USAGE;
-		}
-		if (v < 0)
-			return EXI_USAGE;
-	}
-	if (optind >= argc) {
-		imsg("missing CAPTURE (see plasmatic inspect --help)");
-		return EXI_USAGE;
-	}
-	if (optind + 1 < argc) {
-		imsg("unexpected argument '%s'", argv[optind + 1]);
-		return EXI_USAGE;
-	}
-	o->capture = argv[optind];
+	rc = opt_parse(&cmd_inspect, argc, argv, o, &first);
+	if (!rc)
+		rc = opt_args(&cmd_inspect, argc, argv, first, 1, "CAPTURE");
+	if (rc)
+		return rc;
+	o->detached = o->framing == PLASMATIC_FRAMING_DETACHED;
+	o->capture = argv[first];
 	return 0;
 }
 
@@ -1618,22 +1543,23 @@ static void analyze(struct insp *in, struct conn *c)
 	}
 }
 
-int cmd_inspect(int argc, char **argv)
+static int run_inspect(int argc, char **argv)
 {
 	struct insp *in = calloc(1, sizeof(*in));
 	size_t i, nsel = 0;
 	int rc, j;
 
 	if (!in) {
-		imsg("out of memory");
+		msg("out of memory");
 		return EXI_CAPTURE;
 	}
+	in->o.framing = PLASMATIC_FRAMING_COVERED;
 	in->o.eem_len = 80;
 	in->o.mode = -1;
 	in->o.port = -1;
 	in->o.dirs = 3;
 	rc = inspect_args(argc, argv, &in->o);
-	if (rc) {
+	if (rc || cli_parse_only) {
 		free(in);
 		return rc < 0 ? EXI_OK : rc;
 	}
@@ -1647,7 +1573,7 @@ int cmd_inspect(int argc, char **argv)
 		analyze(in, in->all[i]);
 	}
 	if (!nsel) {
-		imsg("%s: no TCP connection%s in the capture (it has %zu)",
+		msg("%s: no TCP connection%s in the capture (it has %zu)",
 		     in->o.capture, in->nall ? " of those chosen (--conn, "
 		     "--port)" : "", in->nall);
 		rc = EXI_CAPTURE;
@@ -1667,7 +1593,7 @@ int cmd_inspect(int argc, char **argv)
 				continue;
 			endpoint(c, j, ep[0], sizeof(ep[0]));
 			endpoint(c, !j, ep[1], sizeof(ep[1]));
-			imsg("%s: connection %zu %s -> %s: %s", in->o.capture,
+			msg("%s: connection %zu %s -> %s: %s", in->o.capture,
 			     c->index, ep[0], ep[1], c->d[j].err);
 			rc = EXI_CAPTURE;
 		}
@@ -1687,3 +1613,11 @@ out:
 	free(in);
 	return rc;
 }
+
+const struct command cmd_inspect = {
+	.name = "inspect",
+	.run = run_inspect,
+	.usage = usage_inspect,
+	.tables = (const struct optdef *const[]){ opt_help, inspect_opts, NULL },
+	.tagged = true,
+};

@@ -15,7 +15,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <ifaddrs.h>
 #include <limits.h>
 #include <spawn.h>
@@ -35,6 +34,7 @@
 
 #include "pace.h"
 #include "pace.skel.h"
+#include "cli.h"
 #include "shape.h"
 
 extern char **environ;
@@ -300,73 +300,67 @@ static void usage(FILE *f)
 "  -h, --help       this text\n", PACE_SCALE_MAX);
 }
 
-int cmd_shape(int argc, char **argv)
+struct shape_opts {
+	const char *dev;
+	long scale;
+	int off, status;
+};
+
+static const struct optdef shape_opts[] = {
+	{ .name = "dev", .kind = OPT_STR, OPT_FIELD(struct shape_opts, dev) },
+	{ .name = "off", .kind = OPT_FLAG, .lo = 1,
+	  OPT_FIELD(struct shape_opts, off) },
+	{ .name = "status", .kind = OPT_FLAG, .lo = 1,
+	  OPT_FIELD(struct shape_opts, status) },
+	{ .name = "time-scale", .kind = OPT_INT, .lo = 1, .hi = PACE_SCALE_MAX,
+	  OPT_FIELD(struct shape_opts, scale) },
+	{ .name = NULL },
+};
+
+static int run_shape(int argc, char **argv)
 {
-	static const struct option opts[] = {
-		{ "dev", required_argument, NULL, 'd' },
-		{ "off", no_argument, NULL, 'o' },
-		{ "status", no_argument, NULL, 's' },
-		{ "time-scale", required_argument, NULL, 't' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dev = NULL;
-	unsigned long scale = PACE_SCALE_REAL;
-	int off = 0, status = 0, c, ifindex;
-	char err[256], *end;
+	struct shape_opts o = { .scale = PACE_SCALE_REAL };
+	int rc, first, ifindex;
+	char err[256];
 
 	/* Our own messages say what failed; libbpf's would repeat it. */
 	libbpf_set_print(NULL);
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd':
-			dev = optarg;
-			break;
-		case 'o':
-			off = 1;
-			break;
-		case 's':
-			status = 1;
-			break;
-		case 't':
-			errno = 0;
-			scale = strtoul(optarg, &end, 10);
-			if (errno || *end || !*optarg || optarg[0] == '-' ||
-			    scale < 1 || scale > PACE_SCALE_MAX) {
-				fprintf(stderr, "plasmatic shape: --time-scale wants 1..%u\n",
-					PACE_SCALE_MAX);
-				return 2;
-			}
-			break;
-		case 'h':
-			usage(stdout);
-			return 0;
-		default:
-			usage(stderr);
-			return 2;
-		}
-	}
-	if (optind < argc || !dev || (off && status)) {
-		fprintf(stderr, "plasmatic shape: %s\n", !dev ? "--dev DEV is required" :
-			optind < argc ? "unexpected argument" : "--off and --status exclude each other");
-		usage(stderr);
+	rc = opt_parse(&cmd_shape, argc, argv, &o, &first);
+	if (!rc)
+		rc = opt_args(&cmd_shape, argc, argv, first, 0, NULL);
+	if (rc)
+		return rc < 0 ? 0 : rc;
+	if (!o.dev || (o.off && o.status)) {
+		msg("%s (see plasmatic shape --help)", !o.dev ?
+		    "--dev DEV is required" :
+		    "--off and --status exclude each other");
 		return 2;
 	}
-	if (status) {
-		ifindex = check_dev(dev, err, sizeof(err));
+	if (cli_parse_only)
+		return 0;
+	if (o.status) {
+		ifindex = check_dev(o.dev, err, sizeof(err));
 		if (!ifindex) {
-			fprintf(stderr, "plasmatic shape: %s\n", err);
+			msg("%s", err);
 			return 1;
 		}
-		c = attached(ifindex);
-		printf("pacer on %s: %s\n", dev, c ? "yes" : "no");
-		return c ? 0 : 1;
+		rc = attached(ifindex);
+		printf("pacer on %s: %s\n", o.dev, rc ? "yes" : "no");
+		return rc ? 0 : 1;
 	}
-	if (off ? shape_detach(dev, err, sizeof(err)) :
-		  pl_shape_attach(dev, (unsigned int)scale, err, sizeof(err))) {
-		fprintf(stderr, "plasmatic shape: %s\n", err);
+	if (o.off ? shape_detach(o.dev, err, sizeof(err)) :
+		    pl_shape_attach(o.dev, (unsigned int)o.scale, err,
+				    sizeof(err))) {
+		msg("%s", err);
 		return 1;
 	}
 	return 0;
 }
+
+const struct command cmd_shape = {
+	.name = "shape",
+	.run = run_shape,
+	.usage = usage,
+	.tables = (const struct optdef *const[]){ opt_help, shape_opts, NULL },
+	.tagged = true,
+};

@@ -8,9 +8,6 @@
 
 #include <stddef.h>
 
-/* argv[0] is "shape"; returns the exit status (0, 1 failure, 2 usage). */
-int cmd_shape(int argc, char **argv);
-
 /*
  * Attach the pacer to @dev unless it is there; scale 1000 is real time.
  * Returns 0, or -1 with why in @err (no root, no module, no BPF...).

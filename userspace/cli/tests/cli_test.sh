@@ -6,7 +6,8 @@
 #
 # Environment: PL_CLI_BYTES bytes each way per transfer (default 1M; K, M),
 # PL_CLI_DIR scratch directory (default build/userspace/cli-tests),
-# PL_CLI_DATAPATH datapath for both ends (default auto).
+# PL_CLI_DATAPATH datapath for both ends (default auto), PL_CLI_RUN_TEST
+# run_test built with the binary (default build/userspace/cli/run_test).
 # Only loopback addresses are used.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -66,15 +67,14 @@ fi
 head -c "$nbytes" /dev/urandom > up.bin
 head -c "$((nbytes - 333))" /dev/urandom > down.bin
 
-# [LISTEN_IN=FILE] start_listen NAME ARGS...: start a server reading FILE
-# (default /dev/null), set $port and $spid.
-start_listen() {
+# [LISTEN_IN=FILE] start_server NAME ARGS...: start `plasmatic listen ARGS`
+# (its -v says the port) reading FILE (default /dev/null), set $port, $spid.
+start_server() {
 	local name=$1
 	shift
 	# Its stdin: $LISTEN_IN (a redirection of the call would not reach
 	# an asynchronous command, whose stdin is /dev/null).
-	"$P" listen 127.0.0.1:0 --cert server.pem --key server.key \
-		--datapath "$DP" -v "$@" < "${LISTEN_IN:-/dev/null}" \
+	"$P" listen "$@" < "${LISTEN_IN:-/dev/null}" \
 		> "$name.srv.out" 2> "$name.srv.err" &
 	spid=$!
 	pids+=("$spid")
@@ -86,6 +86,15 @@ start_listen() {
 		sleep 0.05
 	done
 	return 1
+}
+
+# [LISTEN_IN=FILE] start_listen NAME ARGS...: start_server on 127.0.0.1 with
+# the test certificate, the datapath and -v.
+start_listen() {
+	local name=$1
+	shift
+	start_server "$name" 127.0.0.1:0 --cert server.pem --key server.key \
+		--datapath "$DP" -v "$@"
 }
 
 # wait_server: the server's exit status; killed (124) if it outlives 20 s.
@@ -146,6 +155,11 @@ for opt in --tpl-mode --peer-mode; do
 	expect_rc "listen $opt 42" 2 "$P" listen 0 --cert server.pem --key server.key "$opt" 42
 done
 expect_rc "connect --tpl-lock takes no value" 2 "$P" connect localhost:1 --tpl-lock=1
+# One option many times in one word (the parser notes each option given
+# once: with the ASan build, an overflow before it did).
+expect_rc "connect -vvvv...: one option 40 times" 2 "$P" connect \
+	-vvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvvv localhost:1 --framing x
+grep -q "bad --framing 'x'" last.err; check "-vvvv...: then the bad value's message" $? last.err
 "$P" connect --help | grep -q -- "--tpl-mode N" && "$P" listen --help | grep -q -- "--peer-mode N"
 check "--tpl-mode, --tpl-lock and --peer-mode in the usage text" $?
 expect_rc "listen without cert" 2 "$P" listen 0
@@ -352,6 +366,28 @@ readme_test() {
 	kill "$spid" 2>/dev/null; wait "$spid" 2>/dev/null
 }
 readme_test
+
+# plasmatic_run(): the parser's seam, several command lines in a process
+rt=${PL_CLI_RUN_TEST:-$top/build/userspace/cli/run_test}
+if [ -x "$rt" ]; then
+	"$rt" "$D" > run_test.out 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "plasmatic_run: ${line#ok [0-9]* }" ;;
+		"not ok "*) notok "plasmatic_run: ${line#not ok [0-9]* }" run_test.out ;;
+		esac
+	done < run_test.out
+	[ $rc -eq 0 ] || notok "plasmatic_run: run_test exited $rc" run_test.out
+else
+	notok "plasmatic_run: $rt missing (make -C userspace/cli)"
+fi
+
+# configuration files, check-config
+. "$top/userspace/cli/tests/config_test.sh"
+
+# dist/: the systemd unit and the sample configuration
+. "$top/userspace/cli/tests/dist_test.sh"
 
 # plasmatic inspect
 . "$top/userspace/cli/tests/inspect_test.sh"

@@ -1,0 +1,89 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What connect and listen share (tunnel.c): their options, the address
+ * argument, the PSK and context, the relay between fds and a tunnel.
+ */
+#ifndef PLASMATIC_CLI_TUNNEL_H
+#define PLASMATIC_CLI_TUNNEL_H
+
+#include <netdb.h>
+#include <stdbool.h>
+#include <sys/socket.h>
+
+#include "plasmatic.h"
+#include "cli.h"
+
+struct opts {
+	struct pl_config cfg;
+	const char *psk_file;
+	const char *exec_cmd;
+	char *suites;		/* OpenSSL syntax, built from --cipher */
+	const char *address;	/* from a configuration file */
+	int once;
+	int verbose;
+};
+
+/* The address argument's key in a configuration file: checks, stores. */
+int set_address_client(void *base, const char *val, const char *what);
+int set_address_server(void *base, const char *val, const char *what);
+
+/* Free what the options hold (--cipher's list). */
+void opts_free(void *opts);
+
+/* The descriptor of connect or listen: help, --config, the shared
+ * options, then its own (own_opts); section [name] of config files. */
+#define TUNNEL_COMMAND(cmd_name, run_fn, usage_fn, own_opts) {		\
+	.name = cmd_name,						\
+	.run = run_fn,							\
+	.usage = usage_fn,						\
+	.tables = (const struct optdef *const[]){			\
+		opt_help, opt_config, tunnel_opts, own_opts, NULL },	\
+	.config = true,							\
+	.opts_size = sizeof(struct opts),				\
+	.opts_free = opts_free,						\
+}
+
+/* The options of both, and their help text. */
+extern const struct optdef tunnel_opts[];
+extern const char common_help[];
+
+struct tunnel {
+	struct opts o;
+	char *host, *port;
+	struct pl_psk *psk;
+	struct pl_ctx *ctx;
+};
+
+/*
+ * The command line of connect (!server) or listen: the options, then one
+ * address argument, HOST:PORT or [ADDR:]PORT (or the configuration file's
+ * address), into t->host and t->port.
+ * 0, -1 after --help, or an exit code.
+ */
+int tunnel_args(struct tunnel *t, const struct command *cmd, int argc,
+		char **argv, bool server);
+/* Load the PSK (if any) and make the context; 0 or an exit code. */
+int tunnel_ctx(struct tunnel *t);
+/* Free what tunnel_args() and tunnel_ctx() made; the exit code for rc. */
+int tunnel_end(struct tunnel *t, int rc);
+
+#define ADDR_STR_LEN (NI_MAXHOST + NI_MAXSERV + 4)
+
+/* "1.2.3.4:443" or "[::1]:443"; "" if it cannot be formatted. */
+void addr_str(const struct sockaddr *sa, socklen_t sl, char *out, size_t len);
+/* With -v: the connection's parameters. */
+void print_info(struct pl_conn *c, const char *peer);
+/*
+ * A TCP socket on the first address of HOST:PORT that works: connected to it
+ * (its text in peer), or with server bound to it and listening (host NULL:
+ * all addresses).  The socket, or -1 after a message.
+ */
+int open_tcp(const char *host, const char *port, bool server, char *peer,
+	     size_t peer_len);
+/*
+ * Copy in_fd -> connection (a thread) and connection -> out_fd (here).
+ * Ends when the peer's data ended and, if wait_input, the input ended too.
+ */
+int relay(struct pl_conn *c, int in_fd, int out_fd, bool wait_input);
+
+#endif
