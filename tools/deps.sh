@@ -17,7 +17,8 @@ sparse iproute2 python3 python3-cryptography perl
 tshark nginx-light curl
 libpcap-dev gnuplot-nox
 pahole
-libinih-dev systemd"
+libinih-dev systemd
+debootstrap"
 
 missing=""
 for p in $PKGS; do
