@@ -138,4 +138,24 @@ static inline bool pl_msg_more(int flags)
 #define BTF_KFUNCS_END(name)	BTF_SET8_END(name)
 #endif
 
+/*
+ * struct proto's recvmsg lost its last argument, int *addr_len, in 7.1:
+ * upstream commit 8341c989ac77 ("net: remove addr_len argument of
+ * recvmsg() handlers", net-next of March 2026).  kmod/Kbuild looks at the
+ * headers and defines PL_RECVMSG_ADDR_LEN while it is there.
+ * PL_RECVMSG_ADDR_LEN_ARG ends pl_recvmsg()'s prototype (written after
+ * the flags argument, no comma); pl_proto_recvmsg() calls TCP's handler
+ * from pl_recvmsg(), passing its addr_len on where there is one.
+ */
+#ifdef PL_RECVMSG_ADDR_LEN
+#define PL_RECVMSG_ADDR_LEN_ARG	\
+	, int *addr_len
+#define pl_proto_recvmsg(prot, sk, msg, len, flags)	\
+	((prot)->recvmsg(sk, msg, len, flags, addr_len))
+#else
+#define PL_RECVMSG_ADDR_LEN_ARG
+#define pl_proto_recvmsg(prot, sk, msg, len, flags)	\
+	((prot)->recvmsg(sk, msg, len, flags))
+#endif
+
 #endif /* _PLASMATIC_COMPAT_H */

@@ -624,14 +624,14 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 	return copied ?: err;
 }
 
-int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	       int *addr_len)
+int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags
+	       PL_RECVMSG_ADDR_LEN_ARG)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
 	int ret;
 
 	if (!pl_rx_ready(ctx) || (flags & MSG_ERRQUEUE))
-		return ctx->sk_proto->recvmsg(sk, msg, len, flags, addr_len);
+		return pl_proto_recvmsg(ctx->sk_proto, sk, msg, len, flags);
 	if (flags & MSG_OOB)
 		return -EINVAL;
 

@@ -4,6 +4,7 @@
 
 #include <linux/poll.h>
 
+#include "compat.h"
 #include "context.h"
 
 struct pipe_inode_info;
@@ -14,8 +15,8 @@ void pl_rx_rekey(struct sock *sk, struct plasmatic_context *ctx,
 		 struct pl_cipher *next);
 void pl_rx_release(struct plasmatic_context *ctx);
 void pl_rx_data_ready(struct sock *sk);
-int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags,
-	       int *addr_len);
+int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags
+	       PL_RECVMSG_ADDR_LEN_ARG);
 ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
 		       struct pipe_inode_info *pipe, size_t len,
 		       unsigned int flags);
