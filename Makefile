@@ -2,6 +2,8 @@
 #
 #   make          build the module, the userspace library and programs, tests
 #   make check    run every test (installs missing packages first when root)
+#   make check-7x the vm suite on a 7.x kernel of Debian trixie-backports
+#                 (makes its chroot the first time, as root; README)
 #   make clean    leave the tree as cloned
 #
 # KVER selects the kernel to build the module for; it defaults to the one
@@ -51,8 +53,15 @@ selftests: deps userspace bpf
 check: all
 	tools/run-tests
 
+# The module built for trixie-backports' newest 7.x cloud kernel in a
+# chroot outside the tree (tools/trixie-chroot), and the vm suite booted on
+# that kernel; the test binaries are this host's.  Not part of check.
+check-7x: deps userspace bpf selftests
+	tools/trixie-chroot
+	tools/run-tests vm7x
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check clean
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x clean
