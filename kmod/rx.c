@@ -192,6 +192,18 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	unsigned int n;
 	int err;
 
+	/*
+	 * __tcp_read_sock() calls us again for the rest of an skb even
+	 * after we stopped (desc->count 0): take nothing more once the
+	 * stream failed or a whole record waits (review finding 8: a
+	 * record buffer was allocated and filled from stale lengths after
+	 * a bad header).
+	 */
+	if (rx->err || rx->end || rx->ready) {
+		desc->count = 0;
+		return 0;
+	}
+
 	if (rx->hdr_len < PL_HDR_LEN) {
 		n = min_t(size_t, len, PL_HDR_LEN - rx->hdr_len);
 		err = skb_copy_bits(skb, offset, rx->hdr + rx->hdr_len, n);

@@ -1904,6 +1904,47 @@ TEST_F(pl, length_2_14_256_sealed)
 
 
 /* With PLASMATIC_CLOSE_NOTIFY, shutdown(SHUT_WR) sends close_notify. */
+/* Bytes TCP still holds for the reader (SIOCINQ). */
+static int tcp_inq(int fd)
+{
+	int n = -1;
+
+	return ioctl(fd, FIONREAD, &n) ? -errno : n;
+}
+
+/*
+ * A bad header takes its 5 bytes and nothing more: what follows it in
+ * the same TCP segment stays in TCP (review finding 8: TCP's read loop
+ * called the parser again for the rest of the segment after it had
+ * failed, and it allocated a record buffer of the previous record's
+ * length and filled it with what followed).
+ */
+TEST_F(pl, bad_header_takes_only_its_header)
+{
+	uint8_t *w = xmalloc(PL_MAX_WIRE_LEN + 8192), content[3000], buf[4096];
+	const size_t junk = 6000;
+	long hdr0 = stat_get("PlasmaticRxFailHeader");
+	size_t wl;
+	int err;
+
+	UPGRADE_RAW();
+	pl_fill(content, sizeof(content), 40);
+	wl = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, content, sizeof(content), NULL, w);
+	/* A header of a handshake type, then bytes that are no record. */
+	memcpy(w + wl, "\x16\x03\x03\x01\x00", PL_HEADER_LEN);
+	pl_fill(w + wl + PL_HEADER_LEN, junk, 41);
+	wl += PL_HEADER_LEN + junk;
+	/* One write: the record, the header and the rest in one segment. */
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	set_rcvtimeo(self->a, 5000);
+	EXPECT_EQ(sizeof(content), recv_until_end(self->a, buf, sizeof(buf), &err));
+	EXPECT_EQ(EBADMSG, err);
+	EXPECT_EQ(hdr0 + 1, stat_get("PlasmaticRxFailHeader"));
+	EXPECT_EQ((int)junk, tcp_inq(self->a))
+		TH_LOG("the parser took bytes after the bad header");
+	free(w);
+}
+
 TEST_F(pl, close_notify_on_shutdown)
 {
 	UPGRADE_RAW();
