@@ -8,6 +8,7 @@
 #include <linux/uaccess.h>
 #include <net/sock.h>
 #include <net/tcp.h>
+#include <crypto/algapi.h>
 
 #include "context.h"
 #include "proc.h"
@@ -282,6 +283,39 @@ out:
 	return err;
 }
 
+/*
+ * PLASMATIC_KEY_UPDATE.  Once the KeyUpdate is sealed and the key rotated
+ * the call has done its work, even if a signal (or the send timeout)
+ * stops the push of the record: what TCP did not take goes with the
+ * transmit work or the next send.  Reporting -ERESTARTSYS then had the
+ * call restarted, and a second KeyUpdate sent (review finding 10); -EINTR
+ * told the caller it failed.  Whether the key rotated during the call is
+ * told by the TX traffic secret, which changes with each KeyUpdate (and
+ * under the socket lock only).  An interrupted call that rotated nothing
+ * keeps its error: restarting it sends the one KeyUpdate.
+ */
+static int pl_key_update(struct sock *sk, struct plasmatic_context *ctx,
+			 int requested)
+{
+	u8 secret[PLASMATIC_SECRET_MAX];
+	int err;
+
+	lock_sock(sk);
+	memcpy(secret, ctx->tx.cipher.secret, sizeof(secret));
+	release_sock(sk);
+
+	err = pl_tx_key_update(sk, ctx, requested);
+	if (err == -ERESTARTSYS || err == -EINTR) {
+		lock_sock(sk);
+		if (crypto_memneq(secret, ctx->tx.cipher.secret,
+				  sizeof(secret)))
+			err = 0;
+		release_sock(sk);
+	}
+	memzero_explicit(secret, sizeof(secret));
+	return err;
+}
+
 static int pl_set_int(sockptr_t optval, unsigned int optlen, int *val)
 {
 	if (optlen < sizeof(int))
@@ -311,7 +345,7 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		if (val != PLASMATIC_KU_NOT_REQUESTED &&
 		    val != PLASMATIC_KU_REQUESTED)
 			return -EINVAL;
-		return pl_tx_key_update(sk, ctx, val);
+		return pl_key_update(sk, ctx, val);
 	}
 
 	/* Setting TX keys again seals the open record: exclude senders. */

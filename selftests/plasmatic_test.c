@@ -2899,6 +2899,91 @@ TEST_F(pl, key_update_rx_requested)
 	free(w);
 }
 
+static void on_sigusr1(int sig)
+{
+	(void)sig;
+}
+
+/* Signals a thread every 20 ms until told to stop. */
+struct nagger {
+	pthread_t target, thread;
+	volatile int stop;
+};
+
+static void *nagger_fn(void *arg)
+{
+	struct nagger *n = arg;
+
+	while (!n->stop) {
+		pthread_kill(n->target, SIGUSR1);
+		usleep(20000);
+	}
+	return NULL;
+}
+
+/*
+ * PLASMATIC_KEY_UPDATE interrupted by a signal while TCP has no room for
+ * the KeyUpdate it has sealed (the key has rotated): the call succeeds,
+ * the KeyUpdate goes out once when room comes, and what follows is under
+ * the next key.  Review finding 10: it returned -ERESTARTSYS (EINTR
+ * without SA_RESTART), so a restarted or retried call sent a second
+ * KeyUpdate.  TCP is held full with TCP_NOTSENT_LOWAT 1 while the peer
+ * does not read, and shaped records (TPL mode 1) end their TCP skb, so
+ * the KeyUpdate cannot join the last one and must wait for room.
+ */
+TEST_F_TIMEOUT(pl, key_update_interrupted_after_sealing, 60)
+{
+	struct plasmatic_tpl tpl = { .mode = 1, .seed = 7 };
+	struct sigaction sa = { .sa_handler = on_sigusr1 }, old;
+	struct nagger n = { .target = pthread_self() };
+	const size_t total = 512 << 10, chunk = 16384;
+	uint8_t *data = xmalloc(total), *got = xmalloc(total), rec[MAX_CONTENT];
+	struct secret_dir sab, sba;
+	int lowat = 1, sndbuf = 8 << 20, r;
+	size_t off = 0, len = 0;
+	ssize_t sent = 0;
+	uint8_t type = 0;
+
+	UPGRADE_RAW_SECRETS(&sab, &sba);
+	ASSERT_EQ(0, setsockopt(self->a, SOL_SOCKET, SO_SNDBUFFORCE, &sndbuf, sizeof(sndbuf)));
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &tpl, sizeof(tpl)));
+	pl_fill(data, total, 42);
+	/* All taken by TCP, most of it unsent: b does not read. */
+	for (off = 0; off < total; off += chunk) {
+		sent = send(self->a, data + off, chunk, MSG_DONTWAIT);
+		if (sent != (ssize_t)chunk)
+			break;
+	}
+	ASSERT_EQ((ssize_t)chunk, sent) TH_LOG("send at %zu: %s", off, strerror(errno));
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)));
+
+	ASSERT_EQ(0, sigaction(SIGUSR1, &sa, &old));	/* no SA_RESTART */
+	ASSERT_EQ(0, pthread_create(&n.thread, NULL, nagger_fn, &n));
+	r = set_int(self->a, PLASMATIC_KEY_UPDATE, PLASMATIC_KU_NOT_REQUESTED);
+	n.stop = 1;
+	pthread_join(n.thread, NULL);
+	sigaction(SIGUSR1, &old, NULL);
+	EXPECT_EQ(0, r) TH_LOG("KEY_UPDATE after sealing: %s", strerror(-r));
+
+	lowat = 0;	/* the system's default again */
+	ASSERT_EQ(0, setsockopt(self->a, SOL_TCP, TCP_NOTSENT_LOWAT, &lowat, sizeof(lowat)));
+	for (off = 0, r = 1; off < total && r == 1; off += len) {
+		r = pl_peer_recv(self->peer, &type, rec, sizeof(rec), &len, PEER_TMO);
+		if (r != 1 || type != PLASMATIC_CT_APPLICATION_DATA || len > total - off)
+			break;
+		memcpy(got + off, rec, len);
+	}
+	ASSERT_EQ(total, off) TH_LOG("record %d of type %d, %zu bytes", r, type, len);
+	EXPECT_EQ(0, memcmp(data, got, total));
+	/* One KeyUpdate, then data under the next key. */
+	EXPECT_KEY_UPDATE(ku_not_requested);
+	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
+	ASSERT_EQ(5, send(self->a, "after", 5, 0));
+	EXPECT_DATA("after");
+	free(data);
+	free(got);
+}
+
 /* ==== KeyUpdate with kTLS structures (PLASMATIC_TX / _RX set again) ==== */
 
 /* k's record key and IV from traffic secret sd; first sequence number seq. */
