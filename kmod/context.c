@@ -166,6 +166,7 @@ static void pl_close(struct sock *sk, long timeout)
 	mutex_lock(&ctx->tx.lock);
 	lock_sock(sk);
 	timeout = pl_close_tx(sk, ctx, timeout);
+	pl_rx_stop(sk, ctx);
 
 	write_lock_bh(&sk->sk_callback_lock);
 	/* What TCP still holds of our records keeps its pacing (pace.h). */
@@ -180,9 +181,15 @@ static void pl_close(struct sock *sk, long timeout)
 	release_sock(sk);
 	mutex_unlock(&ctx->tx.lock);
 
-	/* Our callbacks are gone: nothing schedules the works again. */
-	cancel_work_sync(&ctx->tx.work);
+	/*
+	 * Our callbacks are gone, and nothing schedules the works again:
+	 * the receive work first, which could schedule the transmit work
+	 * (a record failing), though after pl_rx_stop() it does not (review
+	 * finding 4: with the transmit work cancelled first, a receive work
+	 * running meanwhile queued it again on a context about to be freed).
+	 */
 	cancel_work_sync(&ctx->rx.work);
+	cancel_work_sync(&ctx->tx.work);
 	pl_ctx_free(sk, ctx);
 
 	base->close(sk, timeout);

@@ -152,6 +152,11 @@ struct pl_rx {
 	bool alert_due;		/* bad_record_mac still to be sent */
 	bool retry;		/* softirq could not allocate; work retries */
 	/*
+	 * close() has begun (pl_rx_stop()): the work does nothing and a
+	 * failure schedules no transmit work.
+	 */
+	bool closing;
+	/*
 	 * A KeyUpdate was opened under PLASMATIC_RX keys: nothing behind it
 	 * is taken from TCP until PLASMATIC_RX is set again; READ_ONCE.
 	 */

@@ -72,7 +72,8 @@ static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
 	kfree_skb(rx->cur);
 	rx->cur = NULL;
 	WRITE_ONCE(rx->ready, false);
-	if (pl_tx_ready(ctx)) {
+	/* Not once close() stopped us: the transmit work is cancelled. */
+	if (pl_tx_ready(ctx) && !rx->closing) {
 		WRITE_ONCE(rx->alert_due, true);
 		pl_tx_schedule(ctx);
 	}
@@ -743,9 +744,12 @@ static void pl_rx_work(struct work_struct *work)
 	struct sock *sk = ctx->sk;
 
 	lock_sock(sk);
-	pl_rx_pull(sk, ctx, GFP_KERNEL);
-	if (pl_rx_can_go_on(sk, ctx))
-		ctx->sk_data_ready(sk);
+	/* After pl_rx_stop() the socket is TCP's again: leave it alone. */
+	if (!ctx->rx.closing) {
+		pl_rx_pull(sk, ctx, GFP_KERNEL);
+		if (pl_rx_can_go_on(sk, ctx))
+			ctx->sk_data_ready(sk);
+	}
 	release_sock(sk);
 }
 
@@ -788,14 +792,32 @@ void pl_rx_init(struct plasmatic_context *ctx)
 	INIT_WORK(&ctx->rx.work, pl_rx_work);
 }
 
-/* Free the receive state; callbacks are restored and the work cancelled. */
+/*
+ * close(): from here on the receive work does nothing (it may still run
+ * once) and fails nothing, so it schedules no transmit work either
+ * (review finding 4), and the record buffers, charged to the socket, go
+ * back while we hold its lock.  Caller holds the socket lock.
+ */
+void pl_rx_stop(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+
+	rx->closing = true;
+	kfree_skb(rx->cur);
+	rx->cur = NULL;
+	WRITE_ONCE(rx->ready, false);
+	__skb_queue_purge(&rx->done);
+}
+
+/*
+ * Free the receive state; pl_rx_stop() ran, callbacks are restored and
+ * the work cancelled.
+ */
 void pl_rx_release(struct plasmatic_context *ctx)
 {
 	struct pl_rx *rx = &ctx->rx;
 
-	kfree_skb(rx->cur);
-	rx->cur = NULL;
-	__skb_queue_purge(&rx->done);
+	WARN_ON_ONCE(rx->cur || !skb_queue_empty(&rx->done));
 	pl_cipher_free(&rx->cipher);
 	pl_eem_free(&rx->eem);
 }

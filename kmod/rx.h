@@ -13,6 +13,7 @@ void pl_rx_init(struct plasmatic_context *ctx);
 void pl_rx_start(struct sock *sk, struct plasmatic_context *ctx);
 void pl_rx_rekey(struct sock *sk, struct plasmatic_context *ctx,
 		 struct pl_cipher *next);
+void pl_rx_stop(struct sock *sk, struct plasmatic_context *ctx);
 void pl_rx_release(struct plasmatic_context *ctx);
 void pl_rx_data_ready(struct sock *sk);
 int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags
