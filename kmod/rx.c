@@ -141,47 +141,81 @@ static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
 }
 
 /*
- * An skb of @len bytes for the record being read: a head of no data and
- * page fragments carved from the socket's page_frag (sk->sk_frag, never
- * current->task_frag: this may run in softirq), one page reference per
- * fragment, as TX carves its records.  Small records then share a page
- * instead of each taking a new one.  Every user of sk->sk_frag holds the
- * socket: its owner (TX, TCP's own sends, our reader) or softirq with the
- * socket spinlock and no owner (data_ready), which excludes the others
- * (context.h).  TX gives back room only when nothing was carved after it.
- * Pages of a page_frag are never highmem.
+ * The record being read is an skb of page fragments carved from the
+ * socket's page_frag (sk->sk_frag, never current->task_frag: this may run
+ * in softirq), one page reference per fragment, as TX carves its records.
+ * Small records then share a page instead of each taking a new one.
+ * Every user of sk->sk_frag holds the socket: its owner (TX, TCP's own
+ * sends, our reader) or softirq with the socket spinlock and no owner
+ * (data_ready), which excludes the others (context.h).  TX gives back
+ * room only when nothing was carved after it.  Pages of a page_frag are
+ * never highmem.
+ *
+ * Memory (review finding 5): the skb is charged to the socket as TCP
+ * charges its receive skbs (sk_rmem_schedule(), sk_rmem_alloc, the
+ * forward allocation and so memcg; sock_rfree() gives it back), and it
+ * grows a page at a time as bytes arrive, not to the length a header
+ * claims: a peer that sends headers only gets a page per socket, charged.
+ * The charge is what TCP's window and memory limits see; so that a whole
+ * record always fits, the receive buffer is kept at PL_RX_MIN_RCVBUF at
+ * least (pl_rx_min_rcvbuf()).
  */
-static struct sk_buff *pl_rx_alloc(struct sock *sk, unsigned int len,
-				   gfp_t gfp)
+static struct sk_buff *pl_rx_alloc(struct sock *sk, gfp_t gfp)
 {
-	struct page_frag *pfrag = &sk->sk_frag;
 	struct sk_buff *skb;
-	unsigned int n;
-	int i = 0;
 
 	skb = alloc_skb(0, gfp);
 	if (!skb)
 		return NULL;
-	while (skb->len < len) {
-		/*
-		 * Up to a page in one piece: every fragment but the last is
-		 * at least a page, so the largest record (under 17 KB) takes
-		 * at most 5.
-		 */
-		n = min_t(unsigned int, len - skb->len, PAGE_SIZE);
-		if (i == MAX_SKB_FRAGS || !skb_page_frag_refill(n, pfrag, gfp)) {
-			kfree_skb(skb);
-			return NULL;
-		}
-		n = min(len - skb->len, pfrag->size - pfrag->offset);
+	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+		kfree_skb(skb);
+		return NULL;
+	}
+	skb_set_owner_r(skb, sk);
+	return skb;
+}
+
+/*
+ * Grow @skb to hold at least @want of the record's @need bytes, by pieces
+ * of up to a page (at most DIV_ROUND_UP(need, PAGE_SIZE) fragments, 5 for
+ * the largest record), each charged to the socket.  -ENOMEM if a piece
+ * could not be had or charged; what was added stays.
+ */
+static int pl_rx_grow(struct sock *sk, struct sk_buff *skb, unsigned int want,
+		      unsigned int need, gfp_t gfp)
+{
+	struct page_frag *pfrag = &sk->sk_frag;
+	unsigned int n;
+	int i;
+
+	while (skb->len < want) {
+		i = skb_shinfo(skb)->nr_frags;
+		n = min_t(unsigned int, need - skb->len, PAGE_SIZE);
+		if (i == MAX_SKB_FRAGS || !sk_rmem_schedule(sk, skb, n) ||
+		    !skb_page_frag_refill(n, pfrag, gfp))
+			return -ENOMEM;
 		get_page(pfrag->page);
-		skb_fill_page_desc(skb, i++, pfrag->page, pfrag->offset, n);
+		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, n);
 		pfrag->offset += n;
 		skb->len += n;
 		skb->data_len += n;
 		skb->truesize += n;
+		atomic_add(n, &sk->sk_rmem_alloc);
+		sk_mem_charge(sk, n);
 	}
-	return skb;
+	return 0;
+}
+
+/*
+ * A record must fit in the receive buffer with room to spare, or TCP's
+ * window closes on a record half read and nothing completes it: a
+ * receive buffer set (SO_RCVBUF) below PL_RX_MIN_RCVBUF is raised to it,
+ * as TCP itself raises one below SOCK_MIN_RCVBUF.  Under the socket lock.
+ */
+static void pl_rx_min_rcvbuf(struct sock *sk)
+{
+	if (READ_ONCE(sk->sk_rcvbuf) < PL_RX_MIN_RCVBUF)
+		WRITE_ONCE(sk->sk_rcvbuf, PL_RX_MIN_RCVBUF);
 }
 
 static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
@@ -189,6 +223,7 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 {
 	struct pl_rx_reader *r = desc->arg.data;
 	struct pl_rx *rx = &r->ctx->rx;
+	unsigned int start;
 	size_t used = 0;
 	unsigned int n;
 	int err;
@@ -220,23 +255,27 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	}
 
 	if (!rx->cur) {
-		struct sk_buff *rec;
-
-		rec = pl_rx_alloc(r->sk, rx->cur_need, r->gfp);
-		if (!rec) {
+		pl_rx_min_rcvbuf(r->sk);
+		rx->cur = pl_rx_alloc(r->sk, r->gfp);
+		if (!rx->cur) {
 			err = -ENOMEM;
 			goto stop;
 		}
-		err = skb_store_bits(rec, 0, rx->hdr, PL_HDR_LEN);
-		if (err) {
-			kfree_skb(rec);
+		rx->cur_len = 0;
+	}
+	/* The header goes in first, then what has arrived of the rest. */
+	start = max_t(unsigned int, rx->cur_len, PL_HDR_LEN);
+	n = min_t(size_t, len - used, rx->cur_need - start);
+	err = pl_rx_grow(r->sk, rx->cur, start + n, rx->cur_need, r->gfp);
+	if (err)
+		goto stop;
+	if (!rx->cur_len) {
+		err = skb_store_bits(rx->cur, 0, rx->hdr, PL_HDR_LEN);
+		if (err)
 			goto stop;
-		}
-		rx->cur = rec;
 		rx->cur_len = PL_HDR_LEN;
 	}
 
-	n = min_t(size_t, len - used, rx->cur_need - rx->cur_len);
 	err = pl_rx_copy(rx->cur, rx->cur_len, skb, offset + used, n);
 	if (err)
 		goto stop;
@@ -598,6 +637,16 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 		long no_wait = 0;
 		size_t n;
 
+		/*
+		 * MSG_PEEK opens records ahead and keeps them: look no
+		 * further once the socket holds half its receive buffer
+		 * (review finding 5: a huge peek queued the whole stream).
+		 * Beyond that TCP's window is closed, so a MSG_WAITALL peek
+		 * would wait for bytes that could not come.
+		 */
+		if (peek && copied && atomic_read(&sk->sk_rmem_alloc) >=
+				      READ_ONCE(sk->sk_rcvbuf) >> 1)
+			break;
 		skb = pl_rx_record(sk, ctx, nth,
 				   copied >= target ? &no_wait : &timeo, &err);
 		if (!skb)

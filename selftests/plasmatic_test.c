@@ -32,6 +32,7 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <linux/bpf.h>
+#include <linux/sock_diag.h>
 #include <linux/userfaultfd.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -2699,6 +2700,97 @@ TEST_F(pl, proc_stat_counters)
 	EXPECT_EQ(crx0, stat_get(cipher_stat(0, self->ab.cipher)));
 	EXPECT_EQ(fr0, stat_get(framing));
 	free(w);
+}
+
+/* SO_MEMINFO's count i of fd, or -1. */
+static long meminfo(int fd, int i)
+{
+	uint32_t mi[SK_MEMINFO_VARS];
+	socklen_t len = sizeof(mi);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_MEMINFO, mi, &len))
+		return -1;
+	return mi[i];
+}
+
+/*
+ * Connections whose peer sends a record header and a little of its body,
+ * then nothing: each receiver holds a record buffer for what has arrived
+ * (a page at most), charged to its socket as TCP charges what it holds
+ * (review finding 5: a buffer of the length the header claimed, about
+ * 17 KB, was allocated at once and charged to nothing, so that headers
+ * alone could take memory without any limit seeing it).
+ */
+TEST_F_TIMEOUT(pl, rx_partial_record_charged, 60)
+{
+	enum { N = 32 };
+	struct pl_sockpair sp[N];
+	uint8_t w[PL_HEADER_LEN + 100];
+	long page = sysconf(_SC_PAGESIZE), sum = 0;
+
+	/* A header of the largest record this framing takes (SPEC 6). */
+	memcpy(w, "\x17\x03\x03", 3);
+	w[3] = MAX_LENGTH >> 8;
+	w[4] = MAX_LENGTH & 0xff;
+	pl_fill(w + PL_HEADER_LEN, 100, 43);
+	for (int i = 0; i < N; i++) {
+		ASSERT_EQ(0, pl_sockpair_tcp(&sp[i]));
+		ASSERT_EQ(0, pl_upgrade(sp[i].a, &self->ab, &self->ba));
+		ASSERT_EQ((ssize_t)sizeof(w), pl_write_all(sp[i].b, w, sizeof(w)));
+	}
+	for (int i = 0; i < N; i++) {
+		long rmem;
+
+		/* Taken out of TCP by the parser. */
+		for (int j = 0; j < 100 && tcp_inq(sp[i].a) > 0; j++)
+			usleep(10000);
+		EXPECT_EQ(0, tcp_inq(sp[i].a));
+		rmem = meminfo(sp[i].a, SK_MEMINFO_RMEM_ALLOC);
+		EXPECT_LT(sizeof(w), rmem) TH_LOG("connection %d: record buffer not charged", i);
+		EXPECT_GE(page + 2048, rmem) TH_LOG("connection %d: %ld bytes for %zu", i,
+						    rmem, sizeof(w));
+		sum += rmem;
+	}
+	ksft_print_msg("%d connections, %zu bytes each: %ld bytes charged\n", N, sizeof(w), sum);
+	for (int i = 0; i < N; i++)
+		pl_sockpair_close(&sp[i]);
+}
+
+/*
+ * MSG_PEEK | MSG_WAITALL of far more than the receive buffer looks ahead
+ * no further than the buffer allows (review finding 5: it opened and
+ * queued every record that came, without limit, all of a 4 MiB stream
+ * here), and returns what it has; records stay charged to the socket
+ * until read, and the whole stream then reads intact.
+ */
+TEST_F_TIMEOUT(pl, msg_peek_waitall_bounded, 60)
+{
+	const size_t total = 4 << 20;
+	uint8_t *data = xmalloc(total), *got = xmalloc(2 * total);
+	int rcvbuf = 128 << 10;
+	socklen_t sl = sizeof(rcvbuf);
+	struct xfer x;
+	ssize_t n;
+	long rmem;
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, setsockopt(self->b, SOL_SOCKET, SO_RCVBUF, &rcvbuf, sizeof(rcvbuf)));
+	ASSERT_EQ(0, getsockopt(self->b, SOL_SOCKET, SO_RCVBUF, &rcvbuf, &sl));
+	pl_fill(data, total, 44);
+	ASSERT_EQ(0, xfer_start(&x, self->a, data, total, 0));
+	set_rcvtimeo(self->b, 3000);
+	n = recv(self->b, got, 2 * total, MSG_PEEK | MSG_WAITALL);
+	ASSERT_LT(0, n) TH_LOG("peek: %s", strerror(errno));
+	EXPECT_GE(rcvbuf, n) TH_LOG("peeked %zd bytes with a receive buffer of %d", n, rcvbuf);
+	EXPECT_EQ(0, memcmp(got, data, n));
+	rmem = meminfo(self->b, SK_MEMINFO_RMEM_ALLOC);
+	EXPECT_LT(0, rmem);
+	EXPECT_GE(rcvbuf + (64 << 10), rmem);
+	ASSERT_EQ((ssize_t)total, recv(self->b, got, total, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(got, data, total));
+	EXPECT_EQ((long)total, xfer_wait(&x));
+	free(data);
+	free(got);
 }
 
 /* The number in the first line of path that matches fmt ("... %ld"), or -1. */
