@@ -65,6 +65,7 @@ enum pl_fail {
 	PL_FAIL_EMPTY,		/* empty alert or handshake record */
 	PL_FAIL_TRUNCATED,	/* stream ended inside a record */
 	PL_FAIL_INTERNAL,	/* out of memory or crypto error */
+	PL_FAIL_SEQ_WRAP,	/* record sequence number used up */
 	PL_NUM_FAILS,
 };
 

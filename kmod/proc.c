@@ -32,6 +32,7 @@ static const char *const pl_stat_names[PL_NUM_STATS] = {
 	[PL_STAT_RX_FAIL + PL_FAIL_EMPTY]	= "PlasmaticRxFailEmptyRecord",
 	[PL_STAT_RX_FAIL + PL_FAIL_TRUNCATED]	= "PlasmaticRxFailTruncated",
 	[PL_STAT_RX_FAIL + PL_FAIL_INTERNAL]	= "PlasmaticRxFailInternal",
+	[PL_STAT_RX_FAIL + PL_FAIL_SEQ_WRAP]	= "PlasmaticRxFailSeqWrap",
 	[PL_STAT_ALERTS_SENT]			= "PlasmaticAlertsSent",
 	[PL_STAT_CLOSE_NOTIFY_SENT]		= "PlasmaticCloseNotifySent",
 	[PL_STAT_CLOSE_NOTIFY_RECV]		= "PlasmaticCloseNotifyRecv",

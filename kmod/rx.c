@@ -499,6 +499,14 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 		return err;
 	}
 	__skb_queue_tail(&rx->done, skb);
+	/*
+	 * The key's last sequence number, and no KeyUpdate to a next key:
+	 * what follows could only be opened with a wrapped one (RFC 8446
+	 * 5.3 forbids it).  As kTLS, this record is delivered and the stream
+	 * fails behind it.
+	 */
+	if (seq == U64_MAX && !rx->key_update_pending && !rx->end)
+		pl_rx_fail_at(sk, ctx, PL_FAIL_SEQ_WRAP, seq, eem_counter);
 	return 0;
 }
 

@@ -1440,6 +1440,7 @@ static const char *const fail_stats[] = {
 	"PlasmaticRxFailEemSeedUpdate", "PlasmaticRxFailTlsTag",
 	"PlasmaticRxFailContentType", "PlasmaticRxFailEmptyRecord",
 	"PlasmaticRxFailTruncated", "PlasmaticRxFailInternal",
+	"PlasmaticRxFailSeqWrap",
 };
 
 /* Sum of every RX failure counter. */
@@ -1943,6 +1944,51 @@ TEST_F(pl, bad_header_takes_only_its_header)
 	EXPECT_EQ(hdr0 + 1, stat_get("PlasmaticRxFailHeader"));
 	EXPECT_EQ((int)junk, tcp_inq(self->a))
 		TH_LOG("the parser took bytes after the bad header");
+	free(w);
+}
+
+/*
+ * The record with the last sequence number (2^64 - 1) is delivered, and
+ * the stream fails behind it, as kTLS aborts: the next record could only
+ * be opened with a wrapped sequence number, which RFC 8446 5.3 forbids
+ * (before, the number wrapped silently and the next record, sealed with
+ * sequence number 0, was delivered).
+ */
+TEST_F(pl, rx_sequence_number_does_not_wrap)
+{
+	static const char *const parts[] = { "one", "two", "three" };
+	const uint64_t seqs[] = { UINT64_MAX - 1, UINT64_MAX, 0 };
+	uint8_t *w = xmalloc(3 * 512), buf[64], inner[16], nonce[12];
+	long wrap0 = stat_get("PlasmaticRxFailSeqWrap");
+	size_t wl = 0, len, got;
+	uint8_t type;
+	int err;
+
+	self->ba.seq = UINT64_MAX - 1;
+	UPGRADE_RAW();
+	for (int i = 0; i < 3; i++) {
+		size_t n = strlen(parts[i]);
+		long rl;
+
+		memcpy(inner, parts[i], n);
+		inner[n] = PLASMATIC_CT_APPLICATION_DATA;
+		pl_nonce_add(nonce, self->ba.eem_nonce, i);
+		rl = pl_raw_seal(&self->ba, seqs[i], nonce, inner, n + 1, w + wl);
+		ASSERT_LT(0, rl);
+		wl += rl;
+	}
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	set_rcvtimeo(self->a, 5000);
+	got = recv_until_end(self->a, buf, sizeof(buf), &err);
+	EXPECT_EQ(6, got);
+	EXPECT_EQ(0, memcmp(buf, "onetwo", 6));
+	EXPECT_EQ(EBADMSG, err) TH_LOG("after the last sequence number: %s",
+				       err > 0 ? strerror(err) : "EOF or buffer full");
+	EXPECT_EQ(wrap0 + 1, stat_get("PlasmaticRxFailSeqWrap"));
+	ASSERT_EQ(1, pl_peer_recv(self->peer, &type, buf, sizeof(buf), &len, PEER_TMO));
+	EXPECT_EQ(PLASMATIC_CT_ALERT, type);
+	ASSERT_EQ(2, len);
+	EXPECT_EQ(PL_ALERT_BAD_RECORD_MAC, buf[1]);
 	free(w);
 }
 
