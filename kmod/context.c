@@ -112,13 +112,20 @@ static void pl_ctx_free(struct sock *sk, struct plasmatic_context *ctx)
 		if (s < PL_NUM_STATS)
 			pl_stat_add(sk, s, -1);
 	}
-	if (ctx->eem_set[PL_DIR_TX] || ctx->eem_set[PL_DIR_RX]) {
-		dir = ctx->eem_set[PL_DIR_TX] ? PL_DIR_TX : PL_DIR_RX;
-		pl_stat_add(sk, pl_stat_framing(ctx->eem_info[dir].framing), -1);
-	}
+	/* The gauge counted at the first PLASMATIC_EEM_*, whichever. */
+	if (ctx->framing_stat < PL_NUM_STATS)
+		pl_stat_add(sk, ctx->framing_stat, -1);
 
 	pl_tx_release(ctx);
 	pl_rx_release(ctx);
+	/*
+	 * The EEM nonce counters and salts and the record sequence numbers
+	 * (diag reads neither until the grace period ends).
+	 */
+	memzero_explicit(&ctx->tx.eem, sizeof(ctx->tx.eem));
+	memzero_explicit(&ctx->rx.eem, sizeof(ctx->rx.eem));
+	memzero_explicit(&ctx->tx.cipher.seq, sizeof(ctx->tx.cipher.seq));
+	memzero_explicit(&ctx->rx.cipher.seq, sizeof(ctx->rx.cipher.seq));
 	kfree_rcu(ctx, rcu);
 }
 
@@ -259,6 +266,7 @@ static int pl_init(struct sock *sk)
 	ctx->sk_ops = sk->sk_socket->ops;
 	ctx->sk_data_ready = sk->sk_data_ready;
 	ctx->sk_write_space = sk->sk_write_space;
+	ctx->framing_stat = PL_NUM_STATS;
 	pl_tx_init(ctx);
 	pl_rx_init(ctx);
 

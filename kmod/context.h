@@ -187,6 +187,8 @@ struct plasmatic_context {
 	bool eem_set[PL_NUM_DIRS];
 	bool keys_set[PL_NUM_DIRS];
 	bool by_secret[PL_NUM_DIRS];	/* keys from *_SECRET */
+	/* The framing gauge counted for this socket, PL_NUM_STATS if none. */
+	int framing_stat;
 	bool close_notify;
 
 	struct pl_tx tx;

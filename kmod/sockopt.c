@@ -105,8 +105,11 @@ static int pl_set_eem(struct sock *sk, struct plasmatic_context *ctx,
 	memzero_explicit(info.key, sizeof(info.key));
 	memzero_explicit(info.nonce, sizeof(info.nonce));
 	ctx->eem_info[dir] = info;
-	if (!ctx->eem_set[!dir])
-		pl_stat_inc(sk, pl_stat_framing(info.framing));
+	/* One gauge per socket: the first framing set, given back on close. */
+	if (!ctx->eem_set[!dir]) {
+		ctx->framing_stat = pl_stat_framing(info.framing);
+		pl_stat_inc(sk, ctx->framing_stat);
+	}
 	WRITE_ONCE(ctx->eem_set[dir], true);
 out:
 	memzero_explicit(&info, sizeof(info));

@@ -2839,6 +2839,40 @@ TEST_F_TIMEOUT(pl, msg_peek_waitall_bounded, 60)
 	free(got);
 }
 
+/*
+ * One framing gauge per socket, given back to the one it was taken from
+ * when the directions differ (the gauge of the EEM_TX framing was given
+ * back, while that of the first EEM set had been taken).
+ */
+TEST_F(pl, framing_gauge_mixed_framings)
+{
+	struct plasmatic_eem_info e;
+	long det0 = stat_get("PlasmaticCurrDetached"), cov0 = stat_get("PlasmaticCurrCovered");
+	long det = -1, cov = -1;
+
+	ASSERT_LE(0, det0);
+	ASSERT_EQ(0, pl_ulp(self->a));
+	pl_eem_init(&e, &self->ba);
+	e.framing = PLASMATIC_FRAMING_COVERED;
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_RX, &e, sizeof(e)));
+	pl_eem_init(&e, &self->ab);
+	e.framing = PLASMATIC_FRAMING_DETACHED;
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_EEM_TX, &e, sizeof(e)));
+	EXPECT_EQ(cov0 + 1, stat_get("PlasmaticCurrCovered"));
+	EXPECT_EQ(det0, stat_get("PlasmaticCurrDetached"));
+	close(self->a);
+	self->a = -1;
+	for (int i = 0; i < 100; i++) {
+		cov = stat_get("PlasmaticCurrCovered");
+		det = stat_get("PlasmaticCurrDetached");
+		if (cov == cov0)
+			break;
+		usleep(50000);
+	}
+	EXPECT_EQ(cov0, cov);
+	EXPECT_EQ(det0, det);
+}
+
 /* The number in the first line of path that matches fmt ("... %ld"), or -1. */
 static long proc_long(const char *path, const char *fmt)
 {
