@@ -38,14 +38,6 @@
 
 #define PL_HS_KEY_UPDATE	24	/* handshake message type */
 
-/*
- * Smallest receive buffer (sk_rcvbuf) of a socket with RX keys: four of
- * the largest records, so that TCP's window stays open until a record's
- * last byte is in, with the record's buffer charged to the socket (rx.c).
- */
-#define PL_RX_MIN_RCVBUF	(4 * (PL_HDR_LEN + PL_MAX_LENGTH + \
-				      PLASMATIC_EEM_LEN_MAX))
-
 enum pl_dir {
 	PL_DIR_TX,
 	PL_DIR_RX,
@@ -165,6 +157,8 @@ struct pl_rx {
 	 * failure schedules no transmit work.
 	 */
 	bool closing;
+	/* Bytes charged for @cur and @done (rx.c); the socket lock. */
+	unsigned int mem;
 	/*
 	 * A KeyUpdate was opened under PLASMATIC_RX keys: nothing behind it
 	 * is taken from TCP until PLASMATIC_RX is set again; READ_ONCE.

@@ -49,6 +49,7 @@ static const char *const pl_stat_names[PL_NUM_STATS] = {
 	[PL_STAT_CURR_RX_CHACHA20_POLY1305]	= "PlasmaticCurrRxChacha20Poly1305",
 	[PL_STAT_CURR_DETACHED]			= "PlasmaticCurrDetached",
 	[PL_STAT_CURR_COVERED]			= "PlasmaticCurrCovered",
+	[PL_STAT_CURR_RX_MEM]			= "PlasmaticCurrRxBufferBytes",
 };
 
 struct pl_mib __percpu *pl_net_mib(const struct net *net)

@@ -33,6 +33,7 @@ enum pl_stat {
 	PL_STAT_CURR_RX_CHACHA20_POLY1305,
 	PL_STAT_CURR_DETACHED,
 	PL_STAT_CURR_COVERED,
+	PL_STAT_CURR_RX_MEM,		/* bytes of RX record buffers */
 	PL_NUM_STATS,
 };
 

@@ -151,15 +151,37 @@ static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
  * room only when nothing was carved after it.  Pages of a page_frag are
  * never highmem.
  *
- * Memory (review finding 5): the skb is charged to the socket as TCP
- * charges its receive skbs (sk_rmem_schedule(), sk_rmem_alloc, the
- * forward allocation and so memcg; sock_rfree() gives it back), and it
- * grows a page at a time as bytes arrive, not to the length a header
- * claims: a peer that sends headers only gets a page per socket, charged.
- * The charge is what TCP's window and memory limits see; so that a whole
- * record always fits, the receive buffer is kept at PL_RX_MIN_RCVBUF at
- * least (pl_rx_min_rcvbuf()).
+ * Memory (review finding 5): the skb grows a page at a time as bytes
+ * arrive, not to the length a header claims, so that a peer sending
+ * headers only gets a page per socket; and it is charged to the socket's
+ * protocol memory as TCP charges its receive skbs (sk_rmem_schedule(),
+ * the forward allocation, so tcp_mem and memcg), and counted in
+ * rx.mem and PlasmaticCurrRxBufferBytes.  Not in sk_rmem_alloc: TCP's
+ * window is computed from that and only updated when TCP itself reads,
+ * so a record freed by our reader would leave the window closed until a
+ * timer.  pl_rx_rfree() gives the charge back; every skb is freed under
+ * the socket lock and before close ends (pl_rx_stop()).
  */
+static void pl_rx_rfree(struct sk_buff *skb)
+{
+	struct sock *sk = skb->sk;
+
+	pl_ctx(sk)->rx.mem -= skb->truesize;
+	pl_stat_add(sk, PL_STAT_CURR_RX_MEM, -(long)skb->truesize);
+	sk_mem_uncharge(sk, skb->truesize);
+}
+
+/* Charge @n more bytes of @skb to @sk; false if the socket may not have them. */
+static bool pl_rx_charge(struct sock *sk, struct sk_buff *skb, unsigned int n)
+{
+	if (!sk_rmem_schedule(sk, skb, n))
+		return false;
+	sk_mem_charge(sk, n);
+	pl_ctx(sk)->rx.mem += n;
+	pl_stat_add(sk, PL_STAT_CURR_RX_MEM, n);
+	return true;
+}
+
 static struct sk_buff *pl_rx_alloc(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb;
@@ -167,11 +189,12 @@ static struct sk_buff *pl_rx_alloc(struct sock *sk, gfp_t gfp)
 	skb = alloc_skb(0, gfp);
 	if (!skb)
 		return NULL;
-	if (!sk_rmem_schedule(sk, skb, skb->truesize)) {
+	if (!pl_rx_charge(sk, skb, skb->truesize)) {
 		kfree_skb(skb);
 		return NULL;
 	}
-	skb_set_owner_r(skb, sk);
+	skb->sk = sk;
+	skb->destructor = pl_rx_rfree;
 	return skb;
 }
 
@@ -191,8 +214,8 @@ static int pl_rx_grow(struct sock *sk, struct sk_buff *skb, unsigned int want,
 	while (skb->len < want) {
 		i = skb_shinfo(skb)->nr_frags;
 		n = min_t(unsigned int, need - skb->len, PAGE_SIZE);
-		if (i == MAX_SKB_FRAGS || !sk_rmem_schedule(sk, skb, n) ||
-		    !skb_page_frag_refill(n, pfrag, gfp))
+		if (i == MAX_SKB_FRAGS || !skb_page_frag_refill(n, pfrag, gfp) ||
+		    !pl_rx_charge(sk, skb, n))
 			return -ENOMEM;
 		get_page(pfrag->page);
 		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, n);
@@ -200,22 +223,8 @@ static int pl_rx_grow(struct sock *sk, struct sk_buff *skb, unsigned int want,
 		skb->len += n;
 		skb->data_len += n;
 		skb->truesize += n;
-		atomic_add(n, &sk->sk_rmem_alloc);
-		sk_mem_charge(sk, n);
 	}
 	return 0;
-}
-
-/*
- * A record must fit in the receive buffer with room to spare, or TCP's
- * window closes on a record half read and nothing completes it: a
- * receive buffer set (SO_RCVBUF) below PL_RX_MIN_RCVBUF is raised to it,
- * as TCP itself raises one below SOCK_MIN_RCVBUF.  Under the socket lock.
- */
-static void pl_rx_min_rcvbuf(struct sock *sk)
-{
-	if (READ_ONCE(sk->sk_rcvbuf) < PL_RX_MIN_RCVBUF)
-		WRITE_ONCE(sk->sk_rcvbuf, PL_RX_MIN_RCVBUF);
 }
 
 static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
@@ -255,7 +264,6 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	}
 
 	if (!rx->cur) {
-		pl_rx_min_rcvbuf(r->sk);
 		rx->cur = pl_rx_alloc(r->sk, r->gfp);
 		if (!rx->cur) {
 			err = -ENOMEM;
@@ -647,13 +655,12 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 
 		/*
 		 * MSG_PEEK opens records ahead and keeps them: look no
-		 * further once the socket holds half its receive buffer
+		 * further once the records held take the receive buffer
 		 * (review finding 5: a huge peek queued the whole stream).
-		 * Beyond that TCP's window is closed, so a MSG_WAITALL peek
-		 * would wait for bytes that could not come.
+		 * The rest waits in TCP, under its own window.
 		 */
-		if (peek && copied && atomic_read(&sk->sk_rmem_alloc) >=
-				      READ_ONCE(sk->sk_rcvbuf) >> 1)
+		if (peek && copied &&
+		    ctx->rx.mem >= (unsigned int)READ_ONCE(sk->sk_rcvbuf))
 			break;
 		skb = pl_rx_record(sk, ctx, nth,
 				   copied >= target ? &no_wait : &timeo, &err);
