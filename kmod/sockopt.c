@@ -351,9 +351,15 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		return pl_key_update(sk, ctx, val);
 	}
 
-	/* Setting TX keys again seals the open record: exclude senders. */
-	if (optname == PLASMATIC_TX)
-		mutex_lock(&ctx->tx.lock);
+	/*
+	 * Setting TX keys again seals the open record: exclude senders,
+	 * interruptibly (a sender may hold the lock while TCP has no room).
+	 */
+	if (optname == PLASMATIC_TX) {
+		err = pl_tx_lock(ctx);
+		if (err)
+			return err;
+	}
 	lock_sock(sk);
 	switch (optname) {
 	case PLASMATIC_EEM_TX:
@@ -386,7 +392,7 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 	}
 	release_sock(sk);
 	if (optname == PLASMATIC_TX)
-		mutex_unlock(&ctx->tx.lock);
+		pl_tx_unlock(ctx);
 	return err;
 }
 
