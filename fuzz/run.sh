@@ -8,7 +8,9 @@
 #   fuzz/run.sh long [TARGET...]    FUZZ_RUNS (default 10 million) executions
 #                                   of each, one after the other, corpus kept
 #                                   in build/fuzz/long/TARGET; summary in
-#                                   build/fuzz/long-summary.txt
+#                                   build/fuzz/long-summary.txt; with
+#                                   FUZZ_PART=NAME, work directory and log
+#                                   get -NAME (parallel runs of one target)
 #
 # TARGET: rx psk keylog cli (default all).  A crash or sanitizer report
 # leaves its input in build/fuzz/crashes/; keep it in fuzz/regressions/
@@ -73,8 +75,8 @@ regressions() {
 run() {
 	local t=$1 label=$2 work log runs secs
 	shift 2
-	work=$B/$mode/$t
-	log=$B/logs/$mode-$t.log
+	work=$B/$mode/$t${FUZZ_PART:+-$FUZZ_PART}
+	log=$B/logs/$mode-$t${FUZZ_PART:+-$FUZZ_PART}.log
 	mkdir -p "$work" "$B/crashes"
 	secs=$SECONDS
 	# shellcheck disable=SC2046
