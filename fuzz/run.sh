@@ -87,7 +87,12 @@ run() {
 	local frc=$?
 	secs=$((SECONDS - secs))
 	runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-	if [ $frc -eq 0 ] && ! grep -qE 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:|check failed' "$log"; then
+	if grep -q 'libFuzzer: run interrupted' "$log" &&
+		! grep -qE 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:|check failed|deadly signal' "$log"; then
+		# Stopped with SIGINT before its count: say how far it got.
+		notok "fuzz_$t: $label: interrupted after ${runs:-?} executions in ${secs}s (no crash, no sanitizer report until then)"
+		echo "fuzz_$t: interrupted after ${runs:-?} executions in ${secs}s, corpus $(ls "$work" | wc -l) inputs, no crash until then" >>"$summary"
+	elif [ $frc -eq 0 ] && ! grep -qE 'ERROR: (Address|Undefined|Leak)Sanitizer|runtime error:|check failed' "$log"; then
 		ok "fuzz_$t: $label: ${runs:-?} executions in ${secs}s, no crash, no sanitizer report"
 		echo "fuzz_$t: ${runs:-?} executions in ${secs}s, corpus $(ls "$work" | wc -l) inputs, ok" >>"$summary"
 	else
