@@ -63,7 +63,8 @@ check-7x: deps userspace bpf selftests
 	tools/run-tests vm7x
 
 # libFuzzer targets: clang, ASan+UBSan (fuzz/Makefile).  The short runs are
-# the fuzz suite of make check; fuzz-long is separate (about 2 hours).
+# the fuzz suite of make check; fuzz-long is separate (about 90 minutes on
+# a quiet host, far longer on a loaded one: README, "Fuzzing").
 fuzz: deps
 	$(MAKE) -C fuzz
 
