@@ -4,6 +4,8 @@
 #   make check    run every test (installs missing packages first when root)
 #   make check-7x the vm suite on a 7.x kernel of Debian trixie-backports
 #                 (makes its chroot the first time, as root; README)
+#   make fuzz     build the libFuzzer targets and seed corpora (build/fuzz)
+#   make fuzz-long  10 million executions of each fuzz target (README)
 #   make clean    leave the tree as cloned
 #
 # KVER selects the kernel to build the module for; it defaults to the one
@@ -60,8 +62,18 @@ check-7x: deps userspace bpf selftests
 	tools/trixie-chroot
 	tools/run-tests vm7x
 
+# libFuzzer targets: clang, ASan+UBSan (fuzz/Makefile).  The short runs are
+# the fuzz suite of make check; fuzz-long is separate (about 90 minutes on
+# a quiet host, far longer on a loaded one: README, "Fuzzing").
+fuzz: deps
+	$(MAKE) -C fuzz
+
+fuzz-long: fuzz
+	nice -n 15 fuzz/run.sh long
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x clean
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x clean \
+	fuzz fuzz-long

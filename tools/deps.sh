@@ -8,6 +8,8 @@ set -eu
 # The cloud kernel image and headers must be the same version: the module
 # is built against the headers and loaded into that image inside the VM.
 # The 6.12 pair (Debian 13's kernel line) is for the compat suite vm612.
+# libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes of clang
+# 14 (clang -fsanitize=fuzzer: make fuzz, the fuzz suite).
 PKGS="build-essential make gcc clang llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
@@ -18,7 +20,8 @@ tshark nginx-light curl
 libpcap-dev gnuplot-nox
 pahole
 libinih-dev systemd
-debootstrap"
+debootstrap
+libclang-rt-14-dev"
 
 missing=""
 for p in $PKGS; do

@@ -30,6 +30,10 @@ int pl_hkdf_expand_label(const char *digest, const uint8_t *secret,
 
 /* psk.c */
 PL_HIDDEN const uint8_t *pl_psk_bytes(const struct pl_psk *psk);
+/* The key file's text (format in plasmatic.h) into key: 0 or -1 (key may
+ * then hold part of it).  pl_psk_load()'s parser; fuzz/ calls it alone. */
+PL_HIDDEN int pl_psk_parse(const char *text, size_t len,
+			   uint8_t key[PL_PSK_BYTES]);
 
 struct pl_ctx {
 	SSL_CTX *ssl_ctx;
@@ -149,6 +153,10 @@ struct pl_start {
 	 * sent; the server's, received (its initial TX state).  Kind 0: none. */
 	struct pl_seed_update open_su;
 };
+
+/* tls.c: one NSS key log line from OpenSSL's keylog callback into
+ * hs->sec (hs->keylog_bad if malformed); fuzz/ calls it alone. */
+PL_HIDDEN void pl_keylog_line(struct pl_hs *hs, const char *line);
 
 /* conn.c */
 PL_HIDDEN struct pl_conn *pl_conn_upgrade(struct pl_ctx *ctx, SSL *ssl, int fd,

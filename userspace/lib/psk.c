@@ -90,11 +90,10 @@ struct pl_psk *pl_psk_from_bytes(const uint8_t key[PL_PSK_BYTES],
 	return psk;
 }
 
-/* Parse the file text into psk->key: 0 or -1. */
-static int psk_parse(char *text, size_t len, uint8_t *key)
+int pl_psk_parse(const char *text, size_t len, uint8_t key[PL_PSK_BYTES])
 {
 	const size_t tag_len = strlen(PL_PSK_FILE_TAG);
-	char *line = text, *end = text + len, *nl, *p;
+	const char *line = text, *end = text + len, *nl, *p;
 	int found = 0;
 
 	while (line < end) {
@@ -194,7 +193,7 @@ struct pl_psk *pl_psk_load(const char *path, struct pl_error *err)
 	psk = psk_alloc(err);
 	if (!psk)
 		goto out;
-	rc = psk_parse(text, len, psk->key);
+	rc = pl_psk_parse(text, len, psk->key);
 	if (rc) {
 		pl_psk_free(psk);
 		psk = NULL;

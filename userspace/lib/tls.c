@@ -143,10 +143,8 @@ static int suites_valid(const char *list)
 	return n > 0;
 }
 
-/* OpenSSL calls this with each secret line (NSS key log format). */
-static void keylog_cb(const SSL *ssl, const char *line)
+void pl_keylog_line(struct pl_hs *hs, const char *line)
 {
-	struct pl_hs *hs = SSL_get_app_data(ssl);
 	uint8_t *dst;
 	size_t *dst_len, n = 0;
 	const char *p;
@@ -184,6 +182,12 @@ static void keylog_cb(const SSL *ssl, const char *line)
 	if (*p && *p != '\n')
 		hs->keylog_bad = true;
 	*dst_len = n;
+}
+
+/* OpenSSL calls this with each secret line (NSS key log format). */
+static void keylog_cb(const SSL *ssl, const char *line)
+{
+	pl_keylog_line(SSL_get_app_data(ssl), line);
 }
 
 /*
