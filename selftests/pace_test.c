@@ -2,7 +2,9 @@
 /*
  * TPL timing at the qdisc (SPEC 9.5, issue 10): bpf/pace.bpf.c at tc
  * egress with the fq qdisc, asking plasmatic.ko (kmod/pace.c) for each
- * segment's departure.
+ * segment's departure.  On kernels with BPF qdiscs (6.16 and later) the
+ * root qdisc is our plasmatic_tpl (bpf/tpl_qdisc.bpf.c) instead of fq;
+ * PACE_QDISC=fq or =plasmatic_tpl chooses.
  *
  * A plasmatic.ko sender in the test's network namespace sends to a
  * receiver in another over veth; fq and the program sit on the sender's
@@ -58,6 +60,10 @@
 #include "plfixture.h"
 #include "pace.h"
 #include "pace.skel.h"
+#include "shape.h"
+
+/* The sender's root qdisc: fq, or PL_QDISC_KIND where the kernel has BPF qdiscs. */
+static const char *root_qdisc = "fq";
 
 #define SEED		0x5eed5eed12345678ULL
 #define PORT		7801
@@ -242,10 +248,16 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 		rx_child(cfg, self->up[1], self->down[0]);
 	ASSERT_EQ(1, read(self->up[0], &ch, 1));
 	sh("ip link del va 2>/dev/null");
+	if (strcmp(root_qdisc, "fq")) {
+		char err[256];
+
+		ASSERT_EQ(0, pl_qdisc_register(err, sizeof(err))) TH_LOG("%s", err);
+	}
 	ASSERT_EQ(0, sh("ip link add va type veth peer name vb && ip link set vb netns %d && "
 			"ip addr add 10.78.0.1/24 dev va && ip link set va up && "
-			"tc qdisc replace dev va root fq horizon 60s horizon_cap flow_limit 1000",
-			self->child));
+			"tc qdisc replace dev va root %s", self->child,
+			strcmp(root_qdisc, "fq") ? root_qdisc :
+			"fq horizon 60s horizon_cap flow_limit 1000"));
 	if (scale) {
 		self->skel = pace__open();
 		ASSERT_NE(NULL, self->skel);
@@ -886,7 +898,8 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	EXPECT_EQ(NULL, strstr(strstr(out, "handle 0x504c") + 1, "handle 0x504c"))
 		TH_LOG("attached twice: %s", out);
 	out = run(&rc, "tc qdisc show dev va root");
-	EXPECT_NE(NULL, strstr(out, "qdisc fq ")) TH_LOG("%s", out);
+	EXPECT_EQ(0, strncmp(out, "qdisc ", 6)) TH_LOG("%s", out);
+	EXPECT_EQ(0, strncmp(out + 6, root_qdisc, strlen(root_qdisc))) TH_LOG("%s", out);
 
 	/* Mode 5 records, 10..20 ms apart drawn, 1..2 ms with the scale. */
 	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 5, PLASMATIC_TPL_LOCK, SEED));
@@ -907,6 +920,7 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	EXPECT_EQ(1, rc) TH_LOG("%s", out);
 	out = run(&rc, "tc qdisc show dev va");
 	EXPECT_EQ(NULL, strstr(out, "fq ")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, PL_QDISC_KIND)) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(out, "clsact")) TH_LOG("%s", out);
 	free(buf);
 	EXPECT_EQ(0, link_down(self));
@@ -914,6 +928,10 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 
 int main(int argc, char **argv)
 {
+	const char *q = getenv("PACE_QDISC");
+
+	root_qdisc = q && *q ? q : pl_qdisc_supported() ? PL_QDISC_KIND : "fq";
+	printf("# root qdisc: %s\n", root_qdisc);
 	pl_select_tests();
 	return test_harness_run(argc, argv);
 }

@@ -10,7 +10,7 @@ set -eu
 # The 6.12 pair (Debian 13's kernel line) is for the compat suite vm612.
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes of clang
 # 14 (clang -fsanitize=fuzzer: make fuzz, the fuzz suite).
-PKGS="build-essential make gcc clang llvm lld pkg-config
+PKGS="build-essential make gcc clang clang-16 llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
 linux-image-6.12-cloud-amd64 linux-headers-6.12-cloud-amd64

@@ -1,14 +1,17 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * plasmatic shape --dev DEV [--off | --status] [--time-scale N]
+ * plasmatic shape --dev DEV [--off | --status] [--time-scale N] [--qdisc Q]
  *
- * Puts the TPL pacer on a device: the fq qdisc as root (it holds each
- * packet until skb->tstamp) and bpf/pace.bpf.c at tc egress (it sets
- * skb->tstamp from plasmatic.ko's schedule through the module's kfunc).
- * Idempotent both ways; --off removes the program, the fq root and the
- * clsact qdisc when no other filter is left on it.  The program is loaded
- * from its libbpf skeleton, so it needs plasmatic.ko (with BTF) loaded,
- * root (CAP_BPF, CAP_NET_ADMIN) and the tc binary (iproute2) for fq.
+ * Puts the TPL pacer on a device: bpf/pace.bpf.c at tc egress (it sets
+ * skb->tstamp from plasmatic.ko's schedule through the module's kfunc) and
+ * a root qdisc that holds each packet until skb->tstamp: fq, or on kernels
+ * with BPF qdiscs (6.16 and later) our own plasmatic_tpl
+ * (bpf/tpl_qdisc.bpf.c, shape_qdisc.c).  Idempotent both ways; --off
+ * removes the program, the root qdisc (and plasmatic_tpl's registration
+ * once no device uses it) and the clsact qdisc when no other filter is
+ * left on it.  The programs are loaded from their libbpf skeletons, so it
+ * needs plasmatic.ko (with BTF) loaded, root (CAP_BPF, CAP_NET_ADMIN) and
+ * the tc binary (iproute2) for the root qdisc.
  *
  * Without the pacer the sizes are still shaped; only the timing is not.
  */
@@ -135,10 +138,57 @@ static int check_dev(const char *dev, char *err, size_t errlen)
 	return ifindex;
 }
 
-int pl_shape_attach(const char *dev, unsigned int scale, char *err, size_t errlen)
+/* Whether @dev's root qdisc is of @kind. */
+static bool root_is(const char *dev, const char *kind)
+{
+	const char *show[] = { "qdisc", "show", "dev", dev, "root", NULL };
+	char out[256], want[64];
+
+	snprintf(want, sizeof(want), "qdisc %s ", kind);
+	return !run_tc(show, out, sizeof(out)) && !strncmp(out, want, strlen(want));
+}
+
+/*
+ * Make @kind (fq or plasmatic_tpl) @dev's root qdisc: fq with a horizon
+ * long enough for mode 7's delays (capped, never dropped), plasmatic_tpl
+ * registered first.
+ */
+static int set_root(const char *dev, const char *kind, char *err, size_t errlen)
 {
 	const char *fq[] = { "qdisc", "replace", "dev", dev, "root", "fq",
 			     "horizon", "60s", "horizon_cap", "flow_limit", "1000", NULL };
+	const char *tpl[] = { "qdisc", "replace", "dev", dev, "root", PL_QDISC_KIND, NULL };
+	int rc;
+
+	if (strcmp(kind, "fq")) {
+		if (pl_qdisc_register(err, errlen))
+			return -1;
+		/* plasmatic_tpl has no change operation: replacing it fails. */
+		if (root_is(dev, PL_QDISC_KIND))
+			return 0;
+	}
+	rc = run_tc(strcmp(kind, "fq") ? tpl : fq, NULL, 0);
+	if (!rc)
+		return 0;
+	if (rc < 0)
+		seterr(err, errlen, "cannot run tc (install iproute2)");
+	else if (strcmp(kind, "fq"))
+		seterr(err, errlen, "tc could not make %s the root qdisc of %s "
+		       "(it serves one device at a time: is it on another?)", kind, dev);
+	else
+		seterr(err, errlen, "tc could not make fq the root qdisc of %s "
+		       "(sch_fq missing?)", dev);
+	return -1;
+}
+
+int pl_shape_attach(const char *dev, unsigned int scale, char *err, size_t errlen)
+{
+	return pl_shape_attach_qdisc(dev, scale, NULL, err, errlen);
+}
+
+int pl_shape_attach_qdisc(const char *dev, unsigned int scale, const char *qdisc,
+			  char *err, size_t errlen)
+{
 	struct bpf_tc_hook hook;
 	struct stat st;
 	struct pace *skel;
@@ -161,12 +211,15 @@ int pl_shape_attach(const char *dev, unsigned int scale, char *err, size_t errle
 		return -1;
 	}
 
-	rc = run_tc(fq, NULL, 0);
-	if (rc) {
-		seterr(err, errlen, rc < 0 ? "cannot run tc (install iproute2)" :
-		       "tc could not make fq the root qdisc of %s (sch_fq missing?)", dev);
+	if (!qdisc)
+		qdisc = pl_qdisc_supported() ? PL_QDISC_KIND : "fq";
+	if (strcmp(qdisc, "fq") && !pl_qdisc_supported()) {
+		seterr(err, errlen, "this kernel has no BPF qdiscs (6.16 and later): "
+		       "use --qdisc fq");
 		return -1;
 	}
+	if (set_root(dev, qdisc, err, errlen))
+		return -1;
 
 	skel = pace__open();
 	if (!skel) {
@@ -209,9 +262,10 @@ static int shape_detach(const char *dev, char *err, size_t errlen)
 	const char *del_clsact[] = { "qdisc", "del", "dev", dev, "clsact", NULL };
 	const char *show_egress[] = { "filter", "show", "dev", dev, "egress", NULL };
 	const char *show_ingress[] = { "filter", "show", "dev", dev, "ingress", NULL };
+	const char *show_any[] = { "qdisc", "show", NULL };
 	LIBBPF_OPTS(bpf_tc_opts, opts, .handle = SHAPE_HANDLE, .priority = SHAPE_PRIO);
 	struct bpf_tc_hook hook;
-	char out[256];
+	char out[16384];
 	int ifindex, rc;
 
 	ifindex = check_dev(dev, err, errlen);
@@ -227,8 +281,11 @@ static int shape_detach(const char *dev, char *err, size_t errlen)
 		seterr(err, errlen, "cannot detach the pacer from %s: %s", dev, strerror(-rc));
 		return -1;
 	}
-	/* fq back to the device's default; nothing to do when it is not ours. */
+	/* The root back to the device's default; nothing to do when it is not ours. */
 	run_tc(del_root, NULL, 0);
+	if (pl_qdisc_supported() && !run_tc(show_any, out, sizeof(out)) &&
+	    !strstr(out, "qdisc " PL_QDISC_KIND " "))
+		pl_qdisc_unregister();
 	/* clsact only when no filter is left on it, ours or another's. */
 	if (!run_tc(show_egress, out, sizeof(out)) && !*out &&
 	    !run_tc(show_ingress, out, sizeof(out)) && !*out)
@@ -284,12 +341,13 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 "usage: plasmatic shape --dev DEV [--off | --status] [--time-scale N]\n"
+"                       [--qdisc fq|plasmatic_tpl]\n"
 "\n"
-"Put the traffic pattern pacer on DEV (or take it off): the fq qdisc as its\n"
-"root and a BPF program at tc egress that holds each record of a shaped\n"
-"Plasmatic connection (--tpl-mode 1..8, kernel datapath) until its drawn\n"
-"departure time.  Needs root, plasmatic.ko loaded and tc (iproute2).\n"
-"Without it, record sizes are still shaped, their timing is not.\n"
+"Put the traffic pattern pacer on DEV (or take it off): a BPF program at tc\n"
+"egress that gives each record of a shaped Plasmatic connection (--tpl-mode\n"
+"1..8, kernel datapath) its drawn departure time, and a root qdisc that\n"
+"holds packets until then.  Needs root, plasmatic.ko loaded and tc\n"
+"(iproute2).  Without it, record sizes are still shaped, their timing is not.\n"
 "\n"
 "options:\n"
 "  --dev DEV        the network device the connections leave by\n"
@@ -297,11 +355,13 @@ static void usage(FILE *f)
 "  --status         print whether the pacer is on DEV; exit 0 if it is, 1 if not\n"
 "  --time-scale N   multiply every delay by N/1000 (1..%u; default 1000):\n"
 "                   for tests and demonstrations\n"
+"  --qdisc Q        the root qdisc: fq, or plasmatic_tpl (a BPF qdisc; kernels\n"
+"                   6.16 and later, where it is the default; one device at a time)\n"
 "  -h, --help       this text\n", PACE_SCALE_MAX);
 }
 
 struct shape_opts {
-	const char *dev;
+	const char *dev, *qdisc;
 	long scale;
 	int off, status;
 };
@@ -312,6 +372,7 @@ static const struct optdef shape_opts[] = {
 	  OPT_FIELD(struct shape_opts, off) },
 	{ .name = "status", .kind = OPT_FLAG, .lo = 1,
 	  OPT_FIELD(struct shape_opts, status) },
+	{ .name = "qdisc", .kind = OPT_STR, OPT_FIELD(struct shape_opts, qdisc) },
 	{ .name = "time-scale", .kind = OPT_INT, .lo = 1, .hi = PACE_SCALE_MAX,
 	  OPT_FIELD(struct shape_opts, scale) },
 	{ .name = NULL },
@@ -336,6 +397,10 @@ static int run_shape(int argc, char **argv)
 		    "--off and --status exclude each other");
 		return 2;
 	}
+	if (o.qdisc && strcmp(o.qdisc, "fq") && strcmp(o.qdisc, PL_QDISC_KIND)) {
+		msg("--qdisc must be fq or %s (see plasmatic shape --help)", PL_QDISC_KIND);
+		return 2;
+	}
 	if (cli_parse_only)
 		return 0;
 	if (o.status) {
@@ -349,8 +414,8 @@ static int run_shape(int argc, char **argv)
 		return rc ? 0 : 1;
 	}
 	if (o.off ? shape_detach(o.dev, err, sizeof(err)) :
-		    pl_shape_attach(o.dev, (unsigned int)o.scale, err,
-				    sizeof(err))) {
+		    pl_shape_attach_qdisc(o.dev, (unsigned int)o.scale, o.qdisc,
+					  err, sizeof(err))) {
 		msg("%s", err);
 		return 1;
 	}
