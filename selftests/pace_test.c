@@ -869,6 +869,58 @@ static char *run_nobody(int *rc, const char *path, ...)
 	return out;
 }
 
+/* The packets @dev's root qdisc holds ("backlog 123b 4p"), or -1. */
+static long root_backlog(const char *dev)
+{
+	int rc;
+	char *out = run(&rc, "tc -s qdisc show dev %s root", dev);
+	char *b = strstr(out, "backlog ");
+	long bytes, pkts;
+
+	if (rc || !b || sscanf(b, "backlog %ldb %ldp", &bytes, &pkts) != 2)
+		return -1;
+	return pkts;
+}
+
+/*
+ * The root qdisc (fq, or plasmatic_tpl's tree) holds a record until its
+ * departure, seconds ahead in mode 7 at real time, and gives the held
+ * packets back when the device goes down (the qdisc's reset): backlog
+ * first, then none, and close() stays prompt.
+ */
+TEST_F_TIMEOUT(pace, held_then_reset, 60)
+{
+	struct rx_cfg cfg = { .mode = RX_DRAIN };
+	struct plasmatic_pace_state ps;
+	struct timespec t0, t1;
+	uint8_t buf[4000];
+	long held;
+
+	link_up(_metadata, self, &cfg, PACE_SCALE_REAL);
+	/* Mode 7: 1..5 s between records; the second and later wait. */
+	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 7, PLASMATIC_TPL_LOCK, SEED));
+	pl_fill(buf, sizeof(buf), 9);
+	ASSERT_EQ((ssize_t)sizeof(buf), send(self->fd, buf, sizeof(buf), 0));
+	usleep(300 * 1000);
+	held = root_backlog("va");
+	EXPECT_LT(0, held) TH_LOG("root qdisc %s holds nothing", root_qdisc);
+	ASSERT_EQ(0, pace_state(self->fd, &ps));
+	EXPECT_LT(1, ps.paced);
+
+	ASSERT_EQ(0, sh("ip link set va down"));
+	EXPECT_EQ(0, root_backlog("va"));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	close(self->fd);
+	self->fd = -1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	EXPECT_GT(1.0, t1.tv_sec - t0.tv_sec + (t1.tv_nsec - t0.tv_nsec) / 1e9);
+	/* The receiver never sees the end of a stream cut off like this. */
+	kill(self->child, SIGKILL);
+	waitpid(self->child, NULL, 0);
+	self->child = -1;
+	link_down(self);
+}
+
 /*
  * plasmatic shape: attaching twice is attaching once, the records of a
  * shaped connection are then paced, --off leaves the device as it was
@@ -900,6 +952,19 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	out = run(&rc, "tc qdisc show dev va root");
 	EXPECT_EQ(0, strncmp(out, "qdisc ", 6)) TH_LOG("%s", out);
 	EXPECT_EQ(0, strncmp(out + 6, root_qdisc, strlen(root_qdisc))) TH_LOG("%s", out);
+
+	/* plasmatic_tpl serves one device at a time; fq any number. */
+	ASSERT_EQ(0, sh("ip link add vx type veth peer name vy && ip link set vx up"));
+	out = run(&rc, CLI " shape --dev vx 2>&1");
+	if (strcmp(root_qdisc, "fq")) {
+		EXPECT_EQ(1, rc) TH_LOG("%s", out);
+		EXPECT_NE(NULL, strstr(out, "one device at a time")) TH_LOG("%s", out);
+	} else {
+		EXPECT_EQ(0, rc) TH_LOG("%s", out);
+	}
+	out = run(&rc, CLI " shape --dev vx --off 2>&1");
+	EXPECT_EQ(0, rc) TH_LOG("%s", out);
+	sh("ip link del vx");
 
 	/* Mode 5 records, 10..20 ms apart drawn, 1..2 ms with the scale. */
 	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 5, PLASMATIC_TPL_LOCK, SEED));
