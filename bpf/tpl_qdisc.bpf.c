@@ -12,9 +12,8 @@
  * due and otherwise arms the qdisc watchdog for it.  Unlike fq there is no
  * per-flow round robin: flows share the device in departure-time order.
  *
- * One instance at a time: the queue is the program's global data, so a
- * second device is refused with EBUSY rather than mixing two devices'
- * packets.  Registered and attached by `plasmatic shape` (userspace/cli/
+ * Each instance (device) has its own tree, kept in a map by instance.
+ * Registered and attached by `plasmatic shape` (userspace/cli/
  * shape_qdisc.c); written against the kernel's types through CO-RE, so the
  * object built on Debian 12 loads on any kernel that has BPF qdiscs.
  */
@@ -34,6 +33,8 @@ char LICENSE[] SEC("license") = "GPL";
 #define SLACK_NS	(10ULL * 1000ULL)
 /* Packets held at most, as fq's default limit. */
 #define QUEUE_LIMIT	10000
+/* Devices (instances) at once. */
+#define MAX_INSTANCES	256
 
 struct held {
 	__u64 when;
@@ -41,17 +42,51 @@ struct held {
 	struct bpf_rb_node node;
 };
 
-#define private(n) SEC(".data." #n) __hidden __attribute__((aligned(8)))
+/* One instance's queue: its held packets by departure time. */
+struct queue {
+	struct bpf_spin_lock lock;
+	struct bpf_rb_root tree __contains(held, node);
+};
 
-private(Q) struct bpf_spin_lock q_lock;
-private(Q) struct bpf_rb_root q_tree __contains(held, node);
+struct queue_slot {
+	struct queue __kptr *q;
+};
 
-/* The instance that owns the queue: ifindex << 32 | handle, 0 for none. */
-__u64 owner;
+/*
+ * The queues of the instances, by instance (ifindex << 32 | handle).  A
+ * queue is taken out of its slot for the length of one operation and put
+ * back: an instance's enqueue, dequeue and reset run under its root lock,
+ * so nothing else looks for it meanwhile; init and destroy run under RTNL.
+ */
+struct {
+	__uint(type, BPF_MAP_TYPE_HASH);
+	__type(key, __u64);
+	__type(value, struct queue_slot);
+	__uint(max_entries, MAX_INSTANCES);
+} queues SEC(".maps");
 
 static __u64 instance(struct Qdisc *sch)
 {
 	return (__u64)sch->dev_queue->dev->ifindex << 32 | sch->handle;
+}
+
+/* Take @sch's queue out of its slot (*slot), or NULL. */
+static struct queue *take(struct Qdisc *sch, struct queue_slot **slot)
+{
+	__u64 key = instance(sch);
+
+	*slot = bpf_map_lookup_elem(&queues, &key);
+	if (!*slot)
+		return NULL;
+	return bpf_kptr_xchg(&(*slot)->q, NULL);
+}
+
+/* Put a queue back where take() found it. */
+static void put_back(struct queue_slot *slot, struct queue *q)
+{
+	q = bpf_kptr_xchg(&slot->q, q);
+	if (q)		/* the slot was empty: never */
+		bpf_obj_drop(q);
 }
 
 static bool earlier(struct bpf_rb_node *a, const struct bpf_rb_node *b)
@@ -72,6 +107,8 @@ int BPF_PROG(tpl_enqueue, struct sk_buff *skb, struct Qdisc *sch,
 	     struct bpf_sk_buff_ptr *to_free)
 {
 	__u64 now, when = skb->tstamp;
+	struct queue_slot *slot;
+	struct queue *q;
 	struct held *h;
 	__u32 len;
 
@@ -89,15 +126,21 @@ int BPF_PROG(tpl_enqueue, struct sk_buff *skb, struct Qdisc *sch,
 	h = bpf_obj_new(typeof(*h));
 	if (!h)
 		goto drop;
+	q = take(sch, &slot);
+	if (!q) {
+		bpf_obj_drop(h);
+		goto drop;
+	}
 	h->when = when;
 	len = pkt_len(skb);
 	skb = bpf_kptr_xchg(&h->skb, skb);
 	if (skb)	/* h was new: never */
 		bpf_qdisc_skb_drop(skb, to_free);
 
-	bpf_spin_lock(&q_lock);
-	bpf_rbtree_add(&q_tree, &h->node, earlier);
-	bpf_spin_unlock(&q_lock);
+	bpf_spin_lock(&q->lock);
+	bpf_rbtree_add(&q->tree, &h->node, earlier);
+	bpf_spin_unlock(&q->lock);
+	put_back(slot, q);
 
 	sch->q.qlen++;
 	sch->qstats.backlog += len;
@@ -113,24 +156,32 @@ struct sk_buff *BPF_PROG(tpl_dequeue, struct Qdisc *sch)
 {
 	__u64 when, now = bpf_ktime_get_ns();	/* no helper calls under the lock */
 	struct sk_buff *skb = NULL;
+	struct queue_slot *slot;
 	struct bpf_rb_node *n;
+	struct queue *q;
 	struct held *h;
 
-	bpf_spin_lock(&q_lock);
-	n = bpf_rbtree_first(&q_tree);
+	q = take(sch, &slot);
+	if (!q)
+		return NULL;
+	bpf_spin_lock(&q->lock);
+	n = bpf_rbtree_first(&q->tree);
 	if (!n) {
-		bpf_spin_unlock(&q_lock);
+		bpf_spin_unlock(&q->lock);
+		put_back(slot, q);
 		return NULL;
 	}
 	h = container_of(n, struct held, node);
 	when = h->when;
 	if (when > now) {
-		bpf_spin_unlock(&q_lock);
+		bpf_spin_unlock(&q->lock);
+		put_back(slot, q);
 		bpf_qdisc_watchdog_schedule(sch, when, SLACK_NS);
 		return NULL;
 	}
-	n = bpf_rbtree_remove(&q_tree, n);
-	bpf_spin_unlock(&q_lock);
+	n = bpf_rbtree_remove(&q->tree, n);
+	bpf_spin_unlock(&q->lock);
+	put_back(slot, q);
 	if (!n)
 		return NULL;
 	h = container_of(n, struct held, node);
@@ -145,18 +196,30 @@ struct sk_buff *BPF_PROG(tpl_dequeue, struct Qdisc *sch)
 	return skb;
 }
 
-/* bpf_loop() callback: free the earliest held packet; 1 once none is left. */
+/*
+ * bpf_loop() callback: free the earliest packet of the instance *ctx (its
+ * key: bpf_loop() passes only stack pointers); 1 once none is left.
+ */
 static int drop_one(__u32 i, void *ctx)
 {
 	struct sk_buff *skb = NULL;
+	struct queue_slot *slot;
 	struct bpf_rb_node *n;
+	struct queue *q;
 	struct held *h;
 
-	bpf_spin_lock(&q_lock);
-	n = bpf_rbtree_first(&q_tree);
+	slot = bpf_map_lookup_elem(&queues, ctx);
+	if (!slot)
+		return 1;
+	q = bpf_kptr_xchg(&slot->q, NULL);
+	if (!q)
+		return 1;
+	bpf_spin_lock(&q->lock);
+	n = bpf_rbtree_first(&q->tree);
 	if (n)
-		n = bpf_rbtree_remove(&q_tree, n);
-	bpf_spin_unlock(&q_lock);
+		n = bpf_rbtree_remove(&q->tree, n);
+	bpf_spin_unlock(&q->lock);
+	put_back(slot, q);
 	if (!n)
 		return 1;
 	h = container_of(n, struct held, node);
@@ -170,30 +233,45 @@ static int drop_one(__u32 i, void *ctx)
 SEC("struct_ops/tpl_reset")
 void BPF_PROG(tpl_reset, struct Qdisc *sch)
 {
-	if (owner != instance(sch))
-		return;
-	bpf_loop(QUEUE_LIMIT + 1, drop_one, NULL, 0);
+	__u64 key = instance(sch);
+
+	bpf_loop(QUEUE_LIMIT + 1, drop_one, &key, 0);
 	sch->q.qlen = 0;
 	sch->qstats.backlog = 0;
 }
 
-/* init and destroy run under RTNL: owner needs no atomics. */
 SEC("struct_ops/tpl_init")
 int BPF_PROG(tpl_init, struct Qdisc *sch, struct nlattr *opt,
 	     struct netlink_ext_ack *extack)
 {
-	if (owner)
-		return -EBUSY;
-	owner = instance(sch);
+	struct queue_slot empty = {}, *slot;
+	__u64 key = instance(sch);
+	struct queue *q;
+
+	q = bpf_obj_new(typeof(*q));
+	if (!q)
+		return -ENOMEM;
+	if (bpf_map_update_elem(&queues, &key, &empty, BPF_NOEXIST)) {
+		bpf_obj_drop(q);
+		return -ENOSPC;
+	}
+	slot = bpf_map_lookup_elem(&queues, &key);
+	if (!slot) {
+		bpf_obj_drop(q);
+		return -ENOMEM;
+	}
+	put_back(slot, q);
 	sch->limit = QUEUE_LIMIT;
 	return 0;
 }
 
+/* Deleting the slot frees the queue, and with it anything still held. */
 SEC("struct_ops/tpl_destroy")
 void BPF_PROG(tpl_destroy, struct Qdisc *sch)
 {
-	if (owner == instance(sch))
-		owner = 0;
+	__u64 key = instance(sch);
+
+	bpf_map_delete_elem(&queues, &key);
 }
 
 SEC(".struct_ops")

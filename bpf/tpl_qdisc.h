@@ -11,7 +11,12 @@
 
 #define NET_XMIT_SUCCESS	0x00
 #define NET_XMIT_DROP		0x01
-#define EBUSY			16
+#define ENOMEM			12
+#define ENOSPC			28
+
+/* include/uapi/linux/bpf.h */
+#define BPF_MAP_TYPE_HASH	1
+#define BPF_NOEXIST		1
 
 #define CORE __attribute__((preserve_access_index))
 #define __kptr __attribute__((btf_type_tag("kptr")))

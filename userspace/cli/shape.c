@@ -172,12 +172,9 @@ static int set_root(const char *dev, const char *kind, char *err, size_t errlen)
 		return 0;
 	if (rc < 0)
 		seterr(err, errlen, "cannot run tc (install iproute2)");
-	else if (strcmp(kind, "fq"))
-		seterr(err, errlen, "tc could not make %s the root qdisc of %s "
-		       "(it serves one device at a time: is it on another?)", kind, dev);
 	else
-		seterr(err, errlen, "tc could not make fq the root qdisc of %s "
-		       "(sch_fq missing?)", dev);
+		seterr(err, errlen, "tc could not make %s the root qdisc of %s%s", kind, dev,
+		       strcmp(kind, "fq") ? "" : " (sch_fq missing?)");
 	return -1;
 }
 
@@ -356,7 +353,7 @@ static void usage(FILE *f)
 "  --time-scale N   multiply every delay by N/1000 (1..%u; default 1000):\n"
 "                   for tests and demonstrations\n"
 "  --qdisc Q        the root qdisc: fq, or plasmatic_tpl (a BPF qdisc; kernels\n"
-"                   6.16 and later, where it is the default; one device at a time)\n"
+"                   6.16 and later, where it is the default)\n"
 "  -h, --help       this text\n", PACE_SCALE_MAX);
 }
 
