@@ -114,6 +114,11 @@ int main(int argc, char **argv)
 	rc = run(true, "shape", "--off", NULL);
 	check(rc == 2 && strstr(err, "--dev DEV is required"),
 	      "parse_only: shape without --dev exits 2 (%d)", rc);
+	rc = run(true, "shape", "--dev", "lo", "--qdisc", "plasmatic_tpl", NULL);
+	check(rc == 0, "parse_only: shape --qdisc plasmatic_tpl is accepted (%d)", rc);
+	rc = run(true, "shape", "--dev", "lo", "--qdisc", "pfifo", NULL);
+	check(rc == 2 && strstr(err, "--qdisc must be fq or plasmatic_tpl"),
+	      "parse_only: shape --qdisc with another qdisc exits 2 (%d)", rc);
 
 	/* Afresh each run: inspect's tag, verbose. */
 	run(true, "inspect", "--bogus", NULL);
