@@ -8,6 +8,8 @@ set -eu
 # The cloud kernel image and headers must be the same version: the module
 # is built against the headers and loaded into that image inside the VM.
 # The 6.12 pair (Debian 13's kernel line) is for the compat suite vm612.
+# clang-16: the BPF qdisc's kptrs (bpf/Makefile); flex, bison and bc
+# build the debug kernel (tools/debug-kernel).
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes of clang
 # 14 (clang -fsanitize=fuzzer: make fuzz, the fuzz suite).
 PKGS="build-essential make gcc clang clang-16 llvm lld pkg-config
@@ -21,7 +23,8 @@ libpcap-dev gnuplot-nox
 pahole
 libinih-dev systemd
 debootstrap
-libclang-rt-14-dev"
+libclang-rt-14-dev
+flex bison bc"
 
 missing=""
 for p in $PKGS; do
