@@ -71,9 +71,18 @@ fuzz: deps
 fuzz-long: fuzz
 	nice -n 15 fuzz/run.sh long
 
+# The kernel RX under a mutating relay, long: MUTATE_ROUNDS rounds per
+# change and variant (default 100: about 3000 streams).  On the debug
+# kernel: PLASMATIC_KROOT=$$(tools/debug-kernel) and
+# PLASMATIC_KO=$$(tools/debug-kernel --module) (README, "Hardening").
+MUTATE_ROUNDS ?= 100
+mutate-long: kmod selftests
+	tools/vm --timeout 7200 -- "insmod $${PLASMATIC_KO:-kmod/plasmatic.ko} && \
+		MUTATE_ROUNDS=$(MUTATE_ROUNDS) build/selftests/mutate_test"
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x clean \
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean \
 	fuzz fuzz-long
