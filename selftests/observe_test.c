@@ -390,6 +390,78 @@ TEST_F(diag, tpl_counters)
 	EXPECT_EQ(applied0 + 1, stat_get("PlasmaticTplSeedUpdatesApplied"));
 }
 
+/* The line of `plasmatic sockets` for local @l and peer @p (in @out), or NULL. */
+static char *sockets_line(const char *l, const char *p, char *out, size_t len)
+{
+	FILE *f = popen("build/userspace/plasmatic sockets", "r");
+	char *found = NULL;
+
+	if (!f)
+		return NULL;
+	while (fgets(out, len, f)) {
+		char *a = strstr(out, l);
+
+		if (a && strstr(a + strlen(l), p)) {
+			found = out;
+			break;
+		}
+	}
+	while (!found && fgetc(f) != EOF)
+		;
+	pclose(f);
+	return found;
+}
+
+/*
+ * plasmatic sockets prints what diag says (ss -tie cannot: iproute2
+ * decodes only tls and mptcp): each end's ciphers, framing, EEM length and
+ * TPL numbers as tpl_counters sets them up; plain TCP is not listed.
+ */
+TEST_F(diag, sockets_command)
+{
+	struct plasmatic_tpl t = { .mode = 1, .flags = PLASMATIC_TPL_LOCK, .seed = 9 };
+	const char *cipher = variant->cipher == TLS_CIPHER_AES_GCM_128 ? "aes-128-gcm" :
+			     variant->cipher == TLS_CIPHER_AES_GCM_256 ? "aes-256-gcm" :
+			     "chacha20-poly1305";
+	const char *framing = variant->framing == PLASMATIC_FRAMING_COVERED ? "covered" :
+			      "detached";
+	char buf[3000], l[64], p[64], want[256], line[512];
+	struct plasmatic_tpl_state st;
+	socklen_t len = sizeof(st);
+	struct pl_sockpair plain;
+
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, pl_sockpair_tcp(&plain));
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &t, sizeof(t)));
+	t.mode = 5;
+	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_SEED_UPDATE, &t,
+				sizeof(t)));
+	memset(buf, 'x', sizeof(buf));
+	ASSERT_EQ(3000, send(self->a, buf, 3000, 0));
+	ASSERT_EQ(3000, recv(self->b, buf, 3000, MSG_WAITALL));
+	ASSERT_EQ(3, send(self->b, "bye", 3, 0));
+	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+	ASSERT_EQ(0, getsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &st, &len));
+
+	snprintf(l, sizeof(l), "127.0.0.1:%u ", local_port(self->a));
+	snprintf(p, sizeof(p), "127.0.0.1:%u ", local_port(self->b));
+	ASSERT_NE(NULL, sockets_line(l, p, line, sizeof(line))) TH_LOG("%s -> %s not listed", l, p);
+	EXPECT_EQ(0, strncmp(line, "ESTAB ", 6)) TH_LOG("%s", line);
+	snprintf(want, sizeof(want), " tx %s rx %s %s eem %u mode 1 records %llu pad %llu su 1/0\n",
+		 cipher, cipher, framing, variant->eem_len, (unsigned long long)st.records,
+		 (unsigned long long)st.pad_bytes);
+	EXPECT_NE(NULL, strstr(line, want)) TH_LOG("want '%s' in '%s'", want, line);
+	ASSERT_NE(NULL, sockets_line(p, l, line, sizeof(line))) TH_LOG("%s -> %s not listed", p, l);
+	snprintf(want, sizeof(want), " eem %u mode 5 records 1 pad ", variant->eem_len);
+	EXPECT_NE(NULL, strstr(line, want)) TH_LOG("want '%s' in '%s'", want, line);
+	EXPECT_NE(NULL, strstr(line, " su 0/1\n")) TH_LOG("%s", line);
+
+	snprintf(l, sizeof(l), "127.0.0.1:%u ", local_port(plain.a));
+	snprintf(p, sizeof(p), "127.0.0.1:%u ", local_port(plain.b));
+	EXPECT_EQ(NULL, sockets_line(l, p, line, sizeof(line))) TH_LOG("plain TCP listed: %s", line);
+	pl_sockpair_close(&plain);
+}
+
 /*
  * Step by step: the ULP alone gives the name and an empty nest; an EEM
  * gives framing and EEM length; keys of a direction give the version and

@@ -58,6 +58,7 @@ static void usage_main(FILE *f)
 "  inspect  what an observer of a packet capture sees: record sizes, gaps,\n"
 "           distance to a traffic pattern mode\n"
 "  shape    put the traffic pattern pacer (record timing) on a device\n"
+"  sockets  list the Plasmatic sockets with their cipher and traffic pattern\n"
 "  check-config\n"
 "           check a configuration file (connect and listen --config FILE)\n"
 "  help     this text ('plasmatic COMMAND --help' for each command)\n"
@@ -100,7 +101,7 @@ int code_to_exit(int code)
 
 const struct command *const commands[] = {
 	&cmd_keygen, &cmd_connect, &cmd_listen, &cmd_inspect, &cmd_shape,
-	&cmd_check_config, NULL,
+	&cmd_sockets, &cmd_check_config, NULL,
 };
 
 const struct command *command_find(const char *name)
