@@ -446,6 +446,7 @@ TEST_F(diag, sockets_command)
 	snprintf(l, sizeof(l), "127.0.0.1:%u ", local_port(self->a));
 	snprintf(p, sizeof(p), "127.0.0.1:%u ", local_port(self->b));
 	ASSERT_NE(NULL, sockets_line(l, p, line, sizeof(line))) TH_LOG("%s -> %s not listed", l, p);
+	printf("# plasmatic sockets: %s", line);
 	EXPECT_EQ(0, strncmp(line, "ESTAB ", 6)) TH_LOG("%s", line);
 	snprintf(want, sizeof(want), " tx %s rx %s %s eem %u mode 1 records %llu pad %llu su 1/0\n",
 		 cipher, cipher, framing, variant->eem_len, (unsigned long long)st.records,
