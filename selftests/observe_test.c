@@ -38,6 +38,7 @@
 
 #include "kselftest_harness.h"
 #include "plfixture.h"
+#include "sockdiag.h"
 
 static uint16_t local_port(int fd)
 {
@@ -70,28 +71,12 @@ struct ulp_info {
 	int bad;		/* attributes of a wrong size or unknown type */
 };
 
-/* Attributes of [p, p + len): calls fn on each; -1 if malformed. */
-static int each_attr(const void *p, int len,
-		     void (*fn)(const struct nlattr *a, struct ulp_info *ui),
-		     struct ulp_info *ui)
+#define NLA_DATA(a)	PL_NLA_DATA(a)
+#define NLA_PAYLOAD(a)	PL_NLA_PAYLOAD(a)
+
+static void plasmatic_attr(const struct nlattr *a, void *arg)
 {
-	const struct nlattr *a = p;
-
-	while (len >= (int)sizeof(*a)) {
-		if (a->nla_len < sizeof(*a) || a->nla_len > len)
-			return -1;
-		fn(a, ui);
-		len -= NLA_ALIGN(a->nla_len);
-		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
-	}
-	return 0;
-}
-
-#define NLA_DATA(a)	((const void *)((const char *)(a) + NLA_HDRLEN))
-#define NLA_PAYLOAD(a)	((int)(a)->nla_len - NLA_HDRLEN)
-
-static void plasmatic_attr(const struct nlattr *a, struct ulp_info *ui)
-{
+	struct ulp_info *ui = arg;
 	int type = a->nla_type & NLA_TYPE_MASK;
 	int want;
 
@@ -130,8 +115,9 @@ static void plasmatic_attr(const struct nlattr *a, struct ulp_info *ui)
 					    *(const uint8_t *)NLA_DATA(a);
 }
 
-static void ulp_attr(const struct nlattr *a, struct ulp_info *ui)
+static void ulp_attr(const struct nlattr *a, void *arg)
 {
+	struct ulp_info *ui = arg;
 	int len = NLA_PAYLOAD(a);
 
 	switch (a->nla_type & NLA_TYPE_MASK) {
@@ -147,7 +133,7 @@ static void ulp_attr(const struct nlattr *a, struct ulp_info *ui)
 		break;
 	case PLASMATIC_INET_ULP_INFO:
 		ui->nest++;
-		if (each_attr(NLA_DATA(a), len, plasmatic_attr, ui))
+		if (pl_nla_each(NLA_DATA(a), len, plasmatic_attr, ui))
 			ui->bad++;
 		break;
 	default:
@@ -155,13 +141,30 @@ static void ulp_attr(const struct nlattr *a, struct ulp_info *ui)
 	}
 }
 
-static void diag_attr(const struct nlattr *a, struct ulp_info *ui)
+static void diag_attr(const struct nlattr *a, void *arg)
 {
+	struct ulp_info *ui = arg;
 	if ((a->nla_type & NLA_TYPE_MASK) != INET_DIAG_ULP_INFO)
 		return;
 	ui->ulp++;
-	if (each_attr(NLA_DATA(a), NLA_PAYLOAD(a), ulp_attr, ui))
+	if (pl_nla_each(NLA_DATA(a), NLA_PAYLOAD(a), ulp_attr, ui))
 		ui->bad++;
+}
+
+struct lookup {
+	uint16_t sport, dport;
+	struct ulp_info *ui;
+};
+
+static void lookup_one(const struct inet_diag_msg *m, const void *attrs, int len, void *arg)
+{
+	struct lookup *l = arg;
+
+	if (ntohs(m->id.idiag_sport) != l->sport || ntohs(m->id.idiag_dport) != l->dport)
+		return;
+	l->ui->found++;
+	if (pl_nla_each(attrs, len, diag_attr, l->ui))
+		l->ui->bad++;
 }
 
 /*
@@ -173,82 +176,10 @@ static void diag_attr(const struct nlattr *a, struct ulp_info *ui)
 static int diag_lookup(int family, uint16_t sport, uint16_t dport,
 		       struct ulp_info *ui)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {
-		.nlh = {
-			.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = 1,
-		},
-		.r = {
-			.sdiag_family = family,
-			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_ext = 1 << (INET_DIAG_INFO - 1),
-			.idiag_states = ~0U,
-		},
-	};
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	size_t cap = 1 << 16;
-	long *buf = xmalloc(cap);
-	int fd, err = 0, done = 0;
+	struct lookup l = { .sport = sport, .dport = dport, .ui = ui };
 
 	memset(ui, 0, sizeof(*ui));
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0) {
-		free(buf);
-		return -errno;
-	}
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0) {
-		err = -errno;
-		goto out;
-	}
-	while (!done) {
-		ssize_t n = recv(fd, buf, cap, 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			err = -errno;
-			goto out;
-		}
-		if (!n) {
-			err = -EPIPE;
-			goto out;
-		}
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			int alen;
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_type != SOCK_DIAG_BY_FAMILY ||
-			    h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-				continue;
-			if (m->idiag_family != family ||
-			    ntohs(m->id.idiag_sport) != sport ||
-			    ntohs(m->id.idiag_dport) != dport)
-				continue;
-			ui->found++;
-			alen = h->nlmsg_len - NLMSG_LENGTH(sizeof(*m));
-			if (each_attr((const char *)m + NLMSG_ALIGN(sizeof(*m)), alen,
-				      diag_attr, ui))
-				ui->bad++;
-		}
-	}
-out:
-	close(fd);
-	free(buf);
-	return err;
+	return pl_sock_diag_dump(family, lookup_one, &l);
 }
 
 /* The diag view of fd (its local and remote ports). */
@@ -340,24 +271,16 @@ TEST_F(diag, both_ends_of_a_kernel_pair)
 }
 
 /*
- * The TPL attributes: a shapes in mode 1 and sends b a Seed Update
- * (mode 5, locked); once b has read it and sent, b counts it applied.
- * The numbers are those of getsockopt PLASMATIC_TPL_TX and of
- * /proc/net/plasmatic_stat.
+ * Both ends upgraded; a shapes in mode 1 (locked) and sends b a Seed Update
+ * to mode 5 with 3000 bytes, and b answers, so that b has applied it.
  */
-TEST_F(diag, tpl_counters)
+static void tpl_exchange(struct __test_metadata *_metadata, FIXTURE_DATA(diag) *self)
 {
 	struct plasmatic_tpl t = { .mode = 1, .flags = PLASMATIC_TPL_LOCK, .seed = 9 };
-	long recs0 = stat_get("PlasmaticTplRecords");
-	long pad0 = stat_get("PlasmaticTplPadBytes");
-	long sent0 = stat_get("PlasmaticTplSeedUpdatesSent");
-	long applied0 = stat_get("PlasmaticTplSeedUpdatesApplied");
-	struct plasmatic_tpl_state st;
-	socklen_t len = sizeof(st);
-	struct ulp_info ui;
 	char buf[3000];
 
-	UPGRADE_BOTH();
+	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
+	ASSERT_EQ(0, pl_upgrade(self->b, &self->ba, &self->ab));
 	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &t, sizeof(t)));
 	t.mode = 5;
 	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_SEED_UPDATE, &t,
@@ -367,6 +290,25 @@ TEST_F(diag, tpl_counters)
 	ASSERT_EQ(3000, recv(self->b, buf, 3000, MSG_WAITALL));
 	ASSERT_EQ(3, send(self->b, "bye", 3, 0));
 	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+}
+
+/*
+ * The TPL attributes: a shapes in mode 1 and sends b a Seed Update
+ * (mode 5, locked); once b has read it and sent, b counts it applied.
+ * The numbers are those of getsockopt PLASMATIC_TPL_TX and of
+ * /proc/net/plasmatic_stat.
+ */
+TEST_F(diag, tpl_counters)
+{
+	long recs0 = stat_get("PlasmaticTplRecords");
+	long pad0 = stat_get("PlasmaticTplPadBytes");
+	long sent0 = stat_get("PlasmaticTplSeedUpdatesSent");
+	long applied0 = stat_get("PlasmaticTplSeedUpdatesApplied");
+	struct plasmatic_tpl_state st;
+	socklen_t len = sizeof(st);
+	struct ulp_info ui;
+
+	tpl_exchange(_metadata, self);
 
 	ASSERT_EQ(0, getsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &st, &len));
 	ASSERT_LT(1, st.records);
@@ -419,28 +361,18 @@ static char *sockets_line(const char *l, const char *p, char *out, size_t len)
  */
 TEST_F(diag, sockets_command)
 {
-	struct plasmatic_tpl t = { .mode = 1, .flags = PLASMATIC_TPL_LOCK, .seed = 9 };
 	const char *cipher = variant->cipher == TLS_CIPHER_AES_GCM_128 ? "aes-128-gcm" :
 			     variant->cipher == TLS_CIPHER_AES_GCM_256 ? "aes-256-gcm" :
 			     "chacha20-poly1305";
 	const char *framing = variant->framing == PLASMATIC_FRAMING_COVERED ? "covered" :
 			      "detached";
-	char buf[3000], l[64], p[64], want[256], line[512];
+	char l[64], p[64], want[256], line[512];
 	struct plasmatic_tpl_state st;
 	socklen_t len = sizeof(st);
 	struct pl_sockpair plain;
 
-	UPGRADE_BOTH();
+	tpl_exchange(_metadata, self);
 	ASSERT_EQ(0, pl_sockpair_tcp(&plain));
-	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &t, sizeof(t)));
-	t.mode = 5;
-	ASSERT_EQ(0, setsockopt(self->a, SOL_PLASMATIC, PLASMATIC_SEED_UPDATE, &t,
-				sizeof(t)));
-	memset(buf, 'x', sizeof(buf));
-	ASSERT_EQ(3000, send(self->a, buf, 3000, 0));
-	ASSERT_EQ(3000, recv(self->b, buf, 3000, MSG_WAITALL));
-	ASSERT_EQ(3, send(self->b, "bye", 3, 0));
-	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
 	ASSERT_EQ(0, getsockopt(self->a, SOL_PLASMATIC, PLASMATIC_TPL_TX, &st, &len));
 
 	snprintf(l, sizeof(l), "127.0.0.1:%u ", local_port(self->a));

@@ -7,8 +7,7 @@
  *
  * One NETLINK_SOCK_DIAG dump per address family with INET_DIAG_INFO, which
  * makes tcp_diag add INET_DIAG_ULP_INFO; the kernel gives that to
- * CAP_NET_ADMIN only, so without it the sockets show without their
- * numbers.
+ * CAP_NET_ADMIN only, and without it no socket can be told to be ours.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,9 +17,6 @@
 #include <string.h>
 #include <unistd.h>
 #include <arpa/inet.h>
-#include <linux/inet_diag.h>
-#include <linux/netlink.h>
-#include <linux/sock_diag.h>
 #include <linux/tls.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -28,6 +24,7 @@
 #include <linux/plasmatic.h>
 
 #include "cli.h"
+#include "sockdiag.h"
 
 struct sock_info {
 	int have;			/* PLASMATIC_INFO_* seen, as bits */
@@ -38,36 +35,30 @@ struct sock_info {
 
 #define HAVE(a)		(1 << (a))
 
-/* Calls @fn on each attribute of [p, p + len); -1 if one is malformed. */
-static int each_attr(const void *p, int len, void (*fn)(const struct nlattr *, void *),
-		     void *arg)
-{
-	const struct nlattr *a = p;
-
-	while (len >= (int)sizeof(*a)) {
-		if (a->nla_len < sizeof(*a) || a->nla_len > len)
-			return -1;
-		fn(a, arg);
-		len -= NLA_ALIGN(a->nla_len);
-		a = (const void *)((const char *)a + NLA_ALIGN(a->nla_len));
-	}
-	return 0;
-}
-
+/* An attribute's u8, u16, u32 or u64 value (0 for another size). */
 static uint64_t attr_uint(const struct nlattr *a)
 {
-	const unsigned char *d = (const unsigned char *)a + NLA_HDRLEN;
-	int n = a->nla_len - NLA_HDRLEN;
+	const unsigned char *d = PL_NLA_DATA(a);
+	uint16_t v16;
+	uint32_t v32;
 	uint64_t v = 0;
 
-	if (n == 1)
+	switch (PL_NLA_PAYLOAD(a)) {
+	case 1:
 		v = d[0];
-	else if (n == 2)
-		v = *(const uint16_t *)(const void *)d;
-	else if (n == 4)
-		v = *(const uint32_t *)(const void *)d;
-	else if (n == 8)
+		break;
+	case 2:
+		memcpy(&v16, d, 2);
+		v = v16;
+		break;
+	case 4:
+		memcpy(&v32, d, 4);
+		v = v32;
+		break;
+	case 8:
 		memcpy(&v, d, 8);
+		break;
+	}
 	return v;
 }
 
@@ -102,15 +93,15 @@ struct ulp {
 static void ulp_attr(const struct nlattr *a, void *arg)
 {
 	struct ulp *u = arg;
-	const char *d = (const char *)a + NLA_HDRLEN;
-	int n = a->nla_len - NLA_HDRLEN;
+	const char *d = PL_NLA_DATA(a);
+	int n = PL_NLA_PAYLOAD(a);
 
 	switch (a->nla_type & NLA_TYPE_MASK) {
 	case INET_ULP_INFO_NAME:
 		u->ours = n >= 9 && !strncmp(d, "plasmatic", n);
 		break;
 	case PLASMATIC_INET_ULP_INFO:
-		each_attr(d, n, plasmatic_attr, &u->si);
+		pl_nla_each(d, n, plasmatic_attr, &u->si);
 		break;
 	}
 }
@@ -118,8 +109,7 @@ static void ulp_attr(const struct nlattr *a, void *arg)
 static void diag_attr(const struct nlattr *a, void *arg)
 {
 	if ((a->nla_type & NLA_TYPE_MASK) == INET_DIAG_ULP_INFO)
-		each_attr((const char *)a + NLA_HDRLEN, a->nla_len - NLA_HDRLEN,
-			  ulp_attr, arg);
+		pl_nla_each(PL_NLA_DATA(a), PL_NLA_PAYLOAD(a), ulp_attr, arg);
 }
 
 static const char *cipher_name(uint16_t c)
@@ -159,7 +149,7 @@ static void print_sock(const struct inet_diag_msg *m, const struct sock_info *si
 	addr(p, sizeof(p), m->idiag_family, m->id.idiag_dst, m->id.idiag_dport);
 	printf("%-11s %-24s %-24s", state_name(m->idiag_state), l, p);
 	if (!(si->have & HAVE(PLASMATIC_INFO_VERSION))) {
-		printf(" (no details: needs CAP_NET_ADMIN)\n");
+		printf(" (not upgraded yet)\n");
 		return;
 	}
 	printf(" tx %s rx %s %s eem %u", cipher_name(si->tx_cipher),
@@ -173,72 +163,16 @@ static void print_sock(const struct inet_diag_msg *m, const struct sock_info *si
 	printf("\n");
 }
 
-/* Dump @family's TCP sockets and print ours; the count, or -errno. */
-static int dump(int family)
+/* pl_sock_diag_dump()'s callback: print the socket if it is ours. */
+static void one(const struct inet_diag_msg *m, const void *attrs, int len, void *arg)
 {
-	struct {
-		struct nlmsghdr nlh;
-		struct inet_diag_req_v2 r;
-	} req = {
-		.nlh = {
-			.nlmsg_len = sizeof(req),
-			.nlmsg_type = SOCK_DIAG_BY_FAMILY,
-			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-			.nlmsg_seq = 1,
-		},
-		.r = {
-			.sdiag_family = family,
-			.sdiag_protocol = IPPROTO_TCP,
-			.idiag_ext = 1 << (INET_DIAG_INFO - 1),
-			.idiag_states = ~0U,
-		},
-	};
-	struct sockaddr_nl nl = { .nl_family = AF_NETLINK };
-	static long buf[1 << 14];
-	int fd, err = 0, count = 0, done = 0;
+	struct ulp u = { 0 };
 
-	fd = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_SOCK_DIAG);
-	if (fd < 0)
-		return -errno;
-	if (sendto(fd, &req, sizeof(req), 0, (struct sockaddr *)&nl, sizeof(nl)) < 0) {
-		err = -errno;
-		goto out;
+	pl_nla_each(attrs, len, diag_attr, &u);
+	if (u.ours) {
+		print_sock(m, &u.si);
+		++*(int *)arg;
 	}
-	while (!done) {
-		ssize_t n = recv(fd, buf, sizeof(buf), 0);
-		struct nlmsghdr *h = (struct nlmsghdr *)buf;
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			err = n ? -errno : -EPIPE;
-			goto out;
-		}
-		for (; NLMSG_OK(h, n); h = NLMSG_NEXT(h, n)) {
-			const struct inet_diag_msg *m = NLMSG_DATA(h);
-			struct ulp u = { 0 };
-
-			if (h->nlmsg_type == NLMSG_DONE) {
-				done = 1;
-				break;
-			}
-			if (h->nlmsg_type == NLMSG_ERROR) {
-				err = ((struct nlmsgerr *)NLMSG_DATA(h))->error;
-				goto out;
-			}
-			if (h->nlmsg_len < NLMSG_LENGTH(sizeof(*m)))
-				continue;
-			each_attr((const char *)m + NLMSG_ALIGN(sizeof(*m)),
-				  h->nlmsg_len - NLMSG_LENGTH(sizeof(*m)), diag_attr, &u);
-			if (!u.ours)
-				continue;
-			print_sock(m, &u.si);
-			count++;
-		}
-	}
-out:
-	close(fd);
-	return err ? err : count;
 }
 
 static void usage(FILE *f)
@@ -248,8 +182,8 @@ static void usage(FILE *f)
 "\n"
 "List the Plasmatic sockets (kernel datapath) of this network namespace: state,\n"
 "addresses, cipher suites, framing, EEM length, and the traffic pattern:\n"
-"TX mode, records shaped, padding bytes, Seed Updates sent/applied.  The\n"
-"details need CAP_NET_ADMIN (the kernel's rule for sock_diag's ULP info).\n"
+"TX mode, records shaped, padding bytes, Seed Updates sent/applied.  Needs\n"
+"CAP_NET_ADMIN: the kernel shows a socket's ULP to no one else.\n"
 "(`ss -tie` shows only \"tcp-ulp-plasmatic\": iproute2 decodes tls and mptcp.)\n"
 "\n"
 "  -h, --help   this text\n");
@@ -257,20 +191,23 @@ static void usage(FILE *f)
 
 static int run_sockets(int argc, char **argv)
 {
-	int rc, first, n4, n6;
+	int rc, first, n = 0;
 
 	rc = opt_parse(&cmd_sockets, argc, argv, NULL, &first);
 	if (!rc)
 		rc = opt_args(&cmd_sockets, argc, argv, first, 0, NULL);
 	if (rc || cli_parse_only)
 		return rc < 0 ? 0 : rc;
-	n4 = dump(AF_INET);
-	n6 = dump(AF_INET6);
-	if (n4 < 0 || n6 < 0) {
-		msg("cannot read the socket table (sock_diag): %s",
-		    strerror(-(n4 < 0 ? n4 : n6)));
+	rc = pl_sock_diag_dump(AF_INET, one, &n);
+	if (!rc)
+		rc = pl_sock_diag_dump(AF_INET6, one, &n);
+	if (rc) {
+		msg("cannot read the socket table (sock_diag): %s", strerror(-rc));
 		return 1;
 	}
+	if (!n && geteuid())
+		msg("none seen: without CAP_NET_ADMIN the kernel hides which sockets "
+		    "are Plasmatic's (run as root)");
 	return 0;
 }
 
