@@ -53,6 +53,7 @@ static int run_connect(int argc, char **argv)
 		rc = EX_NET;
 		goto out;
 	}
+	tunnel_shape(&t.o, fd);
 	c = pl_connect(t.ctx, fd, NULL, &err);
 	if (!c) {
 		msg("%s", err.msg);

@@ -196,6 +196,8 @@ static int run_listen(int argc, char **argv)
 			rc = EX_NET;
 			break;
 		}
+		/* Here, not in the child: one warning for all connections. */
+		tunnel_shape(&t.o, fd);
 		if (!t.o.exec_cmd || t.o.once) {
 			/* A prober does not count: wait for the client. */
 			rc = serve_one(t.ctx, fd, &t.o);

@@ -22,11 +22,14 @@
 #include <limits.h>
 #include <spawn.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 #include <net/if.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -204,7 +207,7 @@ int pl_shape_attach_qdisc(const char *dev, unsigned int scale, const char *qdisc
 	}
 	if (stat(MODULE_BTF, &st)) {
 		seterr(err, errlen, "plasmatic.ko is not loaded, or was built without BTF "
-		       "(%s missing): records are sized, not timed", MODULE_BTF);
+		       "(%s missing)", MODULE_BTF);
 		return -1;
 	}
 
@@ -318,20 +321,117 @@ static int dev_of(int fd, char *dev, size_t len)
 	return found;
 }
 
-int pl_shape_auto(int fd, char *err, size_t errlen)
+/*
+ * The output device of the route to @fd's peer (with the socket's mark),
+ * asked of the kernel by RTM_GETROUTE: its ifindex, or 0.  A local peer
+ * (our own address, 127.0.0.1) routes by lo.
+ */
+static int route_oif(int fd)
 {
-	char dev[IF_NAMESIZE];
+	struct {
+		struct nlmsghdr nh;
+		struct rtmsg rt;
+		char attrs[64];
+	} req;
+	struct sockaddr_storage ss;
+	socklen_t sl = sizeof(ss);
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	const void *addr = &((struct sockaddr_in *)&ss)->sin_addr;
+	struct rtattr *rta;
+	struct nlmsghdr *nh;
+	int nl, oif = 0, len, alen = 4, family = AF_INET;
+	uint32_t mark = 0;
+	socklen_t ml = sizeof(mark);
+	union {
+		struct nlmsghdr nh;
+		char b[4096];
+	} buf;
+
+	if (getpeername(fd, (struct sockaddr *)&ss, &sl))
+		return 0;
+	if (ss.ss_family == AF_INET6 && IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr)) {
+		addr = &s6->sin6_addr.s6_addr[12];
+	} else if (ss.ss_family == AF_INET6) {
+		addr = &s6->sin6_addr;
+		alen = 16;
+		family = AF_INET6;
+	} else if (ss.ss_family != AF_INET) {
+		return 0;
+	}
+	memset(&req, 0, sizeof(req));
+	req.nh.nlmsg_len = NLMSG_LENGTH(sizeof(req.rt));
+	req.nh.nlmsg_type = RTM_GETROUTE;
+	req.nh.nlmsg_flags = NLM_F_REQUEST;
+	req.rt.rtm_family = family;
+	req.rt.rtm_dst_len = alen * 8;
+	rta = (struct rtattr *)((char *)&req + NLMSG_ALIGN(req.nh.nlmsg_len));
+	rta->rta_type = RTA_DST;
+	rta->rta_len = RTA_LENGTH(alen);
+	memcpy(RTA_DATA(rta), addr, alen);
+	req.nh.nlmsg_len = NLMSG_ALIGN(req.nh.nlmsg_len) + RTA_ALIGN(rta->rta_len);
+	if (!getsockopt(fd, SOL_SOCKET, SO_MARK, &mark, &ml) && mark) {
+		rta = (struct rtattr *)((char *)&req + req.nh.nlmsg_len);
+		rta->rta_type = RTA_MARK;
+		rta->rta_len = RTA_LENGTH(sizeof(mark));
+		memcpy(RTA_DATA(rta), &mark, sizeof(mark));
+		req.nh.nlmsg_len += RTA_ALIGN(rta->rta_len);
+	}
+	nl = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+	if (nl < 0)
+		return 0;
+	if (send(nl, &req, req.nh.nlmsg_len, 0) < 0) {
+		close(nl);
+		return 0;
+	}
+	len = (int)recv(nl, &buf, sizeof(buf), 0);
+	close(nl);
+	nh = &buf.nh;
+	if (len <= 0 || !NLMSG_OK(nh, (unsigned int)len) || nh->nlmsg_type != RTM_NEWROUTE)
+		return 0;
+	len = RTM_PAYLOAD(nh);
+	for (rta = RTM_RTA(NLMSG_DATA(nh)); RTA_OK(rta, len); rta = RTA_NEXT(rta, len))
+		if (rta->rta_type == RTA_OIF && RTA_PAYLOAD(rta) >= sizeof(int))
+			memcpy(&oif, RTA_DATA(rta), sizeof(oif));
+	return oif;
+}
+
+/*
+ * The device @fd's segments leave by: the one it is bound to
+ * (SO_BINDTODEVICE), else the route's to its peer, else the one owning
+ * its local address.
+ */
+static int egress_dev(int fd, char *dev, size_t len)
+{
+	char name[IF_NAMESIZE] = "";
+	socklen_t nl = sizeof(name);
+	int oif;
+
+	if (!getsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, name, &nl) && nl > 1 && *name) {
+		snprintf(dev, len, "%.*s", (int)nl, name);
+		return 0;
+	}
+	oif = route_oif(fd);
+	if (oif && if_indextoname(oif, name)) {
+		snprintf(dev, len, "%s", name);
+		return 0;
+	}
+	return dev_of(fd, dev, len);
+}
+
+int pl_shape_auto(int fd, char *dev, size_t devlen, char *err, size_t errlen)
+{
 	int ifindex;
 
 	libbpf_set_print(NULL);
-	if (dev_of(fd, dev, sizeof(dev))) {
+	if (egress_dev(fd, dev, devlen)) {
+		snprintf(dev, devlen, "?");
 		seterr(err, errlen, "cannot tell which device the connection leaves by");
 		return -1;
 	}
 	ifindex = if_nametoindex(dev);
 	if (ifindex && attached(ifindex))
 		return 0;
-	return pl_shape_attach(dev, PACE_SCALE_REAL, err, errlen);
+	return pl_shape_attach(dev, PACE_SCALE_REAL, err, errlen) ? -1 : 1;
 }
 
 static void usage(FILE *f)

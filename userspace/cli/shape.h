@@ -29,7 +29,11 @@ int pl_shape_attach(const char *dev, unsigned int scale, char *err, size_t errle
 int pl_shape_attach_qdisc(const char *dev, unsigned int scale, const char *qdisc,
 			  char *err, size_t errlen);
 
-/* For listen/connect --tpl-mode: the pacer on the device @fd sends from. */
-int pl_shape_auto(int fd, char *err, size_t errlen);
+/*
+ * For listen/connect --tpl-mode: the pacer (real time) on the device @fd's
+ * segments leave by, named in @dev (IF_NAMESIZE bytes).  0 if it was there
+ * (whatever its scale), 1 if attached now, -1 with why in @err.
+ */
+int pl_shape_auto(int fd, char *dev, size_t devlen, char *err, size_t errlen);
 
 #endif

@@ -12,9 +12,11 @@
 #include <string.h>
 #include <strings.h>
 #include <unistd.h>
+#include <net/if.h>
 
 #include <linux/plasmatic.h>
 
+#include "shape.h"
 #include "tunnel.h"
 
 const char common_help[] =
@@ -38,6 +40,10 @@ const char common_help[] =
 "  --tpl-lock            keep the mode (no rotation every 1024 records); the\n"
 "                        mode asked by --peer-mode is locked too\n"
 "  --peer-mode N         ask the peer to send in mode N, 0..8\n"
+"  --no-shape            with --tpl-mode 1..8, do not put the pacer on the\n"
+"                        connection's device (by default it is put there\n"
+"                        when missing, as 'plasmatic shape' would; without\n"
+"                        it records are sized but not timed)\n"
 "  -v, --verbose         print the datapath, suite, framing, EEM length to\n"
 "                        stderr\n"
 "  --config FILE         read options from FILE, section [connect] or\n"
@@ -144,6 +150,8 @@ const struct optdef tunnel_opts[] = {
 	{ .name = "peer-mode", .kind = OPT_INT, .lo = 0, .hi = PL_TPL_MODE_MAX,
 	  .hint = "a traffic pattern mode from %ld to %ld",
 	  OPT_FIELD(struct opts, cfg.peer_mode) },
+	{ .name = "no-shape", .kind = OPT_FLAG, .lo = 1,
+	  OPT_FIELD(struct opts, no_shape) },
 	{ .name = NULL },
 };
 
@@ -213,6 +221,30 @@ void print_info(struct pl_conn *c, const char *peer)
 	    in.suite_name, pl_framing_name(in.framing), in.eem_len,
 	    in.psk ? "yes" : "no", in.alpn[0] ? in.alpn : "-", ts.mode,
 	    ts.mode >= 0 && ts.lock ? " (locked)" : "");
+}
+
+void tunnel_shape(const struct opts *o, int fd)
+{
+	static bool warned;
+	char dev[IF_NAMESIZE] = "", err[256];
+	int rc = -1;
+
+	if (o->no_shape || !o->cfg.tpl_mode)
+		return;
+	if (o->cfg.datapath == PL_DATAPATH_USERSPACE)
+		snprintf(err, sizeof(err), "the userspace datapath cannot be paced");
+	else
+		rc = pl_shape_auto(fd, dev, sizeof(dev), err, sizeof(err));
+	if (rc >= 0) {
+		if (verbose)
+			msg("pacer %s %s", rc ? "attached to" : "already on", dev);
+		return;
+	}
+	if (!warned)
+		msg("warning: no pacer%s%s: %s; record sizes are still shaped, "
+		    "their timing is not (see plasmatic shape --help)",
+		    *dev ? " on " : "", dev, err);
+	warned = true;
 }
 
 struct relay {

@@ -21,6 +21,7 @@ struct opts {
 	const char *address;	/* from a configuration file */
 	int once;
 	int verbose;
+	int no_shape;		/* --no-shape: leave the devices alone */
 };
 
 /* The address argument's key in a configuration file: checks, stores. */
@@ -80,6 +81,14 @@ void print_info(struct pl_conn *c, const char *peer);
  */
 int open_tcp(const char *host, const char *port, bool server, char *peer,
 	     size_t peer_len);
+/*
+ * --tpl-mode 1..8 (and not --no-shape): the pacer on the device the
+ * connection on fd leaves by, if it is not there (shape.c).  Never fails:
+ * without it (no root, no plasmatic.ko, no BPF, the userspace datapath)
+ * one warning line, the first time, says that the sizes are still shaped
+ * and the timing is not.
+ */
+void tunnel_shape(const struct opts *o, int fd);
 /*
  * Copy in_fd -> connection (a thread) and connection -> out_fd (here).
  * Ends when the peer's data ended and, if wait_input, the input ended too.

@@ -52,6 +52,7 @@ no-close-notify = no
 tpl-mode = 1
 tpl-lock = yes
 peer-mode = 2
+no-shape = yes
 fallback = 127.0.0.1:8080
 fallback-dir = /var/www
 
@@ -86,6 +87,7 @@ bad_conf "bad peer-mode" "peer-mode = five" "bad peer-mode 'five': a traffic pat
 bad_conf "bad cipher" "cipher = aes128,rc4" "unknown cipher suite 'rc4': use aes128, aes256 or chacha20"
 bad_conf "empty cipher list" "cipher = ," "empty cipher list"
 bad_conf "bad flag value" "once = maybe" "bad once 'maybe': yes or no"
+bad_conf "bad no-shape" "no-shape = maybe" "bad no-shape 'maybe': yes or no"
 bad_conf "bad listen address" "address = 127.0.0.1:x" "bad address '127.0.0.1:x': expected [ADDR:]PORT"
 bad_conf "no value" "psk =" "'psk' has no value"
 bad_conf "unknown key" "bogus = 1" "unknown key 'bogus' in [listen]"

@@ -3,7 +3,9 @@
 # cli_test.sh inside the VM with plasmatic.ko loaded (datapath auto: the
 # kernel, except where the peer already closed before the upgrade).  Not
 # here: inspect's tests and dist/'s (no python3, gnuplot, dumpcap or
-# systemd in the VM); the host's cli suites run them.
+# systemd in the VM), nor the run as nobody (no setpriv that changes user:
+# pace_test's cli_auto_shape does it in the VM); the host's cli suites run
+# them.
 #   tools/vm --timeout 900 --bin /bin/bash --bin /usr/bin/openssl \
 #       --bin /usr/bin/cmp --bin /usr/bin/stat --bin build/userspace/plasmatic \
 #       -- sh userspace/cli/tests/run_vm.sh
@@ -11,6 +13,6 @@ if ! grep -q '^plasmatic ' /proc/modules && ! insmod kmod/plasmatic.ko; then
 	echo "not ok 1 cli_test # insmod kmod/plasmatic.ko failed"
 	exit 1
 fi
-PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT=0 PL_CLI_DIST=0 \
+PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT=0 PL_CLI_DIST=0 PL_CLI_NOROOT=0 \
 	PL_CLI_BYTES=${PL_CLI_BYTES:-1M} \
 	bash userspace/cli/tests/cli_test.sh build/userspace/plasmatic
