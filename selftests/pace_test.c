@@ -51,7 +51,6 @@
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <grp.h>
-#include <fcntl.h>
 
 #include <bpf/bpf.h>
 #include <bpf/libbpf.h>
@@ -802,67 +801,48 @@ TEST_F_TIMEOUT(pace, no_pacer_queue_bounded, 120)
 	free(in);
 }
 
-/* Output of a shell command (first 4 KiB) and its status in *rc. */
-static char *run(int *rc, const char *fmt, ...)
+#define CLI "build/userspace/plasmatic"
+/* A copy nobody can run: it may not search the tree CLI is in. */
+#define CLI_ANYONE "/tmp/pace-cli/plasmatic"
+#define NOBODY 65534
+
+/*
+ * Run a shell command as root (uid < 0) or as user and group @uid: its
+ * standard output (first 4 KiB; the command redirects its stderr there
+ * if it wants it) and its exit status in *rc.
+ */
+static char *run(int *rc, int uid, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+static char *run(int *rc, int uid, const char *fmt, ...)
 {
 	static char out[4096];
-	char cmd[512];
-	size_t n = 0;
+	char cmd[1024];
+	int p[2], status;
+	size_t got = 0;
+	ssize_t n;
 	va_list ap;
-	FILE *p;
+	pid_t pid;
 
 	va_start(ap, fmt);
 	vsnprintf(cmd, sizeof(cmd), fmt, ap);
 	va_end(ap);
-	out[0] = 0;
-	p = popen(cmd, "r");
-	if (!p) {
-		*rc = -1;
-		return out;
-	}
-	n = fread(out, 1, sizeof(out) - 1, p);
-	out[n] = 0;
-	*rc = pclose(p);
-	*rc = WIFEXITED(*rc) ? WEXITSTATUS(*rc) : -1;
-	return out;
-}
-
-#define CLI "build/userspace/plasmatic"
-
-/* Run @path with the arguments as user and group 65534; its stderr. */
-static char *run_nobody(int *rc, const char *path, ...)
-{
-	static char out[4096];
-	char *argv[16];
-	int p[2], n = 0, status, fd;
-	va_list ap;
-	ssize_t got;
-	pid_t pid;
-
-	argv[n++] = (char *)path;
-	va_start(ap, path);
-	for (int i = 0; i < 4; i++)
-		argv[n++] = va_arg(ap, char *);
-	va_end(ap);
-	argv[n] = NULL;
 	out[0] = 0;
 	*rc = -1;
 	if (pipe(p))
 		return out;
 	pid = fork();
 	if (!pid) {
-		/* Opened as root: nobody may not search the tree it is in. */
-		fd = open(path, O_RDONLY | O_CLOEXEC);
-		dup2(p[1], 2);
-		if (fd < 0 || setgroups(0, NULL) || setgid(65534) || setuid(65534))
+		dup2(p[1], 1);
+		close(p[0]);
+		close(p[1]);
+		if (uid >= 0 && (setgroups(0, NULL) || setgid(uid) || setuid(uid)))
 			_exit(100);
-		fexecve(fd, argv, environ);
-		fprintf(stderr, "exec %s: %s\n", path, strerror(errno));
-		_exit(101);
+		execl("/bin/sh", "sh", "-c", cmd, (char *)NULL);
+		_exit(127);
 	}
 	close(p[1]);
-	got = read(p[0], out, sizeof(out) - 1);
-	out[got > 0 ? got : 0] = 0;
+	while (got + 1 < sizeof(out) && (n = read(p[0], out + got, sizeof(out) - 1 - got)) > 0)
+		got += n;
+	out[got] = 0;
 	close(p[0]);
 	if (pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status))
 		*rc = WEXITSTATUS(status);
@@ -873,7 +853,7 @@ static char *run_nobody(int *rc, const char *path, ...)
 static long root_backlog(const char *dev)
 {
 	int rc;
-	char *out = run(&rc, "tc -s qdisc show dev %s root", dev);
+	char *out = run(&rc, -1, "tc -s qdisc show dev %s root", dev);
 	char *b = strstr(out, "backlog ");
 	long bytes, pkts;
 
@@ -937,19 +917,19 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	int rc;
 
 	link_up(_metadata, self, &cfg, 0);
-	out = run(&rc, CLI " shape --dev va --status 2>&1");
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
 	EXPECT_EQ(1, rc) TH_LOG("%s", out);
 	for (int i = 0; i < 2; i++) {
-		out = run(&rc, CLI " shape --dev va --time-scale 100 2>&1");
+		out = run(&rc, -1, CLI " shape --dev va --time-scale 100 2>&1");
 		ASSERT_EQ(0, rc) TH_LOG("%s", out);
 	}
-	out = run(&rc, CLI " shape --dev va --status 2>&1");
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
 	EXPECT_EQ(0, rc) TH_LOG("%s", out);
-	out = run(&rc, "tc filter show dev va egress");
+	out = run(&rc, -1, "tc filter show dev va egress");
 	ASSERT_NE(NULL, strstr(out, "handle 0x504c plasmatic_pace")) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(strstr(out, "handle 0x504c") + 1, "handle 0x504c"))
 		TH_LOG("attached twice: %s", out);
-	out = run(&rc, "tc qdisc show dev va root");
+	out = run(&rc, -1, "tc qdisc show dev va root");
 	EXPECT_EQ(0, strncmp(out, "qdisc ", 6)) TH_LOG("%s", out);
 	EXPECT_EQ(0, strncmp(out + 6, root_qdisc, strlen(root_qdisc))) TH_LOG("%s", out);
 
@@ -958,14 +938,14 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	 * a queue per instance), and taking it off leaves the first alone.
 	 */
 	ASSERT_EQ(0, sh("ip link add vx type veth peer name vy && ip link set vx up"));
-	out = run(&rc, CLI " shape --dev vx --qdisc %s 2>&1", root_qdisc);
+	out = run(&rc, -1, CLI " shape --dev vx --qdisc %s 2>&1", root_qdisc);
 	EXPECT_EQ(0, rc) TH_LOG("%s", out);
-	out = run(&rc, "tc qdisc show dev vx root");
+	out = run(&rc, -1, "tc qdisc show dev vx root");
 	EXPECT_EQ(0, strncmp(out + 6, root_qdisc, strlen(root_qdisc))) TH_LOG("%s", out);
-	out = run(&rc, CLI " shape --dev vx --off 2>&1");
+	out = run(&rc, -1, CLI " shape --dev vx --off 2>&1");
 	EXPECT_EQ(0, rc) TH_LOG("%s", out);
 	sh("ip link del vx");
-	out = run(&rc, "tc qdisc show dev va root");
+	out = run(&rc, -1, "tc qdisc show dev va root");
 	EXPECT_EQ(0, strncmp(out + 6, root_qdisc, strlen(root_qdisc))) TH_LOG("%s", out);
 
 	/* Mode 5 records, 10..20 ms apart drawn, 1..2 ms with the scale. */
@@ -976,20 +956,129 @@ TEST_F_TIMEOUT(pace, cli_shape, 120)
 	ASSERT_EQ(0, pace_state(self->fd, &ps));
 	EXPECT_LT(NR, ps.paced) TH_LOG("paced %llu", (unsigned long long)ps.paced);
 
-	out = run_nobody(&rc, CLI, "shape", "--dev", "va", "--off");
+	ASSERT_EQ(0, sh("mkdir -p -m 777 /tmp/pace-cli && cp " CLI " " CLI_ANYONE));
+	out = run(&rc, NOBODY, CLI_ANYONE " shape --dev va --off 2>&1");
 	EXPECT_EQ(1, rc) TH_LOG("%s", out);
 	EXPECT_NE(NULL, strstr(out, "root")) TH_LOG("%s", out);
 	for (int i = 0; i < 2; i++) {
-		out = run(&rc, CLI " shape --dev va --off 2>&1");
+		out = run(&rc, -1, CLI " shape --dev va --off 2>&1");
 		EXPECT_EQ(0, rc) TH_LOG("%s", out);
 	}
-	out = run(&rc, CLI " shape --dev va --status 2>&1");
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
 	EXPECT_EQ(1, rc) TH_LOG("%s", out);
-	out = run(&rc, "tc qdisc show dev va");
+	out = run(&rc, -1, "tc qdisc show dev va");
 	EXPECT_EQ(NULL, strstr(out, "fq ")) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(out, PL_QDISC_KIND)) TH_LOG("%s", out);
 	EXPECT_EQ(NULL, strstr(out, "clsact")) TH_LOG("%s", out);
 	free(buf);
+	EXPECT_EQ(0, link_down(self));
+}
+
+/*
+ * One connection to `listen --tpl-mode 5 ARGS` on our end of the veth
+ * (port @port) as @uid, from `connect` in the receiver's namespace: 0 if
+ * the client got its line back.  The server's stderr in *err.
+ */
+static int cli_conn(FIXTURE_DATA(pace) *self, int uid, int port, const char *args,
+		    char *err, size_t len)
+{
+	char *out;
+	int rc;
+	FILE *f;
+
+	unlink("/tmp/pace-cli/srv.err");	/* the last one's, maybe another user's */
+	run(&rc, uid, "%s listen 10.78.0.1:%d --cert /tmp/pace-cli/c.pem --key /tmp/pace-cli/k.pem "
+	    "--tpl-mode 5 --tpl-lock -v --exec cat --once %s </dev/null >/dev/null "
+	    "2>/tmp/pace-cli/srv.err &", uid < 0 ? CLI : CLI_ANYONE, port, args);
+	if (rc)
+		return -1;
+	/* Until the server listens. */
+	out = run(&rc, -1, "i=0; while [ $i -lt 100 ]; do echo hello | busybox nsenter -t %d -n "
+		  CLI " connect 10.78.0.1:%d --ca /tmp/pace-cli/c.pem --sni pace 2>/dev/null && "
+		  "exit 0; i=$((i + 1)); sleep 0.1; done; exit 1", self->child, port);
+	if (rc || strcmp(out, "hello\n"))
+		return -1;
+	/* The server said what it did with the pacer before the handshake. */
+	*err = 0;
+	f = fopen("/tmp/pace-cli/srv.err", "r");
+	if (f) {
+		err[fread(err, 1, len - 1, f)] = 0;
+		fclose(f);
+	}
+	return 0;
+}
+
+/* The id of our program on va's egress hook ("" if none). */
+static void prog_id(char *id, size_t len)
+{
+	char *out, *p;
+	int rc;
+
+	out = run(&rc, -1, "tc filter show dev va egress");
+	p = strstr(out, "handle 0x504c plasmatic_pace");
+	p = p ? strstr(p, " id ") : NULL;
+	snprintf(id, len, "%.*s", p ? (int)strcspn(p + 4, " \n") : 0, p ? p + 4 : "");
+}
+
+/*
+ * listen --tpl-mode: the pacer goes on the device the connection leaves
+ * by (va, the route to the client) when it is missing; a second server
+ * finds it there and leaves it (the same program, once); --no-shape
+ * leaves the device alone; as nobody, one warning line, and the
+ * connection goes on.
+ */
+TEST_F_TIMEOUT(pace, cli_auto_shape, 180)
+{
+	struct rx_cfg cfg = { .mode = RX_DRAIN };
+	char err[4096], id[32], id2[32], *out, *w;
+	int rc;
+
+	link_up(_metadata, self, &cfg, 0);
+	/* The receiver drains to the end; its namespace stays for connect. */
+	close(self->fd);
+	self->fd = -1;
+	ASSERT_EQ(0, sh("mkdir -p -m 777 /tmp/pace-cli && cp " CLI " " CLI_ANYONE " && "
+			"cd /tmp/pace-cli && openssl req -x509 -newkey ec -pkeyopt "
+			"ec_paramgen_curve:prime256v1 -nodes -keyout k.pem -out c.pem -subj /CN=pace "
+			"-addext subjectAltName=DNS:pace -days 1 2>/dev/null && chmod 644 k.pem"));
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
+	ASSERT_EQ(1, rc) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, cli_conn(self, -1, PORT + 1, "", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "plasmatic: pacer attached to va\n")) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "tpl_mode=5 (locked)")) TH_LOG("%s", err);
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
+	EXPECT_EQ(0, rc) TH_LOG("%s", out);
+	prog_id(id, sizeof(id));
+	ASSERT_NE(0, id[0]);
+
+	ASSERT_EQ(0, cli_conn(self, -1, PORT + 2, "", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_NE(NULL, strstr(err, "plasmatic: pacer already on va\n")) TH_LOG("%s", err);
+	prog_id(id2, sizeof(id2));
+	EXPECT_STREQ(id, id2) TH_LOG("the program was replaced");
+	out = run(&rc, -1, "tc filter show dev va egress");
+	EXPECT_EQ(NULL, strstr(strstr(out, "handle 0x504c") + 1, "handle 0x504c"))
+		TH_LOG("attached twice: %s", out);
+
+	out = run(&rc, -1, CLI " shape --dev va --off 2>&1");
+	ASSERT_EQ(0, rc) TH_LOG("%s", out);
+	ASSERT_EQ(0, cli_conn(self, -1, PORT + 3, "--no-shape", err, sizeof(err))) TH_LOG("%s", err);
+	EXPECT_EQ(NULL, strstr(err, "pacer")) TH_LOG("%s", err);
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
+	EXPECT_EQ(1, rc) TH_LOG("%s", out);
+	out = run(&rc, -1, "tc qdisc show dev va");
+	EXPECT_EQ(NULL, strstr(out, "clsact")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, "qdisc fq ")) TH_LOG("%s", out);
+	EXPECT_EQ(NULL, strstr(out, PL_QDISC_KIND)) TH_LOG("%s", out);
+
+	ASSERT_EQ(0, cli_conn(self, NOBODY, PORT + 4, "", err, sizeof(err))) TH_LOG("%s", err);
+	w = strstr(err, "plasmatic: warning: no pacer on va: the pacer needs root (CAP_BPF and "
+		    "CAP_NET_ADMIN); record sizes are still shaped, their timing is not");
+	EXPECT_NE(NULL, w) TH_LOG("%s", err);
+	w = strstr(err, "warning");
+	EXPECT_EQ(NULL, w ? strstr(w + 1, "warning") : NULL) TH_LOG("one warning: %s", err);
+	out = run(&rc, -1, CLI " shape --dev va --status 2>&1");
+	EXPECT_EQ(1, rc) TH_LOG("%s", out);
 	EXPECT_EQ(0, link_down(self));
 }
 
