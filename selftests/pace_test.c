@@ -16,12 +16,13 @@
  *    same records' delay draws (the engine's generator, two-sample KS
  *    D < 0.1), and every record's size as drawn;
  *  - a Seed Update from the receiver switches sizes and timing at the
- *    same record;
+ *    same record, and so does the rotation of an unlocked mode;
  *  - 1% loss on the link: the receiver gets every byte, in order
  *    (it decrypts and checks the stream), retransmissions pass unpaced,
  *    and close() returns at once;
  *  - mode 0 under the pacer: nothing queued, nothing paced;
- *  - without a pacer the queue keeps only what TCP has not sent.
+ *  - without a pacer the queue keeps only what TCP has not sent;
+ *  - plasmatic shape, and listen --tpl-mode putting the pacer on itself.
  *
  * Time base: the program's time_scale multiplies each delay; every mode
  * is scaled so that its mean delay is about 60 ms (mode 7, 1..5 s, runs
@@ -682,6 +683,77 @@ TEST_F_TIMEOUT(pace, seed_update_switches_timing, 300)
 	free(a);
 	free(b);
 	free(d);
+	free(r);
+}
+
+/*
+ * Unlocked, mode 2 rotates to mode 4 after 1024 records (SPEC 9.4): the
+ * 300 gaps from the rotation on follow mode 4's draws, not what mode 2
+ * would have drawn, and every record's size is the rotating engine's.
+ * Scale 2x: mode 2's 1024 records (2..10 ms apart) take about 6 s, mode
+ * 4's (10..50 ms, mean 30) about 9 s.
+ */
+TEST_F_TIMEOUT(pace, rotation_switches_timing, 300)
+{
+	enum { R = 1024, H = 300, SCALE = 2000 };
+	struct pl_tpl_draw *d = xmalloc((R + H) * sizeof(*d));
+	struct pl_tpl_draw *old = xmalloc((R + H) * sizeof(*old));
+	struct rec *r = xmalloc((R + H + 8) * sizeof(*r));
+	struct rx_cfg cfg = { .mode = RX_DRAIN };
+	struct plasmatic_pace_state ps;
+	double ks_before, ks_new, ks_old;
+	struct pl_tpl *tpl;
+	size_t total = 0, n;
+	uint8_t *buf;
+	int err = 0;
+
+	tpl = pl_tpl_new(2, SEED + 2, false, &err);
+	ASSERT_NE(NULL, tpl);
+	draws(_metadata, tpl, R + H, d);
+	pl_tpl_free(tpl);
+	/* Mode 2 locked: what the records after the rotation would be without it. */
+	tpl = pl_tpl_new(2, SEED + 2, true, &err);
+	ASSERT_NE(NULL, tpl);
+	draws(_metadata, tpl, R + H, old);
+	pl_tpl_free(tpl);
+	ASSERT_EQ(2, d[R - 1].mode);
+	ASSERT_EQ(4, d[R].mode);
+	for (size_t i = 0; i < R + H; i++)
+		total += content_of(variant, d[i].size);
+
+	link_up(_metadata, self, &cfg, SCALE);
+	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 2, 0, SEED + 2));
+	buf = xmalloc(total);
+	pl_fill(buf, total, 8);
+	ASSERT_EQ((ssize_t)total, send(self->fd, buf, total, 0));
+	free(buf);
+	wait_acked(self->fd);
+	ASSERT_EQ(0, pace_state(self->fd, &ps));
+	close(self->fd);
+	self->fd = -1;
+	capture(_metadata, self, total + (R + H) * 512 + 4096);
+
+	n = records(self, variant, r, R + H + 8);
+	ASSERT_EQ(R + H, n);
+	for (size_t k = 0; k < n; k++) {
+		ASSERT_EQ(wire_of(variant, d[k].size), r[k].len) TH_LOG("record %zu: size", k);
+		ASSERT_NE(0, r[k].t) TH_LOG("record %zu: no departure", k);
+	}
+	/* Gaps before records R..R+H-1: the first is mode 4's first draw. */
+	ks_before = gap_ks(r, d, R - H - 1, R, SCALE);
+	ks_new = gap_ks(r, d, R - 1, R + H, SCALE);
+	ks_old = gap_ks(r, old, R - 1, R + H, SCALE);
+	printf("# KS D: mode 2 before the rotation %.3f; after it against mode 4 %.3f, "
+	       "against mode 2 %.3f; paced %llu\n", ks_before, ks_new, ks_old,
+	       (unsigned long long)ps.paced);
+	EXPECT_GT(0.15, ks_before);
+	EXPECT_GT(0.1, ks_new);
+	EXPECT_LT(0.4, ks_old);
+	EXPECT_EQ(R + H, ps.paced);
+	EXPECT_EQ(0, ps.overflow);
+	EXPECT_EQ(0, link_down(self));
+	free(d);
+	free(old);
 	free(r);
 }
 
