@@ -126,7 +126,7 @@ echo
 echo "By the guest's clock (MB/s of the timed loop, median over the rounds)."
 echo
 awk -v rows="$rows" -v ciphers="$ciphers" -v reps="$reps" -v metric=wall \
-    -v base=plasmatic-old -f tools/bench/table.awk "$res"
+    -v base=plasmatic-old -f tools/bench/stats.awk -f tools/bench/table.awk "$res"
 echo "PLBENCH-TABLE tools/bench/table.awk rows=$(echo $rows | tr ' ' ,)" \
      "ciphers=$(echo $ciphers | tr ' ' ,) reps=$reps base=plasmatic-old"
 exit $rc

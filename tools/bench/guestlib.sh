@@ -85,7 +85,11 @@ run_marked() {
 # line by which the host makes its own table with AWK (sendfile.sh).
 table() {
 	awk -v rows="$rows" -v ciphers="$ciphers" -v "$2=$3" -v metric=wall \
-	    -f "$1" "$res"
+	    -f tools/bench/stats.awk -f "$1" "$res"
 	echo "PLBENCH-TABLE $1 rows=$(echo $rows | tr ' ' ,)" \
 	     "ciphers=$(echo $ciphers | tr ' ' ,) $2=$(echo $3 | tr ' ' ,)"
 }
+
+# The functions of tools/bench/stats.awk (field, median, median_of) for a
+# script's own awk program: awk "$bench_awk"'/^RESULT / { ... }' FILE
+bench_awk=$(cat "$(dirname "$0")/stats.awk")

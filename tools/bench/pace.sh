@@ -50,20 +50,7 @@ echo "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPUs;" \
      "$reps rounds, $mib MiB by sendfile per run, mode 0, $framing framing;" \
      "measurements took $((end - start)) s."
 echo
-awk '
-function field(name,   i) {
-	for (i = 2; i <= NF; i++)
-		if (index($i, name "=") == 1)
-			return substr($i, length(name) + 2)
-	return ""
-}
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk "$bench_awk"'
 /^RESULT / { mb[field("pacer"), field("round")] = field("mbps"); rounds[field("round")] = 1 }
 END {
 	n = 0

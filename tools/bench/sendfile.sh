@@ -179,7 +179,7 @@ if [ -n "$table" ] && [ -n "$tid0" ] && [ -n "$tid1" ] && [ "$tid0" != "$tid1" ]
 	     "rounds of the ratio to the kTLS run of the same direction, cipher and round."
 	echo
 	# shellcheck disable=SC2086
-	awk $vars -v metric=host -f "$prog" "$hostres"
+	awk $vars -v metric=host -f "$(dirname "$0")/stats.awk" -f "$prog" "$hostres"
 elif [ -n "$table" ]; then
 	echo "sendfile.sh: no host CPU table: the vCPU threads were not identified" >&2
 	rc=1

@@ -2,23 +2,13 @@
 # awk, busybox awk included):
 #
 #   awk -v rows=... -v ciphers=... -v sizes=... -v metric=wall|host \
-#       -f tools/bench/sweep.awk RESULTS
+#       -f tools/bench/stats.awk -f tools/bench/sweep.awk RESULTS
 #
 # For each row (direction:implementation) and cipher: time per record at
 # each record size (median of the rounds), and the least-squares fit
 # time per record = fixed + per_KiB * KiB of content.  metric=wall: the
 # guest's clock (secs); metric=host: host CPU seconds of the measured
 # side's vCPU (host_cpu0 for send, host_cpu1 for recv).
-function median(list,    n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	if (n % 2)
-		return a[(n + 1) / 2]
-	return (a[n / 2] + a[n / 2 + 1]) / 2
-}
 /^RESULT/ {
 	delete f
 	for (k = 2; k <= NF; k++) {
@@ -59,7 +49,7 @@ END {
 					line = line " n/a |"
 					continue
 				}
-				y = median(times[key])
+				y = median_of(times[key])
 				x = S[s] / 1024
 				line = line sprintf(" %.1f |", y)
 				n++; sx += x; sy += y; sxx += x * x; sxy += x * y

@@ -2,7 +2,7 @@
 # tools/bench/sendfile.sh on the host; POSIX awk, busybox awk included).
 #
 #   awk -v rows="tx:tcp ..." -v ciphers="..." -v reps=N -v metric=wall|host \
-#       -f tools/bench/table.awk RESULTS
+#       -f tools/bench/stats.awk -f tools/bench/table.awk RESULTS
 # (rows and ciphers: lists separated by spaces or commas)
 #
 # Lines: RESULT round=R dir=D impl=I cipher=C bytes=B mbps=M ...
@@ -13,16 +13,6 @@
 # ratio to the kTLS run of the same direction, cipher and round.
 # -v base=IMPL (default ktls): the ratio is to IMPL's run instead
 # (compare.sh: base=plasmatic-old, another build of the module).
-function median(list,    n, a, i, j, t) {
-	n = split(list, a, " ")
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] + 0 > a[j] + 0; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	if (n % 2)
-		return a[(n + 1) / 2]
-	return (a[n / 2] + a[n / 2 + 1]) / 2
-}
 function lo(list,    n, a, i, m) {
 	n = split(list, a, " ")
 	for (m = a[1]; i++ < n;) if (a[i] + 0 < m + 0) m = a[i]
@@ -95,11 +85,11 @@ END {
 			if (!("x" in q))
 				ratio = "n/a"
 			else if (reps == 1 || key == bkey)
-				ratio = sprintf("%.2f", median(q["x"]))
+				ratio = sprintf("%.2f", median_of(q["x"]))
 			else
-				ratio = sprintf("%.2f (%.2f–%.2f)", median(q["x"]),
+				ratio = sprintf("%.2f (%.2f–%.2f)", median_of(q["x"]),
 						lo(q["x"]), hi(q["x"]))
-			line = line sprintf(" %.1f | %s |", median(v[key]), ratio)
+			line = line sprintf(" %.1f | %s |", median_of(v[key]), ratio)
 		}
 		print line
 	}

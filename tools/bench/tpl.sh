@@ -48,20 +48,7 @@ echo "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPUs;" \
      "measurements took $((end - start)) s.  CPU: the sending thread's, by the" \
      "guest's clock; x mode 0: median (min-max) of the per-round ratios."
 echo
-awk -v ciphers="$ciphers" '
-function field(name,   i) {
-	for (i = 2; i <= NF; i++)
-		if (index($i, name "=") == 1)
-			return substr($i, length(name) + 2)
-	return ""
-}
-function median(a, n,   i, j, t) {
-	for (i = 2; i <= n; i++)
-		for (j = i; j > 1 && a[j - 1] > a[j]; j--) {
-			t = a[j]; a[j] = a[j - 1]; a[j - 1] = t
-		}
-	return n % 2 ? a[(n + 1) / 2] : (a[n / 2] + a[n / 2 + 1]) / 2
-}
+awk -v ciphers="$ciphers" "$bench_awk"'
 /^RESULT / {
 	r = field("round"); c = field("cipher"); m = field("tpl_mode")
 	k = c SUBSEP m
