@@ -58,6 +58,7 @@
 
 #include "kselftest_harness.h"
 #include "plfixture.h"
+#include "plnet.h"
 #include "pace.h"
 #include "pace.skel.h"
 #include "shape.h"
@@ -67,27 +68,10 @@ static const char *root_qdisc = "fq";
 
 #define SEED		0x5eed5eed12345678ULL
 #define PORT		7801
+#define NET		78		/* 10.78.0.0/24 (plnet.h) */
 #define NREC		301		/* 300 gaps */
 #define MAX_PKTS	60000
 #define MEAN_GAP_US	60000
-
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
-static int tpl_set(int fd, int opt, uint8_t mode, uint8_t flags, uint64_t seed)
-{
-	struct plasmatic_tpl t = { .mode = mode, .flags = flags, .seed = seed };
-
-	return setsockopt(fd, SOL_PLASMATIC, opt, &t, sizeof(t)) ? -errno : 0;
-}
 
 static int pace_state(int fd, struct plasmatic_pace_state *s)
 {
@@ -113,26 +97,14 @@ struct rx_cfg {
 
 static void rx_child(const struct rx_cfg *cfg, int up, int down)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	uint8_t *want = NULL, *buf = malloc(1 << 16);
-	int one = 1, l, c;
 	size_t got = 0;
 	ssize_t n;
-	char ch;
+	int l, c;
 
-	if (!buf || unshare(CLONE_NEWNET) || write(up, "u", 1) != 1 ||
-	    read(down, &ch, 1) != 1)
-		_exit(1);
-	if (sh("ip link set lo up && ip addr add 10.78.0.2/24 dev vb && ip link set vb up"))
-		_exit(2);
-	if (cfg->ingress && sh("tc qdisc add dev vb ingress && tc filter add dev vb ingress %s",
-			       cfg->ingress))
-		_exit(3);
-	sa.sin_addr.s_addr = htonl(0x0a4e0002);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (void *)&sa, sizeof(sa)) || listen(l, 1) || write(up, "l", 1) != 1)
-		_exit(4);
+	l = plnet_child_listen(up, down, NET, PORT, cfg->ingress);
+	if (!buf || l < 0)
+		_exit(l < 0 ? -l : 1);
 	c = accept(l, NULL, NULL);
 	if (c < 0)
 		_exit(5);
@@ -158,10 +130,7 @@ static void rx_child(const struct rx_cfg *cfg, int up, int down)
 	}
 	if (n < 0 || (want && got != cfg->len))
 		_exit(10);
-	/* Our netns (and the veth in it) lives until the capture is read. */
-	if (write(up, "d", 1) != 1 || read(down, &ch, 1) != 1)
-		_exit(11);
-	_exit(0);
+	_exit(plnet_child_end(up, down) ? 11 : 0);
 }
 
 /* ---- the link, the pacer and the capture ---- */
@@ -238,7 +207,6 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(PORT) };
 	struct sockaddr_ll ll = { .sll_family = AF_PACKET };
 	int rcvbuf = 64 << 20, on = 1;
-	char ch;
 
 	ASSERT_EQ(0, pipe(self->up));
 	ASSERT_EQ(0, pipe(self->down));
@@ -246,17 +214,13 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 	ASSERT_LE(0, self->child);
 	if (!self->child)
 		rx_child(cfg, self->up[1], self->down[0]);
-	ASSERT_EQ(1, read(self->up[0], &ch, 1));
-	sh("ip link del va 2>/dev/null");
 	if (strcmp(root_qdisc, "fq")) {
 		char err[256];
 
 		ASSERT_EQ(0, pl_qdisc_register(err, sizeof(err))) TH_LOG("%s", err);
 	}
-	ASSERT_EQ(0, sh("ip link add va type veth peer name vb && ip link set vb netns %d && "
-			"ip addr add 10.78.0.1/24 dev va && ip link set va up && "
-			"tc qdisc replace dev va root %s", self->child,
-			strcmp(root_qdisc, "fq") ? root_qdisc :
+	ASSERT_EQ(0, plnet_link(self->up[0], self->down[1], self->child, NET));
+	ASSERT_EQ(0, sh("tc qdisc replace dev va root %s", strcmp(root_qdisc, "fq") ? root_qdisc :
 			"fq horizon 60s horizon_cap flow_limit 1000"));
 	if (scale) {
 		self->skel = pace__open();
@@ -270,8 +234,6 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 		ASSERT_EQ(0, bpf_tc_hook_create(&self->hook));
 		ASSERT_EQ(0, tc_attach(&self->hook, self->skel));
 	}
-	ASSERT_EQ(1, write(self->down[1], "v", 1));
-	ASSERT_EQ(1, read(self->up[0], &ch, 1));
 
 	/* ETH_P_ALL: only such taps see outgoing packets (dev_queue_xmit_nit). */
 	self->ps = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
@@ -283,7 +245,7 @@ static void link_up(struct __test_metadata *_metadata, FIXTURE_DATA(pace) *self,
 	ASSERT_EQ(0, bind(self->ps, (void *)&ll, sizeof(ll)));
 
 	self->fd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_addr.s_addr = htonl(0x0a4e0002);
+	sa.sin_addr.s_addr = plnet_addr(NET, 2);
 	ASSERT_EQ(0, connect(self->fd, (void *)&sa, sizeof(sa)));
 	ASSERT_EQ(0, pl_upgrade(self->fd, &self->ab, &self->ba));
 }
@@ -1059,15 +1021,15 @@ static int cli_conn(FIXTURE_DATA(pace) *self, int uid, int port, const char *arg
 	FILE *f;
 
 	unlink("/tmp/pace-cli/srv.err");	/* the last one's, maybe another user's */
-	run(&rc, uid, "%s listen 10.78.0.1:%d --cert /tmp/pace-cli/c.pem --key /tmp/pace-cli/k.pem "
+	run(&rc, uid, "%s listen 10.%d.0.1:%d --cert /tmp/pace-cli/c.pem --key /tmp/pace-cli/k.pem "
 	    "--tpl-mode 5 --tpl-lock -v --exec cat --once %s </dev/null >/dev/null "
-	    "2>/tmp/pace-cli/srv.err &", uid < 0 ? CLI : CLI_ANYONE, port, args);
+	    "2>/tmp/pace-cli/srv.err &", uid < 0 ? CLI : CLI_ANYONE, NET, port, args);
 	if (rc)
 		return -1;
 	/* Until the server listens. */
 	out = run(&rc, -1, "i=0; while [ $i -lt 100 ]; do echo hello | busybox nsenter -t %d -n "
-		  CLI " connect 10.78.0.1:%d --ca /tmp/pace-cli/c.pem --sni pace 2>/dev/null && "
-		  "exit 0; i=$((i + 1)); sleep 0.1; done; exit 1", self->child, port);
+		  CLI " connect 10.%d.0.1:%d --ca /tmp/pace-cli/c.pem --sni pace 2>/dev/null && "
+		  "exit 0; i=$((i + 1)); sleep 0.1; done; exit 1", self->child, NET, port);
 	if (rc || strcmp(out, "hello\n"))
 		return -1;
 	/* The server said what it did with the pacer before the handshake. */

@@ -21,7 +21,6 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
-#include <stdarg.h>
 #include <fcntl.h>
 #include <pthread.h>
 #include <sched.h>
@@ -43,19 +42,13 @@
 
 #include "kselftest_harness.h"
 #include "plfixture.h"
+#include "plnet.h"
 
 #define MIB		(1 << 20)
 #define SEED		0x0123456789abcdefULL
 #define SCHED_KEEP	PLASMATIC_TPL_SCHED_LEN
 
 /* ---- socket options ---- */
-
-static int tpl_set(int fd, int opt, uint8_t mode, uint8_t flags, uint64_t seed)
-{
-	struct plasmatic_tpl t = { .mode = mode, .flags = flags, .seed = seed };
-
-	return setsockopt(fd, SOL_PLASMATIC, opt, &t, sizeof(t)) ? -errno : 0;
-}
 
 static int tpl_state(int fd, struct plasmatic_tpl_state *st)
 {
@@ -747,48 +740,27 @@ TEST_F(tpl, bad_arguments)
 /* ==== segments on the wire: veth between two network namespaces ==== */
 
 #define CAP_PORT	7799
+#define CAP_NET		77	/* 10.77.0.0/24 (plnet.h) */
 #define CAP_MAX_PKTS	20000
 
 struct seg {
 	uint32_t seq, len;
 };
 
-static int sh(const char *fmt, ...)
-{
-	char cmd[512];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(cmd, sizeof(cmd), fmt, ap);
-	va_end(ap);
-	return system(cmd);
-}
-
 /* Child: the receiver in its own netns; reads until EOF, then waits. */
 static void cap_child(int up, int down)
 {
-	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons(CAP_PORT) };
-	int one = 1, l, c;
-	char ch, buf[65536];
+	int l = plnet_child_listen(up, down, CAP_NET, CAP_PORT, NULL), c;
+	char buf[65536];
 
-	if (unshare(CLONE_NEWNET) || write(up, "u", 1) != 1 || read(down, &ch, 1) != 1)
-		_exit(1);
-	if (sh("ip link set lo up && ip addr add 10.77.0.2/24 dev vb && ip link set vb up"))
-		_exit(2);
-	sa.sin_addr.s_addr = htonl(0x0a4d0002);
-	l = socket(AF_INET, SOCK_STREAM, 0);
-	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(l, (void *)&sa, sizeof(sa)) || listen(l, 1) || write(up, "l", 1) != 1)
-		_exit(3);
+	if (l < 0)
+		_exit(-l);
 	c = accept(l, NULL, NULL);
 	if (c < 0)
-		_exit(4);
+		_exit(5);
 	while (read(c, buf, sizeof(buf)) > 0)
 		;
-	/* Our netns (and the veth in it) lives until the capture is read. */
-	if (write(up, "d", 1) != 1 || read(down, &ch, 1) != 1)
-		_exit(5);
-	_exit(0);
+	_exit(plnet_child_end(up, down) ? 6 : 0);
 }
 
 /*
@@ -823,12 +795,7 @@ TEST_F_TIMEOUT(tpl, records_start_segments, 300)
 	ASSERT_LE(0, pid);
 	if (!pid)
 		cap_child(up[1], down[0]);
-	ASSERT_EQ(1, read(up[0], &ch, 1));
-	sh("ip link del va 2>/dev/null");
-	ASSERT_EQ(0, sh("ip link add va type veth peer name vb && ip link set vb netns %d && "
-			"ip addr add 10.77.0.1/24 dev va && ip link set va up", pid));
-	ASSERT_EQ(1, write(down[1], "v", 1));
-	ASSERT_EQ(1, read(up[0], &ch, 1));
+	ASSERT_EQ(0, plnet_link(up[0], down[1], pid, CAP_NET));
 
 	/* ETH_P_ALL: only such taps see outgoing packets (dev_queue_xmit_nit). */
 	ps = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_ALL));
@@ -839,7 +806,7 @@ TEST_F_TIMEOUT(tpl, records_start_segments, 300)
 	ASSERT_EQ(0, bind(ps, (void *)&ll, sizeof(ll)));
 
 	fd = socket(AF_INET, SOCK_STREAM, 0);
-	sa.sin_addr.s_addr = htonl(0x0a4d0002);
+	sa.sin_addr.s_addr = plnet_addr(CAP_NET, 2);
 	ASSERT_EQ(0, connect(fd, (void *)&sa, sizeof(sa)));
 	ASSERT_EQ(0, pl_upgrade(fd, &self->ab, NULL));
 	for (int m = 1; m < PLASMATIC_TPL_MODES; m++)
