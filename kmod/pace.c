@@ -100,66 +100,71 @@ void pl_pace_free(struct pl_pace *pace)
 		call_rcu(&pace->rcu, pl_pace_free_rcu);
 }
 
-/* Double the ring, outside the lock (we may sleep); false if we cannot. */
-static bool pl_pace_grow(struct pl_pace *pace)
+/*
+ * Make @ring (@size entries, bigger than the ring) @pace's ring, with the
+ * queued records in it; the old ring, for the caller to free once it has
+ * dropped the lock (the pacer reads the ring under the lock only).
+ */
+static struct pl_pace_rec *pl_pace_swap(struct pl_pace *pace,
+					struct pl_pace_rec *ring, u32 size)
+	__must_hold(&pace->lock)
 {
-	struct pl_pace_rec *ring, *old;
-	u32 size, i, n;
+	struct pl_pace_rec *old = pace->ring;
+	u32 i, n = pace->head - pace->tail;
 
-	if (pace->size >= PL_PACE_MAX)
-		return false;
-	size = pace->size * 2;
-	ring = kvcalloc(size, sizeof(*ring), GFP_KERNEL);
-	if (!ring)
-		return false;
-
-	spin_lock_bh(&pace->lock);
-	n = pace->head - pace->tail;
 	for (i = 0; i < n; i++)
-		ring[i] = pace->ring[(pace->tail + i) & (pace->size - 1)];
-	old = pace->ring;
+		ring[i] = old[(pace->tail + i) & (pace->size - 1)];
 	pace->ring = ring;
 	pace->size = size;
 	pace->tail = 0;
 	pace->head = n;
-	spin_unlock_bh(&pace->lock);
-	/* The pacer reads the ring under the lock only. */
-	kvfree(old);
-	return true;
+	return old;
 }
 
 /*
  * A shaped record starting at @seq is about to be queued to TCP.  The caller
  * holds the socket lock, so snd_nxt is stable: records below it have been
  * sent, with or without a pacer, and are dropped.
+ *
+ * One lock section per record.  A bigger ring is allocated before it (we
+ * may sleep, the lock is a spinlock) when the ring looks full: only the
+ * sender, under the socket lock, moves head and changes the size, and the
+ * pacer only moves tail forward, so the ring is at most as full as it
+ * looks without the lock.  Under the lock the new ring replaces the old if
+ * the ring is still full once the sent records are dropped; whichever ring
+ * is left over is freed after it.
  */
 void pl_pace_add(struct sock *sk, struct pl_pace *pace, u32 seq, u32 delay_us)
 {
-	u32 snd_nxt = tcp_sk(sk)->snd_nxt;
-	bool full;
+	u32 snd_nxt = tcp_sk(sk)->snd_nxt, size = pace->size;
+	struct pl_pace_rec *spare = NULL;
 
 	sk_pacing_shift_update(sk, PL_PACE_SHIFT);
+	/* Racing the pacer's tail++ on purpose: a stale tail only errs full. */
+	if (data_race(pace->head - pace->tail) == size && size < PL_PACE_MAX) {
+		size *= 2;
+		spare = kvcalloc(size, sizeof(*spare), GFP_KERNEL);
+	}
+
 	spin_lock_bh(&pace->lock);
 	while (pace->tail != pace->head &&
 	       before(pace->ring[pace->tail & (pace->size - 1)].seq, snd_nxt)) {
 		pace->tail++;
 		pace->late++;
 	}
-	full = pace->head - pace->tail == pace->size;
-	spin_unlock_bh(&pace->lock);
-
-	if (full && !pl_pace_grow(pace)) {
-		spin_lock_bh(&pace->lock);
-		pace->overflow++;
-		spin_unlock_bh(&pace->lock);
-		return;
+	if (pace->head - pace->tail == pace->size) {
+		if (!spare) {
+			pace->overflow++;
+			goto out;
+		}
+		spare = pl_pace_swap(pace, spare, size);
 	}
-
-	spin_lock_bh(&pace->lock);
 	pace->ring[pace->head & (pace->size - 1)] =
 		(struct pl_pace_rec){ .seq = seq, .delay_us = delay_us };
 	pace->head++;
+out:
 	spin_unlock_bh(&pace->lock);
+	kvfree(spare);
 }
 
 /* Undo the last pl_pace_add() of @seq, if the pacer has not taken it. */
