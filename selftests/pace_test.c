@@ -443,6 +443,18 @@ static void draws(struct __test_metadata *_metadata, struct pl_tpl *tpl, size_t 
 		ASSERT_EQ(0, pl_tpl_next(tpl, &out[i]));
 }
 
+/* Our socket in @mode (@flags, @seed), then @total bytes of pl_fill(@fill) in one send(). */
+static void send_shaped(struct __test_metadata *_metadata, int fd, uint8_t mode, uint8_t flags,
+			uint64_t seed, size_t total, uint64_t fill)
+{
+	uint8_t *buf = xmalloc(total);
+
+	ASSERT_EQ(0, tpl_set(fd, PLASMATIC_TPL_TX, mode, flags, seed));
+	pl_fill(buf, total, fill);
+	ASSERT_EQ((ssize_t)total, send(fd, buf, total, 0));
+	free(buf);
+}
+
 static uint32_t scale_for(const struct pl_tpl_draw *d, size_t n)
 {
 	double mean = 0;
@@ -506,7 +518,6 @@ TEST_F_TIMEOUT(pace, gaps_follow_draws, 600)
 		struct pl_tpl *tpl;
 		size_t total = 0, n;
 		uint32_t scale;
-		uint8_t *buf;
 		double ks;
 		int err = 0;
 
@@ -523,12 +534,7 @@ TEST_F_TIMEOUT(pace, gaps_follow_draws, 600)
 			total += content_of(variant, d[i].size);
 
 		link_up(_metadata, self, &cfg, scale);
-		ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, mode, PLASMATIC_TPL_LOCK,
-				     SEED + mode));
-		buf = xmalloc(total);
-		pl_fill(buf, total, mode);
-		ASSERT_EQ((ssize_t)total, send(self->fd, buf, total, 0));
-		free(buf);
+		send_shaped(_metadata, self->fd, mode, PLASMATIC_TPL_LOCK, SEED + mode, total, mode);
 		ASSERT_EQ(0, pace_state(self->fd, &ps));
 		close(self->fd);
 		self->fd = -1;
@@ -666,7 +672,6 @@ TEST_F_TIMEOUT(pace, rotation_switches_timing, 300)
 	double ks_before, ks_new, ks_old;
 	struct pl_tpl *tpl;
 	size_t total = 0, n;
-	uint8_t *buf;
 	int err = 0;
 
 	tpl = pl_tpl_new(2, SEED + 2, false, &err);
@@ -684,11 +689,7 @@ TEST_F_TIMEOUT(pace, rotation_switches_timing, 300)
 		total += content_of(variant, d[i].size);
 
 	link_up(_metadata, self, &cfg, SCALE);
-	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 2, 0, SEED + 2));
-	buf = xmalloc(total);
-	pl_fill(buf, total, 8);
-	ASSERT_EQ((ssize_t)total, send(self->fd, buf, total, 0));
-	free(buf);
+	send_shaped(_metadata, self->fd, 2, 0, SEED + 2, total, 8);
 	wait_acked(self->fd);
 	ASSERT_EQ(0, pace_state(self->fd, &ps));
 	close(self->fd);
@@ -737,7 +738,6 @@ TEST_F_TIMEOUT(pace, loss_and_stall, 300)
 	};
 	struct pl_tpl *tpl;
 	size_t total = 0;
-	uint8_t *buf;
 	double t0;
 	int err = 0;
 
@@ -750,11 +750,7 @@ TEST_F_TIMEOUT(pace, loss_and_stall, 300)
 	cfg.len = total;
 
 	link_up(_metadata, self, &cfg, PACE_SCALE_REAL);
-	ASSERT_EQ(0, tpl_set(self->fd, PLASMATIC_TPL_TX, 4, PLASMATIC_TPL_LOCK, SEED + 4));
-	buf = xmalloc(total);
-	pl_fill(buf, total, 4);
-	ASSERT_EQ((ssize_t)total, send(self->fd, buf, total, 0));
-	free(buf);
+	send_shaped(_metadata, self->fd, 4, PLASMATIC_TPL_LOCK, SEED + 4, total, 4);
 	wait_acked(self->fd);
 	ASSERT_EQ(0, pace_state(self->fd, &ps));
 	printf("# paced %llu, retransmissions %llu, late %llu, queued %llu\n",
