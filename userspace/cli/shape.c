@@ -424,7 +424,7 @@ int pl_shape_auto(int fd, char *dev, size_t devlen, char *err, size_t errlen)
 
 	libbpf_set_print(NULL);
 	if (egress_dev(fd, dev, devlen)) {
-		snprintf(dev, devlen, "?");
+		*dev = 0;
 		seterr(err, errlen, "cannot tell which device the connection leaves by");
 		return -1;
 	}
