@@ -658,12 +658,14 @@ TEST_F_TIMEOUT(pace, seed_update_switches_timing, 300)
  * Unlocked, mode 2 rotates to mode 4 after 1024 records (SPEC 9.4): the
  * 300 gaps from the rotation on follow mode 4's draws, not what mode 2
  * would have drawn, and every record's size is the rotating engine's.
- * Scale 2x: mode 2's 1024 records (2..10 ms apart) take about 6 s, mode
- * 4's (10..50 ms, mean 30) about 9 s.
+ * Scale 4x, so that mode 4's gaps (20..100 ms) have the other tests' mean
+ * of 60 ms: mode 2's 1024 records (4..20 ms apart) take about 12 s, mode
+ * 4's 300 about 18 s.  The gaps before the rotation are only printed:
+ * mode 2's own timing is gaps_follow_draws' (at 20x).
  */
 TEST_F_TIMEOUT(pace, rotation_switches_timing, 300)
 {
-	enum { R = 1024, H = 300, SCALE = 2000 };
+	enum { R = 1024, H = 300, SCALE = 4000 };
 	struct pl_tpl_draw *d = xmalloc((R + H) * sizeof(*d));
 	struct pl_tpl_draw *old = xmalloc((R + H) * sizeof(*old));
 	struct rec *r = xmalloc((R + H + 8) * sizeof(*r));
@@ -709,7 +711,6 @@ TEST_F_TIMEOUT(pace, rotation_switches_timing, 300)
 	printf("# KS D: mode 2 before the rotation %.3f; after it against mode 4 %.3f, "
 	       "against mode 2 %.3f; paced %llu\n", ks_before, ks_new, ks_old,
 	       (unsigned long long)ps.paced);
-	EXPECT_GT(0.15, ks_before);
 	EXPECT_GT(0.1, ks_new);
 	EXPECT_LT(0.4, ks_old);
 	EXPECT_EQ(R + H, ps.paced);
