@@ -402,6 +402,11 @@ static bool pl_rx_is_key_update(struct sk_buff *skb, u8 *requested)
  * records use the next secret and the record is not delivered: returns
  * true.  With PLASMATIC_RX keys the record is delivered and the parser
  * stops behind it until the application sets the next key.
+ *
+ * update_requested asks for our KeyUpdate before our next data (SPEC
+ * 8.4).  The kernel sends it if it has the TX traffic secret; if not (TX
+ * keys from PLASMATIC_TX, or none yet) only the application can, so the
+ * KeyUpdate is delivered as a handshake record although RX has moved on.
  */
 static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 			     struct sk_buff *skb, int *err)
@@ -418,11 +423,15 @@ static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	}
 
 	*err = pl_cipher_update(&ctx->rx.cipher);
-	if (*err)
+	if (*err) {
 		*err = pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
-	else if (requested == PLASMATIC_KU_REQUESTED &&
-		 ctx->by_secret[PL_DIR_TX])
-		ctx->tx.key_update_due = true;
+		return true;
+	}
+	if (requested != PLASMATIC_KU_REQUESTED)
+		return true;
+	if (!ctx->by_secret[PL_DIR_TX])
+		return false;
+	ctx->tx.key_update_due = true;
 	return true;
 }
 

@@ -3404,6 +3404,61 @@ TEST_F(pl, ktls_key_update_tx)
 }
 
 /*
+ * RX keys from a traffic secret, TX keys from a kTLS structure: the kernel
+ * moves RX to the next secret itself but cannot send a KeyUpdate, so one
+ * with update_requested is delivered as a handshake record (between the
+ * data around it) for the application to answer with its own KeyUpdate
+ * and PLASMATIC_TX (SPEC 8.4: before its next data).  One not requested
+ * is not delivered.  Review nit: the request was swallowed, "three"
+ * followed "onetwo" and the peer never got its KeyUpdate.
+ */
+TEST_F(pl, key_update_requested_rx_secret_tx_ktls)
+{
+	uint8_t *w = xmalloc(5 * PL_MAX_WIRE_LEN), buf[64];
+	struct secret_dir sab, sba;
+	size_t wl;
+	int t;
+
+	FILL_SECRETS(&sab, &sba);
+	ASSERT_EQ(0, keys_from_secret(&self->ab, &sab, self->ab.seq));
+	ASSERT_EQ(0, pl_ulp(self->a));
+	ASSERT_EQ(0, pl_set_dir(self->a, &self->ab, 1));
+	ASSERT_EQ(0, set_secret_dir(self->a, &self->ba, &sba, 0));
+	PEER_FROM_SECRETS(&sab, &sba);
+
+	wl = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "one", 3, NULL, w);
+	wl += PEER_SEAL(PLASMATIC_CT_HANDSHAKE, ku_not_requested, 5, NULL, w + wl);
+	ASSERT_EQ(0, pl_tx_key_update(self->peer->tx));
+	wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "two", 3, NULL, w + wl);
+	wl += PEER_SEAL(PLASMATIC_CT_HANDSHAKE, ku_requested, 5, NULL, w + wl);
+	ASSERT_EQ(0, pl_tx_key_update(self->peer->tx));
+	wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "three", 5, NULL, w + wl);
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ(6, recv(self->a, buf, 6, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "onetwo", 6));
+	ASSERT_EQ(5, recv_type(self->a, &t, buf, sizeof(buf), 0));
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, t) TH_LOG("update_requested not delivered");
+	EXPECT_EQ(0, memcmp(buf, ku_requested, 5));
+	/* RX is on the next secret already: no PLASMATIC_RX to set. */
+	EXPECT_EQ(-EBUSY, set_keys(self->a, &self->ba, 0));
+	ASSERT_EQ(5, recv_type(self->a, &t, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, t);
+	EXPECT_EQ(0, memcmp(buf, "three", 5));
+
+	/* The application answers; the peer follows. */
+	ASSERT_EQ(5, send_type(self->a, PLASMATIC_CT_HANDSHAKE, ku_not_requested, 5, 0));
+	ASSERT_EQ(0, keys_next(&self->ab, &sab));
+	ASSERT_EQ(0, set_keys(self->a, &self->ab, 1));
+	ASSERT_EQ(4, send(self->a, "four", 4, 0));
+	EXPECT_KEY_UPDATE(ku_not_requested);
+	ASSERT_EQ(0, pl_rx_key_update(self->peer->rx));
+	EXPECT_DATA("four");
+	free(w);
+}
+
+/*
  * userfaultfd stand-in for a second thread of the caller rewriting a
  * crypto_info while the kernel reads it: the structure starts 4 bytes
  * before the end of page A, so its header (version, cipher type) is on A
