@@ -710,14 +710,90 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 	return copied ?: err;
 }
 
+/* Plaintext to read before RX keys, or the keys, or the end. */
+static bool pl_rx_plain_go_on(struct sock *sk, struct plasmatic_context *ctx)
+{
+	return pl_rx_ready(ctx) || tcp_inq(sk) || READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/*
+ * recvmsg before RX keys: TCP's, but never asleep inside it.  A reader
+ * asleep in tcp_recvmsg() while another thread set PLASMATIC_RX woke up
+ * to copy what the record parser had left in TCP: bytes of the record
+ * stream, never authenticated, returned as plaintext, and the stream
+ * behind them out of step (found by sockopt_fuzz_test).  So TCP's
+ * recvmsg runs only without waiting, with rx.upgrade read-held, which
+ * setting RX keys write-holds; the waiting is done here, and ends when
+ * keys come too: then *records is set if nothing was copied, and the
+ * caller reads records instead.  TCP's SO_RCVLOWAT is not waited for here: a
+ * read returns what there is, as poll would have it.
+ */
+static int pl_recvmsg_plain(struct sock *sk, struct plasmatic_context *ctx,
+			    struct msghdr *msg, size_t len, int flags,
+			    int *addr_len, bool *records)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	int copied = 0;
+	int ret;
+
+	for (;;) {
+		ret = down_read_interruptible(&ctx->rx.upgrade);
+		if (ret)
+			return copied ?: sock_intr_errno(timeo);
+		if (pl_rx_ready(ctx)) {
+			up_read(&ctx->rx.upgrade);
+			*records = !copied;
+			return copied;
+		}
+		ret = pl_proto_recvmsg_al(ctx->sk_proto, sk, msg, len - copied,
+					  flags | MSG_DONTWAIT, addr_len);
+		up_read(&ctx->rx.upgrade);
+		if (ret > 0) {
+			copied += ret;
+			if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) ||
+			    copied >= len)
+				return copied;
+			continue;
+		}
+		if (ret != -EAGAIN || !timeo)
+			return copied ?: ret;
+		if (signal_pending(current))
+			return copied ?: sock_intr_errno(timeo);
+
+		lock_sock(sk);
+		add_wait_queue(sk_sleep(sk), &wait);
+		sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+		sk_wait_event(sk, &timeo, pl_rx_plain_go_on(sk, ctx), &wait);
+		sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+		remove_wait_queue(sk_sleep(sk), &wait);
+		release_sock(sk);
+		if (signal_pending(current))
+			return copied ?: sock_intr_errno(timeo);
+		if (!timeo && !pl_rx_plain_go_on(sk, ctx))
+			return copied ?: -EAGAIN;
+	}
+}
+
 int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags
 	       PL_RECVMSG_ADDR_LEN_ARG)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
+	bool records = false;
 	int ret;
 
-	if (!pl_rx_ready(ctx) || (flags & MSG_ERRQUEUE))
+	if (flags & MSG_ERRQUEUE)
 		return pl_proto_recvmsg(ctx->sk_proto, sk, msg, len, flags);
+	if (!pl_rx_ready(ctx)) {
+		if (flags & MSG_OOB)
+			return pl_proto_recvmsg(ctx->sk_proto, sk, msg, len,
+						flags);
+		ret = pl_recvmsg_plain(sk, ctx, msg, len, flags,
+				       PL_RECVMSG_ADDR_LEN_VAL, &records);
+		if (!records)
+			return ret;
+	}
 	if (flags & MSG_OOB)
 		return -EINVAL;
 
@@ -862,6 +938,7 @@ void pl_rx_rekey(struct sock *sk, struct plasmatic_context *ctx,
 void pl_rx_init(struct plasmatic_context *ctx)
 {
 	__skb_queue_head_init(&ctx->rx.done);
+	init_rwsem(&ctx->rx.upgrade);
 	INIT_WORK(&ctx->rx.work, pl_rx_work);
 }
 

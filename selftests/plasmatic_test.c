@@ -2395,6 +2395,71 @@ static int join_within(pthread_t t, int sec)
 	return pthread_timedjoin_np(t, NULL, &ts);
 }
 
+struct recv_into {
+	int fd;
+	ssize_t ret;
+	int err;
+	char buf[64];
+};
+
+static void *recv_into_fn(void *arg)
+{
+	struct recv_into *r = arg;
+
+	r->ret = recv(r->fd, r->buf, sizeof(r->buf), 0);
+	r->err = errno;
+	return NULL;
+}
+
+/*
+ * A recv blocked on a socket with the ULP but no RX keys yet while another
+ * thread sets them, then the peer sends a record (bad: plaintext).  It
+ * used to sleep on in TCP's recvmsg: the record parser took the record
+ * and the reader then copied what the parser left in TCP as if it were
+ * plaintext: with a good record it never returned (EAGAIN at SO_RCVTIMEO),
+ * with plaintext it returned the bytes behind the 5 the parser took as a
+ * header (found by sockopt_fuzz_test).  Now it reads the record, or fails.
+ */
+static void recv_across_rx_keys(struct __test_metadata *_metadata,
+				FIXTURE_DATA(pl) *self, bool bad)
+{
+	static const char plain[] = "plaintext after the keys";
+	struct recv_into r = { .fd = self->a, .ret = -2 };
+	pthread_t th;
+
+	ASSERT_EQ(0, pl_ulp(self->a));
+	ASSERT_EQ(0, pl_set_dir(self->a, &self->ab, 1));
+	self->peer = xmalloc(sizeof(*self->peer));
+	ASSERT_EQ(0, pl_peer_init(self->peer, self->b, &self->ab, &self->ba));
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ(0, pthread_create(&th, NULL, recv_into_fn, &r));
+	usleep(200000);
+	ASSERT_EQ(0, pl_set_dir(self->a, &self->ba, 0));
+	if (bad) {
+		ASSERT_EQ((ssize_t)sizeof(plain), pl_write_all(self->b, plain, sizeof(plain)));
+	} else {
+		ASSERT_EQ(1, pl_peer_send_data(self->peer, "secret", 6, MAX_CONTENT));
+	}
+	ASSERT_EQ(0, join_within(th, 10)) TH_LOG("recv still blocked");
+	if (bad) {
+		EXPECT_EQ(-1, r.ret) TH_LOG("%zd bytes read", r.ret);
+		EXPECT_NE(EAGAIN, r.err) TH_LOG("recv: %s", strerror(r.err));
+		return;
+	}
+	ASSERT_EQ(6, r.ret) TH_LOG("recv: %s", r.ret < 0 ? strerror(r.err) : "short");
+	EXPECT_EQ(0, memcmp(r.buf, "secret", 6));
+}
+
+TEST_F_TIMEOUT(pl, recv_blocked_across_rx_keys, 60)
+{
+	recv_across_rx_keys(_metadata, self, false);
+}
+
+TEST_F_TIMEOUT(pl, recv_blocked_across_rx_keys_bad_record, 60)
+{
+	recv_across_rx_keys(_metadata, self, true);
+}
+
 /* shutdown() from another thread wakes a recv blocked on a record. */
 TEST_F(pl, shutdown_wakes_blocking_recv)
 {
