@@ -7,6 +7,7 @@
 #   make fuzz     build the libFuzzer targets and seed corpora (build/fuzz)
 #   make fuzz-long  10 million executions of each fuzz target (README)
 #   make fuzz-kernel-long  the kernel's socket options fuzzed in the VM, long
+#   make stress-long  64 connections x 8 MiB each way in the VM (stress_test)
 #   make clean    leave the tree as cloned
 #
 # KVER selects the kernel to build the module for; it defaults to the one
@@ -92,9 +93,17 @@ fuzz-kernel-long: kmod selftests
 		$(if $(SOCKOPT_FUZZ_SEED),SOCKOPT_FUZZ_SEED=$(SOCKOPT_FUZZ_SEED)) \
 		build/selftests/sockopt_fuzz_test)"
 
+# Stress in the VM (selftests/stress_test.c): STRESS_CONNS connections of
+# STRESS_BYTES each way (the vm suite runs 64 x 256K).
+STRESS_CONNS ?= 64
+STRESS_BYTES ?= 8M
+stress-long: kmod selftests
+	nice -n 15 tools/vm --timeout 14400 -- "insmod kmod/plasmatic.ko && \
+		STRESS_CONNS=$(STRESS_CONNS) STRESS_BYTES=$(STRESS_BYTES) build/selftests/stress_test"
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean fuzz-kernel-long \
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean fuzz-kernel-long stress-long \
 	fuzz fuzz-long
