@@ -6,6 +6,8 @@
 #                 (makes its chroot the first time, as root; README)
 #   make fuzz     build the libFuzzer targets and seed corpora (build/fuzz)
 #   make fuzz-long  10 million executions of each fuzz target (README)
+#   make fuzz-kernel-long  the kernel's socket options fuzzed in the VM, long
+#   make stress-long  64 connections x 8 MiB each way in the VM (stress_test)
 #   make clean    leave the tree as cloned
 #
 # KVER selects the kernel to build the module for; it defaults to the one
@@ -80,9 +82,28 @@ mutate-long: kmod selftests
 	tools/vm --timeout 7200 -- "insmod $${PLASMATIC_KO:-kmod/plasmatic.ko} && \
 		MUTATE_ROUNDS=$(MUTATE_ROUNDS) build/selftests/mutate_test"
 
+# The kernel's socket options fuzzed in the VM (selftests/sockopt_fuzz_test.c)
+# for long: SOCKOPT_FUZZ_ROUNDS rounds per socket state (default 500, about
+# half an hour under TCG), SOCKOPT_FUZZ_SEED to repeat a seed.  The vm suite
+# of make check runs 8.
+SOCKOPT_FUZZ_ROUNDS ?= 500
+fuzz-kernel-long: kmod selftests
+	nice -n 15 tools/vm --timeout 14400 -- "insmod $${PLASMATIC_KO:-kmod/plasmatic.ko} && $(strip \
+		SOCKOPT_FUZZ_ROUNDS=$(SOCKOPT_FUZZ_ROUNDS) \
+		$(if $(SOCKOPT_FUZZ_SEED),SOCKOPT_FUZZ_SEED=$(SOCKOPT_FUZZ_SEED)) \
+		build/selftests/sockopt_fuzz_test)"
+
+# Stress in the VM (selftests/stress_test.c): STRESS_CONNS connections of
+# STRESS_BYTES each way (the vm suite runs 64 x 256K).
+STRESS_CONNS ?= 64
+STRESS_BYTES ?= 8M
+stress-long: kmod selftests
+	nice -n 15 tools/vm --timeout 14400 -- "insmod kmod/plasmatic.ko && \
+		STRESS_CONNS=$(STRESS_CONNS) STRESS_BYTES=$(STRESS_BYTES) build/selftests/stress_test"
+
 clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean \
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean fuzz-kernel-long stress-long \
 	fuzz fuzz-long

@@ -145,15 +145,23 @@ static inline bool pl_msg_more(int flags)
  * headers and defines PL_RECVMSG_ADDR_LEN while it is there.
  * PL_RECVMSG_ADDR_LEN_ARG ends pl_recvmsg()'s prototype (written after
  * the flags argument, no comma); pl_proto_recvmsg() calls TCP's handler
- * from pl_recvmsg(), passing its addr_len on where there is one.
+ * from pl_recvmsg(), passing its addr_len on where there is one.  A
+ * helper gets PL_RECVMSG_ADDR_LEN_VAL (addr_len, or NULL) and calls
+ * pl_proto_recvmsg_al(), which passes it on or drops it.
  */
 #ifdef PL_RECVMSG_ADDR_LEN
 #define PL_RECVMSG_ADDR_LEN_ARG	\
 	, int *addr_len
+#define PL_RECVMSG_ADDR_LEN_VAL		addr_len
+#define pl_proto_recvmsg_al(prot, sk, msg, len, flags, al)	\
+	((prot)->recvmsg(sk, msg, len, flags, al))
 #define pl_proto_recvmsg(prot, sk, msg, len, flags)	\
 	((prot)->recvmsg(sk, msg, len, flags, addr_len))
 #else
 #define PL_RECVMSG_ADDR_LEN_ARG
+#define PL_RECVMSG_ADDR_LEN_VAL		NULL
+#define pl_proto_recvmsg_al(prot, sk, msg, len, flags, al)	\
+	((prot)->recvmsg(sk, msg, len, flags))
 #define pl_proto_recvmsg(prot, sk, msg, len, flags)	\
 	((prot)->recvmsg(sk, msg, len, flags))
 #endif

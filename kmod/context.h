@@ -14,6 +14,7 @@
 #define _PLASMATIC_CONTEXT_H
 
 #include <linux/mutex.h>
+#include <linux/rwsem.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <linux/tls.h>
@@ -164,6 +165,12 @@ struct pl_rx {
 	 * is taken from TCP until PLASMATIC_RX is set again; READ_ONCE.
 	 */
 	bool key_update_pending;
+	/*
+	 * Read-held around TCP's recvmsg before RX keys (which then never
+	 * waits inside), write-held while PLASMATIC_RX / _RX_SECRET are set;
+	 * taken before the socket lock.  See pl_recvmsg_plain().
+	 */
+	struct rw_semaphore upgrade;
 	struct work_struct work;
 };
 

@@ -9,7 +9,12 @@
  * its buffers are small and linear.
  *
  * All functions run in process context under the socket lock; requests
- * may complete asynchronously and are waited for.
+ * may complete asynchronously and are waited for.  The nonce of a request
+ * lives beside the request (struct pl_cipher, struct pl_eem), not on the
+ * stack: an asynchronous implementation may read it, or DMA-map it, from
+ * another context (a stack with CONFIG_VMAP_STACK cannot be DMA-mapped),
+ * as net/tls keeps its IVs in its records and requests.  One request per
+ * key and direction, used under that direction's locks, so one nonce.
  */
 #include <linux/errno.h>
 #include <linux/random.h>
@@ -260,17 +265,19 @@ void pl_cipher_free(struct pl_cipher *c)
 	crypto_free_aead(c->aead);
 	c->aead = NULL;
 	memzero_explicit(c->iv, sizeof(c->iv));
+	memzero_explicit(c->nonce, sizeof(c->nonce));
 	memzero_explicit(c->secret, sizeof(c->secret));
 }
 
 /* RFC 8446 section 5.3: the static IV xor the sequence number. */
-static void pl_cipher_nonce(const struct pl_cipher *c, u8 *nonce)
+static u8 *pl_cipher_nonce(struct pl_cipher *c)
 {
 	u8 seq[8];
 
-	memcpy(nonce, c->iv, PL_NONCE_LEN);
+	memcpy(c->nonce, c->iv, PL_NONCE_LEN);
 	put_unaligned_be64(c->seq, seq);
-	crypto_xor(nonce + PL_NONCE_LEN - sizeof(seq), seq, sizeof(seq));
+	crypto_xor(c->nonce + PL_NONCE_LEN - sizeof(seq), seq, sizeof(seq));
+	return c->nonce;
 }
 
 /*
@@ -280,13 +287,11 @@ static void pl_cipher_nonce(const struct pl_cipher *c, u8 *nonce)
 int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int pt_len)
 {
-	u8 nonce[PL_NONCE_LEN];
 	int err;
 
 	if (c->seq >= c->seq_limit)
 		return -EKEYEXPIRED;
-	pl_cipher_nonce(c, nonce);
-	err = pl_aead_run(c->req, sg, 5, pt_len, nonce, true);
+	err = pl_aead_run(c->req, sg, 5, pt_len, pl_cipher_nonce(c), true);
 	if (!err)
 		c->seq++;
 	return err;
@@ -296,11 +301,9 @@ int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
 int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int ct_len)
 {
-	u8 nonce[PL_NONCE_LEN];
 	int err;
 
-	pl_cipher_nonce(c, nonce);
-	err = pl_aead_run(c->req, sg, 5, ct_len, nonce, false);
+	err = pl_aead_run(c->req, sg, 5, ct_len, pl_cipher_nonce(c), false);
 	if (!err)
 		c->seq++;
 	return err;
@@ -342,12 +345,14 @@ void pl_eem_free(struct pl_eem *e)
 	kfree_sensitive(e->buf);
 	e->buf = NULL;
 	memzero_explicit(e->salt, sizeof(e->salt));
+	memzero_explicit(e->nonce, sizeof(e->nonce));
 }
 
-static void pl_eem_nonce(const struct pl_eem *e, u8 *nonce)
+static u8 *pl_eem_nonce(struct pl_eem *e)
 {
-	memcpy(nonce, e->salt, sizeof(e->salt));
-	put_unaligned_be64(e->counter, nonce + sizeof(e->salt));
+	memcpy(e->nonce, e->salt, sizeof(e->salt));
+	put_unaligned_be64(e->counter, e->nonce + sizeof(e->salt));
+	return e->nonce;
 }
 
 /*
@@ -395,8 +400,8 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 {
 	unsigned int pt_len = e->len - PL_TAG_SIZE;
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
-	u8 nonce[PL_NONCE_LEN];
 	struct scatterlist sg;
+	u8 *nonce;
 	int err;
 
 	if (e->spent)
@@ -404,7 +409,7 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 
 	memcpy(e->buf, hdr, 5);
 	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
-	pl_eem_nonce(e, nonce);
+	nonce = pl_eem_nonce(e);
 	memcpy(pt + PL_EEM_OFF_NONCE, nonce, PL_NONCE_LEN);
 	memcpy(pt + PL_EEM_OFF_FRAGMENT, fragment, 2);
 	if (su)
@@ -447,8 +452,8 @@ int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 		enum pl_eem_result *res)
 {
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
-	u8 nonce[PL_NONCE_LEN];
 	struct scatterlist sg;
+	u8 *nonce;
 	int err;
 
 	*res = PL_EEM_BAD_NONCE;
@@ -458,7 +463,7 @@ int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 	memcpy(e->buf, hdr, 5);
 	memcpy(e->buf + 5, tag, PL_TAG_SIZE);
 	memcpy(pt, in, e->len);
-	pl_eem_nonce(e, nonce);
+	nonce = pl_eem_nonce(e);
 
 	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
 	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, e->len, nonce, false);

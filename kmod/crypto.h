@@ -21,6 +21,7 @@ struct pl_cipher {
 	struct crypto_aead *aead;
 	struct aead_request *req;
 	u8 iv[PL_NONCE_LEN];		/* the key's static IV */
+	u8 nonce[PL_NONCE_LEN];		/* @req's, while it runs */
 	u64 seq;			/* next record sequence number */
 	u64 seq_limit;			/* records allowed under this key */
 	u16 type;			/* TLS_CIPHER_* */
@@ -40,6 +41,7 @@ struct pl_eem {
 	 */
 	unsigned int pool_left;
 	u8 salt[4];
+	u8 nonce[PL_NONCE_LEN];		/* @req's, while it runs */
 	u64 counter;			/* next nonce's counter part */
 	bool spent;			/* the counter has been used up */
 	u8 framing;			/* PLASMATIC_FRAMING_* */

@@ -402,6 +402,11 @@ static bool pl_rx_is_key_update(struct sk_buff *skb, u8 *requested)
  * records use the next secret and the record is not delivered: returns
  * true.  With PLASMATIC_RX keys the record is delivered and the parser
  * stops behind it until the application sets the next key.
+ *
+ * update_requested asks for our KeyUpdate before our next data (SPEC
+ * 8.4).  The kernel sends it if it has the TX traffic secret; if not (TX
+ * keys from PLASMATIC_TX, or none yet) only the application can, so the
+ * KeyUpdate is delivered as a handshake record although RX has moved on.
  */
 static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 			     struct sk_buff *skb, int *err)
@@ -418,11 +423,15 @@ static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	}
 
 	*err = pl_cipher_update(&ctx->rx.cipher);
-	if (*err)
+	if (*err) {
 		*err = pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);
-	else if (requested == PLASMATIC_KU_REQUESTED &&
-		 ctx->by_secret[PL_DIR_TX])
-		ctx->tx.key_update_due = true;
+		return true;
+	}
+	if (requested != PLASMATIC_KU_REQUESTED)
+		return true;
+	if (!ctx->by_secret[PL_DIR_TX])
+		return false;
+	ctx->tx.key_update_due = true;
 	return true;
 }
 
@@ -701,14 +710,90 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 	return copied ?: err;
 }
 
+/* Plaintext to read before RX keys, or the keys, or the end. */
+static bool pl_rx_plain_go_on(struct sock *sk, struct plasmatic_context *ctx)
+{
+	return pl_rx_ready(ctx) || tcp_inq(sk) || READ_ONCE(sk->sk_err) ||
+	       (READ_ONCE(sk->sk_shutdown) & RCV_SHUTDOWN);
+}
+
+/*
+ * recvmsg before RX keys: TCP's, but never asleep inside it.  A reader
+ * asleep in tcp_recvmsg() while another thread set PLASMATIC_RX woke up
+ * to copy what the record parser had left in TCP: bytes of the record
+ * stream, never authenticated, returned as plaintext, and the stream
+ * behind them out of step (found by sockopt_fuzz_test).  So TCP's
+ * recvmsg runs only without waiting, with rx.upgrade read-held, which
+ * setting RX keys write-holds; the waiting is done here, and ends when
+ * keys come too: then *records is set if nothing was copied, and the
+ * caller reads records instead.  TCP's SO_RCVLOWAT is not waited for here: a
+ * read returns what there is, as poll would have it.
+ */
+static int pl_recvmsg_plain(struct sock *sk, struct plasmatic_context *ctx,
+			    struct msghdr *msg, size_t len, int flags,
+			    int *addr_len, bool *records)
+{
+	DEFINE_WAIT_FUNC(wait, woken_wake_function);
+	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
+	int copied = 0;
+	int ret;
+
+	for (;;) {
+		ret = down_read_interruptible(&ctx->rx.upgrade);
+		if (ret)
+			return copied ?: sock_intr_errno(timeo);
+		if (pl_rx_ready(ctx)) {
+			up_read(&ctx->rx.upgrade);
+			*records = !copied;
+			return copied;
+		}
+		ret = pl_proto_recvmsg_al(ctx->sk_proto, sk, msg, len - copied,
+					  flags | MSG_DONTWAIT, addr_len);
+		up_read(&ctx->rx.upgrade);
+		if (ret > 0) {
+			copied += ret;
+			if (!(flags & MSG_WAITALL) || (flags & MSG_PEEK) ||
+			    copied >= len)
+				return copied;
+			continue;
+		}
+		if (ret != -EAGAIN || !timeo)
+			return copied ?: ret;
+		if (signal_pending(current))
+			return copied ?: sock_intr_errno(timeo);
+
+		lock_sock(sk);
+		add_wait_queue(sk_sleep(sk), &wait);
+		sk_set_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+		sk_wait_event(sk, &timeo, pl_rx_plain_go_on(sk, ctx), &wait);
+		sk_clear_bit(SOCKWQ_ASYNC_WAITDATA, sk);
+		remove_wait_queue(sk_sleep(sk), &wait);
+		release_sock(sk);
+		if (signal_pending(current))
+			return copied ?: sock_intr_errno(timeo);
+		if (!timeo && !pl_rx_plain_go_on(sk, ctx))
+			return copied ?: -EAGAIN;
+	}
+}
+
 int pl_recvmsg(struct sock *sk, struct msghdr *msg, size_t len, int flags
 	       PL_RECVMSG_ADDR_LEN_ARG)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
+	bool records = false;
 	int ret;
 
-	if (!pl_rx_ready(ctx) || (flags & MSG_ERRQUEUE))
+	if (flags & MSG_ERRQUEUE)
 		return pl_proto_recvmsg(ctx->sk_proto, sk, msg, len, flags);
+	if (!pl_rx_ready(ctx)) {
+		if (flags & MSG_OOB)
+			return pl_proto_recvmsg(ctx->sk_proto, sk, msg, len,
+						flags);
+		ret = pl_recvmsg_plain(sk, ctx, msg, len, flags,
+				       PL_RECVMSG_ADDR_LEN_VAL, &records);
+		if (!records)
+			return ret;
+	}
 	if (flags & MSG_OOB)
 		return -EINVAL;
 
@@ -853,6 +938,7 @@ void pl_rx_rekey(struct sock *sk, struct plasmatic_context *ctx,
 void pl_rx_init(struct plasmatic_context *ctx)
 {
 	__skb_queue_head_init(&ctx->rx.done);
+	init_rwsem(&ctx->rx.upgrade);
 	INIT_WORK(&ctx->rx.work, pl_rx_work);
 }
 

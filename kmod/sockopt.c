@@ -319,6 +319,11 @@ static int pl_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	return err;
 }
 
+static bool pl_rx_keys_opt(int optname)
+{
+	return optname == PLASMATIC_RX || optname == PLASMATIC_RX_SECRET;
+}
+
 static int pl_set_int(sockptr_t optval, unsigned int optlen, int *val)
 {
 	if (optlen < sizeof(int))
@@ -354,9 +359,14 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 	/*
 	 * Setting TX keys again seals the open record: exclude senders,
 	 * interruptibly (a sender may hold the lock while TCP has no room).
+	 * Setting RX keys: no reader in TCP's recvmsg (pl_recvmsg_plain()).
 	 */
 	if (optname == PLASMATIC_TX) {
 		err = pl_tx_lock(ctx);
+		if (err)
+			return err;
+	} else if (pl_rx_keys_opt(optname)) {
+		err = down_write_killable(&ctx->rx.upgrade);
 		if (err)
 			return err;
 	}
@@ -393,6 +403,8 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 	release_sock(sk);
 	if (optname == PLASMATIC_TX)
 		pl_tx_unlock(ctx);
+	else if (pl_rx_keys_opt(optname))
+		up_write(&ctx->rx.upgrade);
 	return err;
 }
 

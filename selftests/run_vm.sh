@@ -6,7 +6,7 @@
 # kernel than the tree's and staged with tools/vm --bin.
 ko=${PLASMATIC_KO:-kmod/plasmatic.ko}
 rc=0
-for t in module_test bpf_tpl_test plasmatic_test observe_test tpl_test mutate_test pace_test; do
+for t in module_test bpf_tpl_test plasmatic_test observe_test tpl_test mutate_test pace_test sockopt_fuzz_test stress_test; do
 	bin=build/selftests/$t
 	echo "# selftest: $t"
 	if [ ! -x "$bin" ]; then
@@ -16,7 +16,7 @@ for t in module_test bpf_tpl_test plasmatic_test observe_test tpl_test mutate_te
 	fi
 	# The datapath tests need the module loaded (module_test loads its own).
 	case $t in
-	plasmatic_test|observe_test|tpl_test|mutate_test|pace_test)
+	plasmatic_test|observe_test|tpl_test|mutate_test|pace_test|sockopt_fuzz_test|stress_test)
 		if ! insmod "$ko"; then
 			echo "not ok 1 $t # insmod $ko failed: run make kmod"
 			rc=1

@@ -51,8 +51,11 @@
  * KeyUpdate (SPEC.md 8.4), per direction by how its keys were set:
  *   - *_SECRET: the kernel rotates.  A received KeyUpdate is handled and
  *     not delivered (update_requested: the kernel sends its own before
- *     its next data, if its TX keys are from a secret too);
- *     PLASMATIC_KEY_UPDATE sends one.  Setting keys again: EBUSY.
+ *     its next data if its TX keys are from a secret too; else, TX keys
+ *     from PLASMATIC_TX or none yet, that KeyUpdate is delivered as a
+ *     handshake record for the application to answer, RX having moved
+ *     on already); PLASMATIC_KEY_UPDATE sends one.  Setting keys again:
+ *     EBUSY.
  *   - PLASMATIC_TX / PLASMATIC_RX (kTLS structures): the application
  *     rotates, as with kTLS 6.14.  A received KeyUpdate (a handshake
  *     record holding exactly one KeyUpdate message) is delivered like any
