@@ -4,6 +4,7 @@
 #   make check    run every test (installs missing packages first when root)
 #   make check-7x the vm suite on a 7.x kernel of Debian trixie-backports
 #                 (makes its chroot the first time, as root; README)
+#   make deb      Debian packages (debian/) in build/deb/, lintian checked
 #   make fuzz     build the libFuzzer targets and seed corpora (build/fuzz)
 #   make fuzz-long  10 million executions of each fuzz target (README)
 #   make fuzz-kernel-long  the kernel's socket options fuzzed in the VM, long
@@ -64,6 +65,18 @@ check-7x: deps userspace bpf selftests
 	tools/trixie-chroot
 	tools/run-tests vm7x
 
+# Debian packages, built by dpkg-buildpackage from a copy of the tree's
+# files known to git (as a clean clone has them) in build/deb/src; the
+# .debs land in build/deb/.  lintian: each tag it still reports is
+# explained in debian/*.lintian-overrides.
+deb: deps
+	rm -rf build/deb && mkdir -p build/deb/src/plasmatic
+	git ls-files -z | cpio --null -pdm --quiet build/deb/src/plasmatic
+	cd build/deb/src/plasmatic && nice -n 10 dpkg-buildpackage -b -us -uc -j2
+	mv build/deb/src/*.deb build/deb/src/*.changes build/deb/src/*.buildinfo build/deb/
+	rm -rf build/deb/src
+	lintian --fail-on error,warning build/deb/*.changes
+
 # libFuzzer targets: clang, ASan+UBSan (fuzz/Makefile).  The short runs are
 # the fuzz suite of make check; fuzz-long is separate (about 90 minutes on
 # a quiet host, far longer on a loaded one: README, "Fuzzing").
@@ -105,5 +118,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean fuzz-kernel-long stress-long \
-	fuzz fuzz-long
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean \
+	fuzz fuzz-long fuzz-kernel-long stress-long deb

@@ -12,6 +12,9 @@ set -eu
 # build the debug kernel (tools/debug-kernel).
 # libclang-rt-14-dev holds libFuzzer and the sanitizer runtimes of clang
 # 14 (clang -fsanitize=fuzzer: make fuzz, the fuzz suite).
+# debhelper, dh-dkms, lintian and help2man (the man pages) build the
+# packages (make deb); dkms, with this host's 6.1 headers, is what the pkg
+# suite's guest runs when it installs them (tools/pkg-test).
 PKGS="build-essential make gcc clang clang-16 llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
@@ -24,7 +27,8 @@ pahole
 libinih-dev systemd
 debootstrap
 libclang-rt-14-dev
-flex bison bc"
+flex bison bc
+debhelper dh-dkms dkms lintian help2man"
 
 missing=""
 for p in $PKGS; do
