@@ -56,6 +56,7 @@
 
 #include "kselftest_harness.h"
 #include "sockpair.h"
+#include "plrandkeys.h"
 
 #ifndef SOL_TLS
 #define SOL_TLS 282
@@ -132,24 +133,6 @@ static int fz_stream_errno_ok(int e)
 {
 	return e == EPIPE || e == ECONNRESET || e == EBADMSG || e == EKEYEXPIRED ||
 	       e == EAGAIN || e == EMSGSIZE || e == EINVAL;
-}
-
-static uint64_t fz_rand(uint64_t *s)
-{
-	/* splitmix64 */
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void fz_bytes(uint64_t *s, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		b[i] = fz_rand(s);
 }
 
 struct fz_round;
@@ -240,41 +223,41 @@ static int fz_value(uint64_t *s, const struct fz_opt *o, uint8_t *v)
 {
 	int exact = o->size;
 
-	fz_bytes(s, v, FZ_VAL);
+	pl_rand_bytes(s, v, FZ_VAL);
 	switch (o->kind) {
 	case K_CRYPTO: {
 		struct tls_crypto_info *ci = (void *)v;
 
-		ci->cipher_type = fz_rand(s) % 8 ? fz_ciphers[fz_rand(s) % 3] : fz_rand(s);
-		ci->version = fz_rand(s) % 8 ? TLS_1_3_VERSION :
-			      fz_rand(s) % 2 ? TLS_1_2_VERSION : fz_rand(s);
+		ci->cipher_type = pl_rand64(s) % 8 ? fz_ciphers[pl_rand64(s) % 3] : pl_rand64(s);
+		ci->version = pl_rand64(s) % 8 ? TLS_1_3_VERSION :
+			      pl_rand64(s) % 2 ? TLS_1_2_VERSION : pl_rand64(s);
 		exact = fz_crypto_size(ci->cipher_type);
 		break;
 	}
 	case K_EEM: {
 		struct plasmatic_eem_info *e = (void *)v;
 
-		e->version = fz_rand(s) % 8 ? PLASMATIC_EEM_VERSION_1 : fz_rand(s);
-		e->framing = fz_rand(s) % 3;
-		e->eem_len = fz_rand(s) % 4 ? PLASMATIC_EEM_LEN_MIN +
-			     fz_rand(s) % (PLASMATIC_EEM_LEN_MAX - PLASMATIC_EEM_LEN_MIN + 1) :
-			     fz_rand(s);
-		if (fz_rand(s) % 8)
+		e->version = pl_rand64(s) % 8 ? PLASMATIC_EEM_VERSION_1 : pl_rand64(s);
+		e->framing = pl_rand64(s) % 3;
+		e->eem_len = pl_rand64(s) % 4 ? PLASMATIC_EEM_LEN_MIN +
+			     pl_rand64(s) % (PLASMATIC_EEM_LEN_MAX - PLASMATIC_EEM_LEN_MIN + 1) :
+			     pl_rand64(s);
+		if (pl_rand64(s) % 8)
 			memset(e->reserved, 0, sizeof(e->reserved));
 		break;
 	}
 	case K_SECRET: {
 		struct plasmatic_secret_info *si = (void *)v;
 
-		si->version = fz_rand(s) % 8 ? TLS_1_3_VERSION : fz_rand(s);
-		si->cipher_type = fz_rand(s) % 8 ? fz_ciphers[fz_rand(s) % 3] : fz_rand(s);
-		if (fz_rand(s) % 2)
+		si->version = pl_rand64(s) % 8 ? TLS_1_3_VERSION : pl_rand64(s);
+		si->cipher_type = pl_rand64(s) % 8 ? fz_ciphers[pl_rand64(s) % 3] : pl_rand64(s);
+		if (pl_rand64(s) % 2)
 			memset(si->rec_seq, 0, sizeof(si->rec_seq));
 		break;
 	}
 	case K_INT: {
 		static const int vals[] = { 0, 1, 2, -1, INT_MAX };
-		int x = fz_rand(s) % 4 ? vals[fz_rand(s) % 5] : (int)fz_rand(s);
+		int x = pl_rand64(s) % 4 ? vals[pl_rand64(s) % 5] : (int)pl_rand64(s);
 
 		memcpy(v, &x, sizeof(x));
 		break;
@@ -282,9 +265,9 @@ static int fz_value(uint64_t *s, const struct fz_opt *o, uint8_t *v)
 	case K_TPL: {
 		struct plasmatic_tpl *t = (void *)v;
 
-		t->mode = fz_rand(s) % (PLASMATIC_TPL_MODES + 1);
-		t->flags = fz_rand(s) % 3;
-		if (fz_rand(s) % 8)
+		t->mode = pl_rand64(s) % (PLASMATIC_TPL_MODES + 1);
+		t->flags = pl_rand64(s) % 3;
+		if (pl_rand64(s) % 8)
 			memset(t->reserved, 0, sizeof(t->reserved));
 		break;
 	}
@@ -298,13 +281,13 @@ static int fz_value(uint64_t *s, const struct fz_opt *o, uint8_t *v)
 	 */
 	if (o->kind == K_ULP)
 		return exact;
-	switch (fz_rand(s) % 8) {
+	switch (pl_rand64(s) % 8) {
 	case 0:
-		fz_bytes(s, v, exact);
+		pl_rand_bytes(s, v, exact);
 		break;
 	case 1:
 		for (int i = 0; i < 3; i++)
-			v[fz_rand(s) % exact] ^= 1 << (fz_rand(s) % 8);
+			v[pl_rand64(s) % exact] ^= 1 << (pl_rand64(s) % 8);
 		break;
 	}
 	return exact;
@@ -313,17 +296,17 @@ static int fz_value(uint64_t *s, const struct fz_opt *o, uint8_t *v)
 /* A length around @exact: 0, short, exact, long or huge. */
 static long fz_len(uint64_t *s, int exact, int get)
 {
-	switch (fz_rand(s) % 10) {
+	switch (pl_rand64(s) % 10) {
 	case 0:
 		return 0;
 	case 1:
-		return exact > 1 ? 1 + fz_rand(s) % (exact - 1) : 1;
+		return exact > 1 ? 1 + pl_rand64(s) % (exact - 1) : 1;
 	case 2:
-		return exact + 1 + fz_rand(s) % 64;
+		return exact + 1 + pl_rand64(s) % 64;
 	case 3:
-		return fz_rand(s) % 2 ? FZ_BUF : 1 << 20;
+		return pl_rand64(s) % 2 ? FZ_BUF : 1 << 20;
 	case 4:
-		return get ? (fz_rand(s) % 2 ? -1L : (long)INT_MAX) : (long)UINT_MAX;
+		return get ? (pl_rand64(s) % 2 ? -1L : (long)INT_MAX) : (long)UINT_MAX;
 	default:
 		return exact;
 	}
@@ -339,16 +322,16 @@ static void fz_one(struct fz_thread *t)
 	size_t at;
 
 	do
-		o = &fz_opts[fz_rand(&t->rng) % FZ_NOPTS];
+		o = &fz_opts[pl_rand64(&t->rng) % FZ_NOPTS];
 	while (o->kind == K_ULP && rd->state != FZ_PLAIN);
 	exact = fz_value(&t->rng, o, v);
-	get = o->kind == K_GET || (o->kind != K_ULP && fz_rand(&t->rng) % 3 == 0);
+	get = o->kind == K_GET || (o->kind != K_ULP && pl_rand64(&t->rng) % 3 == 0);
 	len = o->kind == K_ULP ? exact : fz_len(&t->rng, exact, get);
 
 	/* Where the value goes: mostly the buffer's start, or its end. */
-	at = fz_rand(&t->rng) % 4 ? 0 : FZ_BUF - (fz_rand(&t->rng) % (exact + 1));
+	at = pl_rand64(&t->rng) % 4 ? 0 : FZ_BUF - (pl_rand64(&t->rng) % (exact + 1));
 	p = t->map + at;
-	switch (fz_rand(&t->rng) % 32) {
+	switch (pl_rand64(&t->rng) % 32) {
 	case 0:
 		p = NULL;
 		break;
@@ -410,8 +393,8 @@ static void *fz_writer(void *arg)
 	const uint8_t *pat = d->rd->pat;
 
 	while (d->sent < d->until) {
-		size_t n = 1 + fz_rand(&d->rng) % (16 << 10);
-		int how = fz_rand(&d->rng) % 4;
+		size_t n = 1 + pl_rand64(&d->rng) % (16 << 10);
+		int how = pl_rand64(&d->rng) % 4;
 		ssize_t k;
 
 		if (n > d->until - d->sent)
@@ -562,58 +545,13 @@ static void fz_io_join(struct fz_dir *d)
 
 /* ---- setting up a round ---- */
 
-static int fz_eem(int fd, int opt, const uint8_t *key, const uint8_t *nonce, int framing)
-{
-	struct plasmatic_eem_info e = { .version = PLASMATIC_EEM_VERSION_1,
-					.framing = framing,
-					.eem_len = PLASMATIC_EEM_LEN_DEFAULT };
-
-	memcpy(e.key, key, sizeof(e.key));
-	memcpy(e.nonce, nonce, sizeof(e.nonce));
-	e.nonce[4] &= 0x7f;
-	return setsockopt(fd, SOL_PLASMATIC, opt, &e, sizeof(e));
-}
-
 /* Both ends upgraded, the same random keys for a->b and for b->a each. */
 static int fz_upgrade(int a, int b, uint64_t *s, int secret)
 {
-	uint16_t cipher = fz_ciphers[fz_rand(s) % 3];
-	int framing = fz_rand(s) % 2;
-	int ends[2] = { a, b };
+	uint16_t cipher = fz_ciphers[pl_rand64(s) % 3];
+	int framing = pl_rand64(s) % 2;
 
-	for (int dir = 0; dir < 2; dir++) {
-		int tx = ends[dir], rx = ends[!dir];
-		uint8_t ek[32], en[12], c[64] = { 0 };
-		int len, ktx, krx;
-
-		fz_bytes(s, ek, sizeof(ek));
-		fz_bytes(s, en, sizeof(en));
-		if (secret) {
-			struct plasmatic_secret_info *si = (void *)c;
-
-			si->version = TLS_1_3_VERSION;
-			si->cipher_type = cipher;
-			fz_bytes(s, si->secret, sizeof(si->secret));
-			len = sizeof(*si);
-			ktx = PLASMATIC_TX_SECRET;
-			krx = PLASMATIC_RX_SECRET;
-		} else {
-			struct tls_crypto_info *ci = (void *)c;
-
-			len = fz_crypto_size(cipher);
-			fz_bytes(s, c, len);
-			ci->version = TLS_1_3_VERSION;
-			ci->cipher_type = cipher;
-			ktx = PLASMATIC_TX;
-			krx = PLASMATIC_RX;
-		}
-		if (fz_eem(tx, PLASMATIC_EEM_TX, ek, en, framing) ||
-		    fz_eem(rx, PLASMATIC_EEM_RX, ek, en, framing) ||
-		    setsockopt(tx, SOL_PLASMATIC, ktx, c, len) ||
-		    setsockopt(rx, SOL_PLASMATIC, krx, c, len))
-			return -errno;
-	}
-	return 0;
+	return pl_random_keys(a, b, s, cipher, framing, secret, 0);
 }
 
 static int fz_ulp(int fd)
@@ -670,7 +608,7 @@ static int fz_round(struct __test_metadata *_metadata, enum fz_state state, uint
 	uint64_t s = seed ^ ((uint64_t)state << 56) ^ ((uint64_t)round << 24);
 	int upgraded = state == FZ_KTLS || state == FZ_SECRET, err;
 
-	fz_rand(&s);
+	pl_rand64(&s);
 	fz_current = &rd;
 	alarm(FZ_ROUND_LIMIT);
 	err = pl_sockpair_tcp(&sp);
@@ -715,14 +653,14 @@ static int fz_round(struct __test_metadata *_metadata, enum fz_state state, uint
 		 */
 		d[i].r_poll = state == FZ_PLAIN && i == 1;
 		d[i].memfd = memfd;
-		d[i].rng = fz_rand(&s);
+		d[i].rng = pl_rand64(&s);
 		d[i].got_buf = malloc(FZ_STREAM);
 	}
 
 	/* Phase 1: the fuzzers on a, both streams going. */
 	for (int i = 0; i < FZ_THREADS; i++) {
 		th[i].rd = &rd;
-		th[i].rng = fz_rand(&s);
+		th[i].rng = pl_rand64(&s);
 		th[i].map = maps[i];
 		pthread_create(&th[i].th, NULL, fz_thread_fn, &th[i]);
 	}
@@ -852,7 +790,7 @@ TEST_F_TIMEOUT(fz, random_options, 36000)
 		uint64_t ps = seed + r;
 
 		/* The stream: never a TLS header by chance (it fails anyway). */
-		fz_bytes(&ps, self->pat, FZ_STREAM);
+		pl_rand_bytes(&ps, self->pat, FZ_STREAM);
 		ASSERT_EQ(0, ftruncate(self->memfd, 0));
 		ASSERT_EQ(FZ_STREAM, pwrite(self->memfd, self->pat, FZ_STREAM, 0));
 		failed = fz_round(_metadata, variant->state, seed, r, self->pat, self->memfd,

@@ -47,6 +47,7 @@
 
 #include "kselftest_harness.h"
 #include "sockpair.h"
+#include "plrandkeys.h"
 
 #define ST_CHUNK	(32 << 10)
 #define ST_TMO_S	60	/* SO_RCVTIMEO / SO_SNDTIMEO: a stall is a failure */
@@ -86,23 +87,6 @@ struct st_conn {
 	struct st_dir ab, ba;
 };
 
-static uint64_t st_rand(uint64_t *s)
-{
-	uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
-
-	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
-	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
-	return z ^ (z >> 31);
-}
-
-static void st_bytes(uint64_t *s, void *p, size_t n)
-{
-	uint8_t *b = p;
-
-	for (size_t i = 0; i < n; i++)
-		b[i] = st_rand(s);
-}
-
 static void st_fail(struct st_dir *d, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
 
@@ -119,24 +103,11 @@ static void st_fail(struct st_dir *d, const char *fmt, ...)
 
 /* ---- upgrade ---- */
 
-static int st_eem(int fd, int opt, const uint8_t *key, const uint8_t *nonce, int framing)
-{
-	struct plasmatic_eem_info e = { .version = PLASMATIC_EEM_VERSION_1,
-					.framing = framing,
-					.eem_len = PLASMATIC_EEM_LEN_DEFAULT };
-
-	memcpy(e.key, key, sizeof(e.key));
-	memcpy(e.nonce, nonce, sizeof(e.nonce));
-	e.nonce[4] &= 0x7f;
-	return setsockopt(fd, SOL_PLASMATIC, opt, &e, sizeof(e));
-}
-
 static int st_upgrade(struct st_conn *c, uint64_t *s)
 {
 	static const uint16_t ciphers[] = { TLS_CIPHER_AES_GCM_128, TLS_CIPHER_AES_GCM_256,
 					    TLS_CIPHER_CHACHA20_POLY1305 };
-	uint16_t cipher = ciphers[c->i % 3];
-	int framing = (c->i / 3) % 2, one = 1;
+	int one = 1;
 	int ends[2] = { c->a, c->b };
 
 	for (int e = 0; e < 2; e++)
@@ -144,42 +115,7 @@ static int st_upgrade(struct st_conn *c, uint64_t *s)
 			       sizeof(PLASMATIC_ULP_NAME)) ||
 		    setsockopt(ends[e], SOL_PLASMATIC, PLASMATIC_CLOSE_NOTIFY, &one, sizeof(one)))
 			return -errno;
-	for (int dir = 0; dir < 2; dir++) {
-		int tx = ends[dir], rx = ends[!dir];
-		uint8_t ek[32], en[12], k[64] = { 0 };
-		int len, ktx, krx;
-
-		st_bytes(s, ek, sizeof(ek));
-		st_bytes(s, en, sizeof(en));
-		if (c->secret) {
-			struct plasmatic_secret_info *si = (void *)k;
-
-			si->version = TLS_1_3_VERSION;
-			si->cipher_type = cipher;
-			st_bytes(s, si->secret, sizeof(si->secret));
-			len = sizeof(*si);
-			ktx = PLASMATIC_TX_SECRET;
-			krx = PLASMATIC_RX_SECRET;
-		} else {
-			struct tls_crypto_info *ci = (void *)k;
-
-			len = cipher == TLS_CIPHER_AES_GCM_128 ?
-			      sizeof(struct tls12_crypto_info_aes_gcm_128) :
-			      sizeof(struct tls12_crypto_info_aes_gcm_256);
-			st_bytes(s, k, len);
-			memset(k + len - 8, 0, 8);	/* rec_seq 0 */
-			ci->version = TLS_1_3_VERSION;
-			ci->cipher_type = cipher;
-			ktx = PLASMATIC_TX;
-			krx = PLASMATIC_RX;
-		}
-		if (st_eem(tx, PLASMATIC_EEM_TX, ek, en, framing) ||
-		    st_eem(rx, PLASMATIC_EEM_RX, ek, en, framing) ||
-		    setsockopt(tx, SOL_PLASMATIC, ktx, k, len) ||
-		    setsockopt(rx, SOL_PLASMATIC, krx, k, len))
-			return -errno;
-	}
-	return 0;
+	return pl_random_keys(c->a, c->b, s, ciphers[c->i % 3], (c->i / 3) % 2, c->secret, 1);
 }
 
 /* ---- writer ---- */
@@ -229,7 +165,7 @@ static void *st_writer(void *arg)
 		/* Until the reset: the stream over and over, 64 MiB at most. */
 		while (d->sent < (64 << 20)) {
 			size_t off = d->sent % d->total;
-			size_t n = 1 + st_rand(&d->rng) % ST_CHUNK;
+			size_t n = 1 + pl_rand64(&d->rng) % ST_CHUNK;
 			ssize_t k;
 
 			if (n > d->total - off)
@@ -244,8 +180,8 @@ static void *st_writer(void *arg)
 		stop = 0;
 	}
 	while (d->sent < stop) {
-		size_t n = 1 + st_rand(&d->rng) % ST_CHUNK;
-		int how = st_rand(&d->rng) % 5;
+		size_t n = 1 + pl_rand64(&d->rng) % ST_CHUNK;
+		int how = pl_rand64(&d->rng) % 5;
 		ssize_t k;
 
 		if (n > stop - d->sent)
@@ -277,8 +213,8 @@ static void *st_writer(void *arg)
 			break;
 		}
 		/* Now and then a KeyUpdate (secrets) and a Seed Update. */
-		if (c->secret && st_rand(&d->rng) % 4 == 0) {
-			int ku = st_rand(&d->rng) % 2;
+		if (c->secret && pl_rand64(&d->rng) % 4 == 0) {
+			int ku = pl_rand64(&d->rng) % 2;
 
 			if (setsockopt(d->w, SOL_PLASMATIC, PLASMATIC_KEY_UPDATE, &ku,
 				       sizeof(ku))) {
@@ -286,9 +222,9 @@ static void *st_writer(void *arg)
 				break;
 			}
 		}
-		if (st_rand(&d->rng) % 8 == 0) {
-			struct plasmatic_tpl t = { .mode = st_rand(&d->rng) % PLASMATIC_TPL_MODES,
-						   .seed = st_rand(&d->rng) };
+		if (pl_rand64(&d->rng) % 8 == 0) {
+			struct plasmatic_tpl t = { .mode = pl_rand64(&d->rng) % PLASMATIC_TPL_MODES,
+						   .seed = pl_rand64(&d->rng) };
 
 			if (setsockopt(d->w, SOL_PLASMATIC, PLASMATIC_SEED_UPDATE, &t,
 				       sizeof(t))) {
@@ -334,7 +270,7 @@ static void *st_reader(void *arg)
 	if (use_splice && pipe(pfd))
 		use_splice = 0;
 	for (;;) {
-		size_t want = 1 + st_rand(&d->rng) % sizeof(buf);
+		size_t want = 1 + pl_rand64(&d->rng) % sizeof(buf);
 		ssize_t n;
 
 		if (kind == ST_RST && d->got >= d->total / 3) {
@@ -468,7 +404,7 @@ TEST_F_TIMEOUT(st, many_connections_mixed, 7200)
 
 	g.pat = malloc(2 * bytes + 1);
 	ASSERT_NE(NULL, g.pat);
-	st_bytes(&s, g.pat, 2 * bytes + 1);
+	pl_rand_bytes(&s, g.pat, 2 * bytes + 1);
 	g.memfd = memfd_create("stress", MFD_CLOEXEC);
 	ASSERT_LE(0, g.memfd);
 	ASSERT_EQ((ssize_t)(2 * bytes + 1), pwrite(g.memfd, g.pat, 2 * bytes + 1, 0));
@@ -493,10 +429,10 @@ TEST_F_TIMEOUT(st, many_connections_mixed, 7200)
 		}
 		ASSERT_EQ(0, st_upgrade(c, &s)) TH_LOG("connection %zu: %s", i, strerror(errno));
 		c->ab = (struct st_dir){ .c = c, .w = c->a, .r = c->b, .total = bytes,
-					 .shift = st_rand(&s) % bytes, .rng = st_rand(&s) };
+					 .shift = pl_rand64(&s) % bytes, .rng = pl_rand64(&s) };
 		c->ba = (struct st_dir){ .c = c, .w = c->b, .r = c->a,
 					 .total = c->both ? bytes : 0,
-					 .shift = st_rand(&s) % bytes, .rng = st_rand(&s) };
+					 .shift = pl_rand64(&s) % bytes, .rng = pl_rand64(&s) };
 	}
 	/* The gauges count them (so that 0 below means something). */
 	gauges = st_gauges(what, sizeof(what));
