@@ -21,15 +21,7 @@
 #include <unistd.h>
 
 #include "cli.h"
-
-#define NEED(x)								\
-	do {								\
-		if (!(x)) {						\
-			fprintf(stderr, "fuzz_cli: check failed: %s (%s:%d)\n", \
-				#x, __FILE__, __LINE__);		\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_ARGS	64
 

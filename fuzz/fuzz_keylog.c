@@ -18,15 +18,7 @@
 #include <string.h>
 
 #include "internal.h"
-
-#define NEED(x)								\
-	do {								\
-		if (!(x)) {						\
-			fprintf(stderr, "fuzz_keylog: check failed: %s (%s:%d)\n", \
-				#x, __FILE__, __LINE__);		\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 static const char *const names[3] = {
 	"CLIENT_TRAFFIC_SECRET_0 ", "SERVER_TRAFFIC_SECRET_0 ",

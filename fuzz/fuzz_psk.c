@@ -16,15 +16,7 @@
 #include <unistd.h>
 
 #include "internal.h"
-
-#define NEED(x)								\
-	do {								\
-		if (!(x)) {						\
-			fprintf(stderr, "fuzz_psk: check failed: %s (%s:%d)\n", \
-				#x, __FILE__, __LINE__);		\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 static char path[] = "/tmp/plasmatic-fuzz-psk-XXXXXX";
 static int fd = -1;

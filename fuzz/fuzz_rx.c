@@ -36,15 +36,7 @@
 #include <openssl/evp.h>
 
 #include "internal.h"
-
-#define NEED(x)								\
-	do {								\
-		if (!(x)) {						\
-			fprintf(stderr, "fuzz_rx: check failed: %s (%s:%d)\n", \
-				#x, __FILE__, __LINE__);		\
-			abort();					\
-		}							\
-	} while (0)
+#include "fuzz.h"
 
 #define MAX_STREAM	(256 * 1024)
 #define MAX_SPLITS	15
