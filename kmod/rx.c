@@ -34,10 +34,14 @@
 #define PL_ALERT_CLOSE_NOTIFY	0
 #define PL_RX_EOF		1
 
-/* Where the content of an opened record is, in skb->cb. */
+/*
+ * In skb->cb of a record: where its content is, once opened, and how many
+ * of its bytes are charged to the socket (pl_rx_charge()).
+ */
 struct pl_rx_msg {
 	unsigned int off;
 	unsigned int len;
+	unsigned int charged;
 	u8 type;
 };
 
@@ -156,7 +160,8 @@ static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
  * headers only gets a page per socket; and it is charged to the socket's
  * protocol memory as TCP charges its receive skbs (sk_rmem_schedule(),
  * the forward allocation, so tcp_mem and memcg), and counted in
- * rx.mem and PlasmaticCurrRxBufferBytes.  Not in sk_rmem_alloc: TCP's
+ * rx.mem and PlasmaticCurrRxBufferBytes.  Under memory pressure the
+ * record being read may go uncharged (pl_rx_charge()).  Not in sk_rmem_alloc: TCP's
  * window is computed from that and only updated when TCP itself reads,
  * so a record freed by our reader would leave the window closed until a
  * timer.  pl_rx_rfree() gives the charge back; every skb is freed under
@@ -168,30 +173,46 @@ static void pl_rx_rfree(struct sk_buff *skb)
 
 	pl_ctx(sk)->rx.mem -= skb->truesize;
 	pl_stat_add(sk, PL_STAT_CURR_RX_MEM, -(long)skb->truesize);
-	sk_mem_uncharge(sk, skb->truesize);
+	sk_mem_uncharge(sk, pl_rx_msg(skb)->charged);
 }
 
-/* Charge @n more bytes of @skb to @sk; false if the socket may not have them. */
+/*
+ * Account @n more bytes of @skb, the record being read, to @sk.  When the
+ * socket may not have them (tcp_mem's hard limit, or memcg's), they go
+ * uncharged if this is the only record the socket holds: its bytes move
+ * out of TCP's receive queue, whose charge drops as they do, so the
+ * total does not grow, and a socket holds at most one record so (kTLS
+ * charges none of its copies).  Failing instead stalled a reader for good
+ * under pressure (recv() gave ENOMEM: stress_test's tcp_mem_pressure).
+ * Returns false only if the socket holds opened records: the reader
+ * frees those first (a peek ahead stops there).
+ */
 static bool pl_rx_charge(struct sock *sk, struct sk_buff *skb, unsigned int n)
 {
-	if (!sk_rmem_schedule(sk, skb, n))
+	struct plasmatic_context *ctx = pl_ctx(sk);
+
+	if (sk_rmem_schedule(sk, skb, n)) {
+		sk_mem_charge(sk, n);
+		pl_rx_msg(skb)->charged += n;
+	} else if (!skb_queue_empty(&ctx->rx.done)) {
 		return false;
-	sk_mem_charge(sk, n);
-	pl_ctx(sk)->rx.mem += n;
+	}
+	ctx->rx.mem += n;
 	pl_stat_add(sk, PL_STAT_CURR_RX_MEM, n);
 	return true;
 }
 
+/* An empty record buffer: -ENOMEM, or -ENOBUFS from pl_rx_charge(). */
 static struct sk_buff *pl_rx_alloc(struct sock *sk, gfp_t gfp)
 {
 	struct sk_buff *skb;
 
 	skb = alloc_skb(0, gfp);
 	if (!skb)
-		return NULL;
+		return ERR_PTR(-ENOMEM);
 	if (!pl_rx_charge(sk, skb, skb->truesize)) {
 		kfree_skb(skb);
-		return NULL;
+		return ERR_PTR(-ENOBUFS);
 	}
 	skb->sk = sk;
 	skb->destructor = pl_rx_rfree;
@@ -202,7 +223,7 @@ static struct sk_buff *pl_rx_alloc(struct sock *sk, gfp_t gfp)
  * Grow @skb to hold at least @want of the record's @need bytes, by pieces
  * of up to a page (at most DIV_ROUND_UP(need, PAGE_SIZE) fragments, 5 for
  * the largest record), each charged to the socket.  -ENOMEM if a piece
- * could not be had or charged; what was added stays.
+ * could not be had, -ENOBUFS if not charged; what was added stays.
  */
 static int pl_rx_grow(struct sock *sk, struct sk_buff *skb, unsigned int want,
 		      unsigned int need, gfp_t gfp)
@@ -214,9 +235,10 @@ static int pl_rx_grow(struct sock *sk, struct sk_buff *skb, unsigned int want,
 	while (skb->len < want) {
 		i = skb_shinfo(skb)->nr_frags;
 		n = min_t(unsigned int, need - skb->len, PAGE_SIZE);
-		if (i == MAX_SKB_FRAGS || !skb_page_frag_refill(n, pfrag, gfp) ||
-		    !pl_rx_charge(sk, skb, n))
+		if (i == MAX_SKB_FRAGS || !skb_page_frag_refill(n, pfrag, gfp))
 			return -ENOMEM;
+		if (!pl_rx_charge(sk, skb, n))
+			return -ENOBUFS;
 		get_page(pfrag->page);
 		skb_fill_page_desc(skb, i, pfrag->page, pfrag->offset, n);
 		pfrag->offset += n;
@@ -264,11 +286,13 @@ static int pl_rx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	}
 
 	if (!rx->cur) {
-		rx->cur = pl_rx_alloc(r->sk, r->gfp);
-		if (!rx->cur) {
-			err = -ENOMEM;
+		struct sk_buff *rec = pl_rx_alloc(r->sk, r->gfp);
+
+		if (IS_ERR(rec)) {
+			err = PTR_ERR(rec);
 			goto stop;
 		}
+		rx->cur = rec;
 		rx->cur_len = 0;
 	}
 	/* The header goes in first, then what has arrived of the rest. */
@@ -303,7 +327,8 @@ stop:
 
 /*
  * Move bytes of the current record from TCP into @cur, up to its end.
- * Returns -ENOMEM if a record buffer could not be had.
+ * Returns -ENOMEM if a record buffer could not be had, -ENOBUFS if memory
+ * pressure stopped a read ahead of the opened records (pl_rx_charge()).
  */
 static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
 		      gfp_t gfp)
@@ -315,7 +340,7 @@ static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
 	if (rx->err || rx->end || rx->ready || rx->key_update_pending)
 		return 0;
 	tcp_read_sock(sk, &desc, pl_rx_actor);
-	return desc.error == -ENOMEM ? -ENOMEM : 0;
+	return desc.error == -ENOMEM || desc.error == -ENOBUFS ? desc.error : 0;
 }
 
 /*
@@ -876,7 +901,7 @@ void pl_rx_data_ready(struct sock *sk)
 {
 	struct plasmatic_context *ctx = pl_ctx(sk);
 
-	if (pl_rx_pull(sk, ctx, GFP_ATOMIC)) {
+	if (pl_rx_pull(sk, ctx, GFP_ATOMIC) == -ENOMEM) {
 		/* No memory here: fetch the record in process context. */
 		schedule_work(&ctx->rx.work);
 		return;
