@@ -2,6 +2,7 @@
 #
 #   make          build the module, the userspace library and programs, tests
 #   make check    run every test (installs missing packages first when root)
+#   make check-debug  the vm suite and lib pairings on the debug kernel (README)
 #   make check-7x the vm suite on a 7.x kernel of Debian trixie-backports
 #                 (makes its chroot the first time, as root; README)
 #   make deb      Debian packages (debian/) in build/deb/, lintian checked
@@ -65,6 +66,12 @@ check-7x: deps userspace bpf selftests
 	tools/trixie-chroot
 	tools/run-tests vm7x
 
+# The vm suite and the lib pairings on the debug kernel (tools/debug-kernel:
+# KASAN, lockdep, kmemleak, UBSAN; its first build takes about an hour).
+check-debug: deps userspace bpf selftests
+	$(MAKE) -C userspace/lib/tests bins
+	tools/run-tests vmdebug
+
 # Debian packages, built by dpkg-buildpackage from a copy of the tree's
 # files known to git (as a clean clone has them) in build/deb/src; the
 # .debs land in build/deb/.  lintian: each tag it still reports is
@@ -118,5 +125,5 @@ clean:
 	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean
 	rm -rf build
 
-.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x mutate-long clean \
+.PHONY: all deps kmod kmod-sparse userspace bpf selftests check check-7x check-debug mutate-long clean \
 	fuzz fuzz-long fuzz-kernel-long stress-long deb
