@@ -422,11 +422,25 @@ static bool pl_rx_is_key_update(struct sk_buff *skb, u8 *requested)
 	return true;
 }
 
+/* Whether handshake record @skb starts with a KeyUpdate message. */
+static bool pl_rx_starts_key_update(struct sk_buff *skb)
+{
+	struct pl_rx_msg *rxm = pl_rx_msg(skb);
+	u8 type;
+
+	return rxm->len && !skb_copy_bits(skb, rxm->off, &type, 1) &&
+	       type == PL_HS_KEY_UPDATE;
+}
+
 /*
  * A KeyUpdate from the peer.  With RX keys from a traffic secret the next
  * records use the next secret and the record is not delivered: returns
  * true.  With PLASMATIC_RX keys the record is delivered and the parser
- * stops behind it until the application sets the next key.
+ * stops behind it until the application sets the next key; as kTLS, any
+ * handshake record whose first byte is the KeyUpdate type stops it (the
+ * application parses the record and answers it; with anything after the
+ * message, the record was not one the peer's new key could follow, and
+ * the application sees that rather than EBADMSG on the next record).
  *
  * update_requested asks for our KeyUpdate before our next data (SPEC
  * 8.4).  The kernel sends it if it has the TX traffic secret; if not (TX
@@ -438,15 +452,17 @@ static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 {
 	u8 requested;
 
-	if (!pl_rx_is_key_update(skb, &requested))
-		return false;
 	if (!ctx->by_secret[PL_DIR_RX]) {
+		if (!pl_rx_starts_key_update(skb))
+			return false;
 		WRITE_ONCE(ctx->rx.key_update_pending, true);
 		/* Other readers waiting for a record: EKEYEXPIRED now. */
 		ctx->sk_data_ready(sk);
 		return false;
 	}
 
+	if (!pl_rx_is_key_update(skb, &requested))
+		return false;
 	*err = pl_cipher_update(&ctx->rx.cipher);
 	if (*err) {
 		*err = pl_rx_fail(sk, ctx, PL_FAIL_INTERNAL);

@@ -3424,6 +3424,42 @@ TEST_F(pl, ktls_key_update_rx)
 }
 
 /*
+ * PLASMATIC_RX keys, as kTLS 6.14: a handshake record whose first byte is
+ * the KeyUpdate type stops the receiver even when more follows the
+ * message in the record (kTLS checks only that byte), so the application
+ * gets the record, then EKEYEXPIRED until the next key, and the record
+ * behind it, under the next key, reads intact (it was EBADMSG: the record
+ * was delivered as an ordinary handshake record and the parser went on
+ * with the old key).
+ */
+TEST_F(pl, ktls_key_update_first_byte)
+{
+	static const uint8_t ku_more[7] = { 24, 0, 0, 1, 0, 4, 0 };
+	uint8_t *w = xmalloc(2 * PL_MAX_WIRE_LEN), buf[64];
+	struct secret_dir sab, sba;
+	size_t wl;
+	int t;
+
+	UPGRADE_RAW_KTLS(&sab, &sba);
+	set_rcvtimeo(self->a, 5000);
+	wl = PEER_SEAL(PLASMATIC_CT_HANDSHAKE, ku_more, sizeof(ku_more), NULL, w);
+	ASSERT_EQ(0, pl_tx_key_update(self->peer->tx));
+	wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "after", 5, NULL, w + wl);
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+
+	ASSERT_EQ((ssize_t)sizeof(ku_more), recv_type(self->a, &t, buf, sizeof(buf), 0));
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, t);
+	EXPECT_EQ(0, memcmp(buf, ku_more, sizeof(ku_more)));
+	EXPECT_STOPPED(self->a);
+	ASSERT_EQ(0, keys_next(&self->ba, &sba));
+	ASSERT_EQ(0, set_keys(self->a, &self->ba, 0));
+	ASSERT_EQ(5, recv_type(self->a, &t, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, t);
+	EXPECT_EQ(0, memcmp(buf, "after", 5));
+	free(w);
+}
+
+/*
  * PLASMATIC_TX again: a sends its KeyUpdate as a handshake record and sets
  * the next key; the peer follows with its engine's KeyUpdate and decodes
  * everything, the EEM nonces running on across the keys.  A record left
