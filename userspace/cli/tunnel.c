@@ -156,8 +156,8 @@ const struct optdef tunnel_opts[] = {
 };
 
 /* "host:port", "[v6]:port"; with allow_no_host also "port". */
-static int split_hostport(const char *arg, char **host, char **port,
-			  bool allow_no_host)
+int split_hostport(const char *arg, char **host, char **port,
+		   bool allow_no_host)
 {
 	const char *colon;
 	long v;
