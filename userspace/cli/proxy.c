@@ -331,6 +331,25 @@ out:
 	free(head);
 }
 
+/*
+ * Close a client's socket after an answer without losing it: bytes of its
+ * request still unread would make close() send RST, and RST makes the
+ * client's kernel drop the answer it has not read yet.  So: FIN, then
+ * read what comes (at most 64 KiB, 1 s), then close.
+ */
+static void linger_close(int fd)
+{
+	char buf[4096];
+	size_t total = 0;
+	ssize_t n;
+
+	shutdown(fd, SHUT_WR);
+	tr_rcvtimeo(fd, 1);
+	while (total < 64 * 1024 && (n = read(fd, buf, sizeof(buf))) > 0)
+		total += (size_t)n;
+	close(fd);
+}
+
 static void *stream_main(void *arg)
 {
 	struct stream *s = arg;
@@ -343,7 +362,7 @@ static void *stream_main(void *arg)
 		else
 			http_connect(s, b);
 	}
-	close(s->fd);
+	linger_close(s->fd);
 	free(s);
 	__atomic_sub_fetch(&active, 1, __ATOMIC_SEQ_CST);
 	return NULL;
