@@ -8,6 +8,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -249,8 +251,16 @@ int tr_pump(struct pl_conn *c, int fd)
 	char *buf = malloc(PUMP_BUF);
 	pthread_attr_t at;
 	pthread_t th;
-	int failed = 0;
+	int failed = 0, one = 1;
 	ssize_t n;
+
+	/*
+	 * What a read gives goes out at once, on both sockets (as nginx's
+	 * tcp_nodelay): Nagle would hold a record's tail for the peer's
+	 * delayed ACK.
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	setsockopt(pl_conn_fd(c), IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 
 	if (!buf || pthread_attr_init(&at)) {
 		free(buf);
