@@ -15,6 +15,8 @@ set -eu
 # debhelper, dh-dkms, lintian and help2man (the man pages) build the
 # packages (make deb); dkms, with this host's 6.1 headers, is what the pkg
 # suite's guest runs when it installs them (tools/pkg-test).
+# iperf3, stunnel4 and shadowsocks-libev: tools/bench/tunnel.sh (proxy and
+# relay against them; a benchmark, not in make check).
 PKGS="build-essential make gcc clang clang-16 llvm lld pkg-config
 libssl-dev openssl liburing-dev libbpf-dev bpftool libelf-dev zlib1g-dev
 linux-image-cloud-amd64 linux-headers-cloud-amd64 linux-source-6.1
@@ -28,7 +30,8 @@ libinih-dev systemd
 debootstrap
 libclang-rt-14-dev
 flex bison bc
-debhelper dh-dkms dkms lintian help2man"
+debhelper dh-dkms dkms lintian help2man
+iperf3 stunnel4 shadowsocks-libev"
 
 missing=""
 for p in $PKGS; do

@@ -9,8 +9,11 @@
  *   config.c    configuration files (INI, read with libinih)
  *   tunnel.c    what connect and listen share: their options, addresses,
  *               the PSK and context, the relay between fds and a tunnel
- *   keygen.c, connect.c, listen.c, inspect.c, shape.c, check_config.c: a
- *   command each
+ *   keygen.c, connect.c, listen.c, inspect.c, shape.c, check_config.c,
+ *   proxy.c, relay.c: a command each
+ *   tunreq.c    what proxy and relay share: the request inside the tunnel,
+ *               the copying of a stream both ways
+ *   netpolicy.c the relay's destination address policy
  */
 #ifndef PLASMATIC_CLI_H
 #define PLASMATIC_CLI_H
@@ -129,7 +132,8 @@ extern const struct command *const commands[];
 const struct command *command_find(const char *name);
 
 extern const struct command cmd_keygen, cmd_connect, cmd_listen,
-	cmd_inspect, cmd_shape, cmd_sockets, cmd_check_config;
+	cmd_inspect, cmd_shape, cmd_sockets, cmd_check_config, cmd_proxy,
+	cmd_relay;
 
 /*
  * Parse argv (argv[0] the command's name) into base with cmd's tables;

@@ -26,6 +26,10 @@ static void usage_connect(FILE *f)
 static const struct optdef connect_opts[] = {
 	{ .name = "address", .kind = OPT_FUNC, .flags = OPTF_FILE_ONLY,
 	  .fn = set_address_client },
+	{ .name = NULL },
+};
+
+const struct optdef client_opts[] = {
 	{ .name = "ca", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.ca_file) },
 	{ .name = "capath", .kind = OPT_STR,
 	  OPT_FIELD(struct opts, cfg.ca_path) },
@@ -70,4 +74,5 @@ out:
 }
 
 const struct command cmd_connect =
-	TUNNEL_COMMAND("connect", run_connect, usage_connect, connect_opts);
+	TUNNEL_COMMAND("connect", run_connect, usage_connect, client_opts,
+		       connect_opts);

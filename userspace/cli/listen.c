@@ -43,12 +43,16 @@ static void usage_listen(FILE *f)
 static const struct optdef listen_opts[] = {
 	{ .name = "address", .kind = OPT_FUNC, .flags = OPTF_FILE_ONLY,
 	  .fn = set_address_server },
-	{ .name = "cert", .kind = OPT_STR,
-	  OPT_FIELD(struct opts, cfg.cert_file) },
-	{ .name = "key", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.key_file) },
 	{ .name = "exec", .kind = OPT_STR, OPT_FIELD(struct opts, exec_cmd) },
 	{ .name = "once", .kind = OPT_FLAG, .lo = 1,
 	  OPT_FIELD(struct opts, once) },
+	{ .name = NULL },
+};
+
+const struct optdef server_opts[] = {
+	{ .name = "cert", .kind = OPT_STR,
+	  OPT_FIELD(struct opts, cfg.cert_file) },
+	{ .name = "key", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.key_file) },
 	{ .name = "open-timeout", .kind = OPT_INT, .lo = 0, .hi = 86400,
 	  .hint = "seconds, %ld to %ld",
 	  OPT_FIELD(struct opts, cfg.open_timeout) },
@@ -226,4 +230,5 @@ out:
 }
 
 const struct command cmd_listen =
-	TUNNEL_COMMAND("listen", run_listen, usage_listen, listen_opts);
+	TUNNEL_COMMAND("listen", run_listen, usage_listen, server_opts,
+		       listen_opts);

@@ -9,6 +9,9 @@
  *   plasmatic inspect CAPTURE [options]          inspect.c
  *   plasmatic shape --dev DEV [options]          shape.c: the TPL pacer
  *   plasmatic check-config FILE                  check_config.c
+ *   plasmatic proxy --relay HOST:PORT [options]  proxy.c: SOCKS5 and HTTP
+ *                                                CONNECT over Plasmatic
+ *   plasmatic relay [ADDR:]PORT --cert F --key F relay.c: its far end
  *
  * Exit codes are listed in usage_main() below.
  */
@@ -59,8 +62,11 @@ static void usage_main(FILE *f)
 "           distance to a traffic pattern mode\n"
 "  shape    put the traffic pattern pacer (record timing) on a device\n"
 "  sockets  list the Plasmatic sockets with their cipher and traffic pattern\n"
+"  proxy    a local SOCKS5 and HTTP CONNECT proxy whose streams go through\n"
+"           Plasmatic connections to a relay\n"
+"  relay    accept the proxy's streams and connect them to their destinations\n"
 "  check-config\n"
-"           check a configuration file (connect and listen --config FILE)\n"
+"           check a configuration file (the commands' --config FILE)\n"
 "  help     this text ('plasmatic COMMAND --help' for each command)\n"
 "\n"
 "exit codes:\n"
@@ -101,7 +107,7 @@ int code_to_exit(int code)
 
 const struct command *const commands[] = {
 	&cmd_keygen, &cmd_connect, &cmd_listen, &cmd_inspect, &cmd_shape,
-	&cmd_sockets, &cmd_check_config, NULL,
+	&cmd_sockets, &cmd_check_config, &cmd_proxy, &cmd_relay, NULL,
 };
 
 const struct command *command_find(const char *name)

@@ -6,5 +6,6 @@
 # shape.c includes bpf/pace.h and build/bpf/pace.skel.h, shape_qdisc.c
 # build/bpf/tpl_qdisc.skel.h (make -C bpf).
 CLI_SRCS	:= main.c opts.c config.c tunnel.c keygen.c connect.c listen.c \
-		   inspect.c shape.c shape_qdisc.c sockets.c sockdiag.c check_config.c
+		   inspect.c shape.c shape_qdisc.c sockets.c sockdiag.c check_config.c \
+		   proxy.c relay.c tunreq.c netpolicy.c
 CLI_LDLIBS	:= -linih -lssl -lcrypto -lpthread -lpcap -lm -lbpf -lelf -lz

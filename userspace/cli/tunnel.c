@@ -46,8 +46,8 @@ const char common_help[] =
 "                        it records are sized but not timed)\n"
 "  -v, --verbose         print the datapath, suite, framing, EEM length to\n"
 "                        stderr\n"
-"  --config FILE         read options from FILE, section [connect] or\n"
-"                        [listen] (this command's): key NAME for --NAME,\n"
+"  --config FILE         read options from FILE, the section named after\n"
+"                        this command ([connect], ...): key NAME for --NAME,\n"
 "                        yes or no for a flag, address for the address;\n"
 "                        the command line overrides the file (see\n"
 "                        'plasmatic check-config --help')\n"
@@ -156,8 +156,8 @@ const struct optdef tunnel_opts[] = {
 };
 
 /* "host:port", "[v6]:port"; with allow_no_host also "port". */
-static int split_hostport(const char *arg, char **host, char **port,
-			  bool allow_no_host)
+int split_hostport(const char *arg, char **host, char **port,
+		   bool allow_no_host)
 {
 	const char *colon;
 	long v;

@@ -32,13 +32,13 @@ int set_address_server(void *base, const char *val, const char *what);
 void opts_free(void *opts);
 
 /* The descriptor of connect or listen: help, --config, the shared
- * options, then its own (own_opts); section [name] of config files. */
-#define TUNNEL_COMMAND(cmd_name, run_fn, usage_fn, own_opts) {		\
+ * options, then its own tables (...); section [name] of config files. */
+#define TUNNEL_COMMAND(cmd_name, run_fn, usage_fn, ...) {		\
 	.name = cmd_name,						\
 	.run = run_fn,							\
 	.usage = usage_fn,						\
 	.tables = (const struct optdef *const[]){			\
-		opt_help, opt_config, tunnel_opts, own_opts, NULL },	\
+		opt_help, opt_config, tunnel_opts, __VA_ARGS__, NULL },	\
 	.config = true,							\
 	.opts_size = sizeof(struct opts),				\
 	.opts_free = opts_free,						\
@@ -47,6 +47,17 @@ void opts_free(void *opts);
 /* The options of both, and their help text. */
 extern const struct optdef tunnel_opts[];
 extern const char common_help[];
+/* A client's peer verification (--ca, --capath, --sni: connect.c) and a
+ * server's certificate and prober fallback (--cert, --key,
+ * --open-timeout, --fallback, --fallback-dir: listen.c), shared with
+ * proxy and relay; their fields are struct opts'. */
+extern const struct optdef client_opts[];
+extern const struct optdef server_opts[];
+
+/* "host:port", "[v6]:port"; with allow_no_host also "port": 0, or -1.
+ * *host (NULL without one) and *port are malloc'ed. */
+int split_hostport(const char *arg, char **host, char **port,
+		   bool allow_no_host);
 
 struct tunnel {
 	struct opts o;

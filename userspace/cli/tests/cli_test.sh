@@ -444,6 +444,47 @@ else
 	notok "plasmatic_run: $rt missing (make -C userspace/cli)"
 fi
 
+# the relay's address policy (netpolicy.c), a unit test built beside run_test
+npt=$(dirname "$rt")/netpolicy_test
+if [ -x "$npt" ]; then
+	"$npt" > netpolicy_test.out 2>&1
+	rc=$?
+	while IFS= read -r line; do
+		case $line in
+		"ok "*) ok "netpolicy: ${line#ok [0-9]* }" ;;
+		"not ok "*) notok "netpolicy: ${line#not ok [0-9]* }" netpolicy_test.out ;;
+		esac
+	done < netpolicy_test.out
+	[ $rc -eq 0 ] || notok "netpolicy: netpolicy_test exited $rc" netpolicy_test.out
+else
+	notok "netpolicy: $npt missing (make -C userspace/cli)"
+fi
+
+# proxy and relay: their command lines (end to end: tests/proxy_test.sh, VM)
+for c in proxy relay; do
+	expect_rc "$c --help" 0 "$P" "$c" --help
+	grep -q "usage: plasmatic $c" last.out; check "$c --help text" $?
+done
+expect_rc "proxy without --relay" 2 "$P" proxy --listen 127.0.0.1:1080
+grep -q "relay HOST:PORT is required" last.err; check "proxy without --relay: message" $? last.err
+expect_rc "proxy bad --relay" 2 "$P" proxy --relay localhost
+expect_rc "proxy bad --listen" 2 "$P" proxy --relay localhost:1 --listen x:y
+expect_rc "proxy takes no argument" 2 "$P" proxy --relay localhost:1 extra
+expect_rc "proxy: --cert is relay's" 2 "$P" proxy --relay localhost:1 --cert x
+grep -q "option '--cert' is not for 'proxy'" last.err; check "proxy: --cert is not its option: message" $? last.err
+expect_rc "relay without --cert" 2 "$P" relay 0 --key x
+expect_rc "relay bad --allow prefix" 2 "$P" relay 0 --cert x --key x --allow 10.0.0.0/33
+grep -q "bad --allow '10.0.0.0/33': bad prefix length" last.err; check "relay bad --allow: message" $? last.err
+expect_rc "relay --allow with host bits" 2 "$P" relay 0 --cert x --key x --allow 10.0.0.1/8
+grep -q "host bits set" last.err; check "relay --allow host bits: message" $? last.err
+expect_rc "relay --allow not an address" 2 "$P" relay 0 --cert x --key x --allow nowhere
+expect_rc "relay bad --max-streams-per-client" 2 "$P" relay 0 --cert x --key x --max-streams-per-client 0
+printf '[proxy]\nrelay = relay.example:443\nlisten = 127.0.0.1:1080\nmax-streams = 9\ntpl-mode = 1\n[relay]\naddress = 443\nallow = 10.1.0.0/16, fd00::/8\nmax-streams-per-client = 4\n' > px.conf
+expect_rc "check-config: [proxy] and [relay]" 0 "$P" check-config px.conf
+printf '[relay]\nallow = 10.1.0.0/16, 10.2.0.1/16\n' > pxbad.conf
+expect_rc "check-config: a bad allow in [relay]" 2 "$P" check-config pxbad.conf
+grep -qF "pxbad.conf:2: bad allow '10.2.0.1/16': host bits set" last.err; check "check-config: bad allow: FILE:LINE and reason" $? last.err
+
 # configuration files, check-config
 . "$top/userspace/cli/tests/config_test.sh"
 

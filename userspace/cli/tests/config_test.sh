@@ -101,7 +101,7 @@ bad_conf "a long line" "alpn = $(head -c 5000 /dev/zero | tr '\0' a)" "line long
 # The section's keys are checked line by line: [serve]'s first key.
 printf '[serve]\n# 2\ncert = x\n' > "$C/sect.conf"
 expect_rc "check-config: unknown section" 2 "$P" check-config "$C/sect.conf"
-grep -qF "$C/sect.conf:3: unknown section [serve]: expected [connect] or [listen]" last.err
+grep -qF "$C/sect.conf:3: unknown section [serve]: expected [connect], [listen], [proxy] or [relay]" last.err
 check "check-config: unknown section: FILE:3 and the sections there are" $? last.err
 printf '# 1\n\ncert = x\n' > "$C/top.conf"
 expect_rc "check-config: a key outside a section" 2 "$P" check-config "$C/top.conf"
@@ -140,7 +140,7 @@ expect_rc "--config needs an argument" 2 "$P" listen 0 --config
 expect_rc "keygen has no --config" 2 "$P" keygen --config "$C/good.conf"
 
 # ---------------------------------- (b) every option of --help is a key
-for c in listen connect; do
+for c in listen connect proxy relay; do
 	missing=
 	for o in $("$P" $c --help | grep -oE '^  (-[a-z], )?--[a-z-]+' | sed 's/.*--//'); do
 		case $o in help|config) continue ;; esac

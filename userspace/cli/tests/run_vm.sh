@@ -8,7 +8,9 @@
 # them.
 #   tools/vm --timeout 900 --bin /bin/bash --bin /usr/bin/openssl \
 #       --bin /usr/bin/cmp --bin /usr/bin/stat --bin build/userspace/plasmatic \
-#       -- sh userspace/cli/tests/run_vm.sh
+#       --bin /usr/bin/curl -- sh userspace/cli/tests/run_vm.sh
+# Then proxy_test.sh: plasmatic proxy and relay across three network
+# namespaces (curl from --bin).
 if ! grep -q '^plasmatic ' /proc/modules && ! insmod kmod/plasmatic.ko; then
 	echo "not ok 1 cli_test # insmod kmod/plasmatic.ko failed"
 	exit 1
@@ -16,3 +18,6 @@ fi
 PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT=0 PL_CLI_DIST=0 PL_CLI_NOROOT=0 \
 	PL_CLI_BYTES=${PL_CLI_BYTES:-1M} \
 	bash userspace/cli/tests/cli_test.sh build/userspace/plasmatic
+rc=$?
+bash userspace/cli/tests/proxy_test.sh build/userspace/plasmatic build/userspace/cli/socks_client || rc=1
+exit $rc
