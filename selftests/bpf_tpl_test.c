@@ -30,6 +30,7 @@
 #include <bpf/libbpf.h>
 
 #include "kselftest_harness.h"
+#include "plmain.h"
 #include "tpl_test.h"
 #include "tpl_test.skel.h"
 
@@ -879,4 +880,4 @@ TEST_F(tpl, errors)
 	EXPECT_EQ((__u32)TPL_TEST_ERR_SHORT, opts.retval);
 }
 
-TEST_HARNESS_MAIN
+PL_HARNESS_MAIN

@@ -20,6 +20,7 @@
 #include <sys/socket.h>
 
 #include "kselftest_harness.h"
+#include "plmain.h"
 #include "sockpair.h"
 
 static const char *ko_path(void)
@@ -116,4 +117,4 @@ TEST(load_unload_100_times)
 	EXPECT_EQ(0, module_listed());
 }
 
-TEST_HARNESS_MAIN
+PL_HARNESS_MAIN

@@ -320,6 +320,6 @@ int main(int argc, char **argv)
 
 	seed = e ? strtoull(e, NULL, 0) : (uint64_t)time(NULL) * 0x9e3779b97f4a7c15ULL;
 	printf("# MUTATE_SEED=%#llx\n", (unsigned long long)seed);
-	pl_select_tests();
+	pl_harness_prepare();
 	return test_harness_run(argc, argv);
 }

@@ -1119,6 +1119,6 @@ int main(int argc, char **argv)
 
 	root_qdisc = q && *q ? q : pl_qdisc_supported() ? PL_QDISC_KIND : "fq";
 	printf("# root qdisc: %s\n", root_qdisc);
-	pl_select_tests();
+	pl_harness_prepare();
 	return test_harness_run(argc, argv);
 }

@@ -3786,6 +3786,6 @@ TEST(eem_helpers_match_spec_vectors)
 
 int main(int argc, char **argv)
 {
-	pl_select_tests();
+	pl_harness_prepare();
 	return test_harness_run(argc, argv);
 }

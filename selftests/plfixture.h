@@ -16,8 +16,8 @@
  *  - xmalloc(), send_type() / recv_type() (a record of a given content
  *    type), hs_msg (handshake content for control records), PEER_TMO;
  *  - stat_get(): a counter of /proc/net/plasmatic_stat (STAT_FILE);
- *  - pl_select_tests() in main(): the subset named by PLASMATIC_TESTS and
- *    PLASMATIC_VARIANTS (comma-separated substrings), for development.
+ *  - PL_HARNESS_MAIN (plmain.h): main(), with the subset named by
+ *    PLASMATIC_TESTS and PLASMATIC_VARIANTS, for development.
  *
  * The macros use the harness's self, variant and _metadata; include this
  * after kselftest_harness.h.
@@ -33,6 +33,7 @@
 
 #include "sockpair.h"
 #include "plpeer.h"
+#include "plmain.h"
 
 #define PEER_TMO	10000	/* ms: a record that has not come by then never will */
 
@@ -188,46 +189,6 @@ static inline long stat_get(const char *name)
 			ret = val;
 	fclose(f);
 	return ret;
-}
-
-/* 1 if list is empty or a comma-separated substring in it occurs in name. */
-static inline int pl_listed(const char *list, const char *name)
-{
-	char *copy, *tok, *save = NULL;
-	int hit = 0;
-
-	if (!list || !*list)
-		return 1;
-	copy = strdup(list);
-	for (tok = strtok_r(copy, ",", &save); tok && !hit; tok = strtok_r(NULL, ",", &save))
-		hit = strstr(name, tok) != NULL;
-	free(copy);
-	return hit;
-}
-
-/* Drop the tests and variants not selected by the environment. */
-static inline void pl_select_tests(void)
-{
-	const char *tests = getenv("PLASMATIC_TESTS");
-	const char *variants = getenv("PLASMATIC_VARIANTS");
-
-	for (struct __fixture_metadata *f = __fixture_list; f; f = f->next) {
-		struct __test_metadata **tp = &f->tests;
-		struct __fixture_variant_metadata **vp = &f->variant;
-
-		while (*tp) {
-			if (pl_listed(tests, (*tp)->name))
-				tp = &(*tp)->next;
-			else
-				*tp = (*tp)->next;
-		}
-		while (*vp) {
-			if (pl_listed(variants, (*vp)->name))
-				vp = &(*vp)->next;
-			else
-				*vp = (*vp)->next;
-		}
-	}
 }
 
 #endif

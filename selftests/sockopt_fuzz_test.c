@@ -55,6 +55,7 @@
 #include <linux/plasmatic.h>
 
 #include "kselftest_harness.h"
+#include "plmain.h"
 #include "sockpair.h"
 #include "plrandkeys.h"
 
@@ -810,4 +811,4 @@ TEST_F_TIMEOUT(fz, random_options, 36000)
 	EXPECT_EQ(rounds, tot.rounds);
 }
 
-TEST_HARNESS_MAIN
+PL_HARNESS_MAIN

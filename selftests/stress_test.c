@@ -46,6 +46,7 @@
 #include <linux/plasmatic.h>
 
 #include "kselftest_harness.h"
+#include "plmain.h"
 #include "sockpair.h"
 #include "plrandkeys.h"
 
@@ -523,4 +524,4 @@ TEST_F_TIMEOUT(st, tcp_mem_pressure, 1200)
 	st_run(_metadata, 8, 256 << 10);
 }
 
-TEST_HARNESS_MAIN
+PL_HARNESS_MAIN

@@ -919,6 +919,6 @@ TEST_F_TIMEOUT(tpl, records_start_segments, 300)
 
 int main(int argc, char **argv)
 {
-	pl_select_tests();
+	pl_harness_prepare();
 	return test_harness_run(argc, argv);
 }
