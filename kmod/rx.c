@@ -60,10 +60,14 @@ struct pl_rx_reader {
 /*
  * The stream failed (SPEC section 7): nothing more is delivered past the
  * records already opened, and the peer gets bad_record_mac from the
- * transmit side's work.  Any context.
+ * transmit side's work.  Reads then fail with @err: as kTLS's, it tells
+ * the local application the cause (EINVAL: a header that is not TLS
+ * 1.3's, EMSGSIZE: a length beyond the largest record, EBADMSG: any
+ * other), while the wire has one alert for all.  Any context.
  */
-static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
-			 enum pl_fail cause, u64 seq, u64 eem_counter)
+static int pl_rx_fail_errno(struct sock *sk, struct plasmatic_context *ctx,
+			    enum pl_fail cause, u64 seq, u64 eem_counter,
+			    int err)
 {
 	struct pl_rx *rx = &ctx->rx;
 
@@ -71,7 +75,7 @@ static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
 	pl_stat_inc(sk, PL_STAT_RX_FAIL + cause);
 
 	rx->fail = cause;
-	WRITE_ONCE(rx->err, -EBADMSG);
+	WRITE_ONCE(rx->err, err);
 	WRITE_ONCE(rx->end, PLASMATIC_END_ERROR);
 	kfree_skb(rx->cur);
 	rx->cur = NULL;
@@ -81,7 +85,13 @@ static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
 		WRITE_ONCE(rx->alert_due, true);
 		pl_tx_schedule(ctx);
 	}
-	return -EBADMSG;
+	return err;
+}
+
+static int pl_rx_fail_at(struct sock *sk, struct plasmatic_context *ctx,
+			 enum pl_fail cause, u64 seq, u64 eem_counter)
+{
+	return pl_rx_fail_errno(sk, ctx, cause, seq, eem_counter, -EBADMSG);
 }
 
 /* A failure found before the record's checks began: its numbers are current. */
@@ -100,7 +110,8 @@ static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
 
 	if (rx->hdr[0] != PLASMATIC_CT_APPLICATION_DATA ||
 	    rx->hdr[1] != 3 || rx->hdr[2] != 3)
-		return pl_rx_fail(sk, ctx, PL_FAIL_HEADER);
+		return pl_rx_fail_errno(sk, ctx, PL_FAIL_HEADER, rx->cipher.seq,
+					rx->eem.counter, -EINVAL);
 
 	/* Covered: the EEM counts in the length, under the same cap. */
 	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED) {
@@ -109,7 +120,10 @@ static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
 	} else {
 		rx->cur_need = PL_HDR_LEN + len + rx->eem.len;
 	}
-	if (len < min || len > PL_MAX_LENGTH)
+	if (len > PL_MAX_LENGTH)
+		return pl_rx_fail_errno(sk, ctx, PL_FAIL_LENGTH, rx->cipher.seq,
+					rx->eem.counter, -EMSGSIZE);
+	if (len < min)
 		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
 	return 0;
 }

@@ -24,4 +24,16 @@ ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
 __poll_t pl_poll(struct file *file, struct socket *sock,
 		 struct poll_table_struct *wait);
 
+/*
+ * Whether a record of the peer failed its checks (SPEC 7): rx.err is then
+ * the cause's errno (EBADMSG, EINVAL, EMSGSIZE), not a received alert's
+ * ECONNRESET.  Lockless.
+ */
+static inline bool pl_rx_failed(const struct plasmatic_context *ctx)
+{
+	int err = READ_ONCE(ctx->rx.err);
+
+	return err && err != -ECONNRESET;
+}
+
 #endif /* _PLASMATIC_RX_H */

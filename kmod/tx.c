@@ -25,6 +25,7 @@
 #include <net/sock.h>
 
 #include "proc.h"
+#include "rx.h"
 #include "trace.h"
 #include "tx.h"
 
@@ -390,7 +391,7 @@ static int pl_tx_check(struct sock *sk, struct plasmatic_context *ctx,
 	 * TCP: an error such as the peer's RST (reported once, then EPIPE)
 	 * or shutdown(SHUT_WR).
 	 */
-	if (ctx->tx.closed || READ_ONCE(ctx->rx.err) == -EBADMSG ||
+	if (ctx->tx.closed || pl_rx_failed(ctx) ||
 	    READ_ONCE(sk->sk_err) || (sk->sk_shutdown & SEND_SHUTDOWN))
 		return sk_stream_error(sk, flags, -EPIPE);
 	return 0;

@@ -1612,10 +1612,27 @@ static const char *tamper_cause(enum tamper kind)
 }
 
 /*
+ * The errno of reads after the failure of the record with header @hdr,
+ * per cause as kTLS's: EINVAL for a header that is not TLS 1.3's, EMSGSIZE
+ * for a length beyond the largest record (2^14 + 256), EBADMSG for every
+ * other (the peer gets bad_record_mac for all).
+ */
+static int tamper_errno(const uint8_t *hdr)
+{
+	if (hdr[0] != PLASMATIC_CT_APPLICATION_DATA || hdr[1] != 3 || hdr[2] != 3)
+		return EINVAL;
+	if ((size_t)(hdr[3] << 8 | hdr[4]) > MAX_LENGTH)
+		return EMSGSIZE;
+	return EBADMSG;
+}
+
+/*
  * The peer sends one good record, then the bad bytes, in one write.
  * The kernel must deliver exactly the good record's content, then fail
- * with EBADMSG, keep failing, report PLASMATIC_END_ERROR, and send the
- * peer a bad_record_mac alert (level 2, description 20) as a record.
+ * with the cause's errno (tamper_errno() of the bad record's header), keep
+ * failing, report
+ * PLASMATIC_END_ERROR, and send the peer a bad_record_mac alert (level 2,
+ * description 20) as a record.
  */
 static void tamper_check(struct __test_metadata *_metadata,
 			 FIXTURE_DATA(pl) *self, enum tamper kind)
@@ -1628,7 +1645,7 @@ static void tamper_check(struct __test_metadata *_metadata,
 	/* The EEM in the length or not, either framing's cap is 2^14 + 256. */
 	size_t max_len = MAX_LENGTH;
 	size_t e = self->ba.framing == PLASMATIC_FRAMING_COVERED ? eem_len : 0;
-	int err, v = -1;
+	int err, v = -1, want_errno;
 	long fail0, alerts0, cause0;
 
 	UPGRADE_RAW();
@@ -1789,19 +1806,23 @@ static void tamper_check(struct __test_metadata *_metadata,
 
 	/* A receive that would wait for more is a failure to detect. */
 	set_rcvtimeo(self->a, 5000);
+	want_errno = tamper_errno(r1);
 	fail0 = stat_fail_sum();
 	alerts0 = stat_get("PlasmaticAlertsSent");
 	cause0 = tamper_cause(kind) ? stat_get(tamper_cause(kind)) : 0;
 	got = recv_until_end(self->a, buf, sizeof(buf), &err);
 	EXPECT_EQ(sizeof(good_data), got);
 	EXPECT_EQ(0, memcmp(buf, good_data, got < sizeof(good_data) ? got : sizeof(good_data)));
-	EXPECT_EQ(EBADMSG, err) TH_LOG("first failing recv: %s",
-				       err > 0 ? strerror(err) : err ? "buffer full" : "EOF");
+	EXPECT_EQ(want_errno, err) TH_LOG("first failing recv: %s",
+						 err > 0 ? strerror(err) : err ? "buffer full" : "EOF");
 	/* Sticky: every later receive fails too (no data, no EOF, no wait). */
 	for (int i = 0; i < 2; i++) {
 		EXPECT_EQ(-1, recv(self->a, buf, sizeof(buf), 0));
-		EXPECT_NE(EAGAIN, errno);
+		EXPECT_EQ(want_errno, errno);
 	}
+	/* And sends fail as after any failed record. */
+	EXPECT_EQ(-1, send(self->a, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
 	EXPECT_EQ(0, get_int(self->a, PLASMATIC_RX_END, &v));
 	EXPECT_EQ(PLASMATIC_END_ERROR, v);
 	/* The peer gets bad_record_mac, sealed like any record. */
@@ -1939,7 +1960,7 @@ TEST_F(pl, bad_header_takes_only_its_header)
 	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
 	set_rcvtimeo(self->a, 5000);
 	EXPECT_EQ(sizeof(content), recv_until_end(self->a, buf, sizeof(buf), &err));
-	EXPECT_EQ(EBADMSG, err);
+	EXPECT_EQ(EINVAL, err);		/* a header that is not TLS 1.3's, as kTLS */
 	EXPECT_EQ(hdr0 + 1, stat_get("PlasmaticRxFailHeader"));
 	EXPECT_EQ((int)junk, tcp_inq(self->a))
 		TH_LOG("the parser took bytes after the bad header");

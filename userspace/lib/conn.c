@@ -1058,9 +1058,20 @@ static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
 /* --------------------------------------------------- kernel datapath */
 
 /*
- * A call on the kernel datapath failed with @e.  EBADMSG: a record from the
- * peer failed its checks and the module answered with bad_record_mac
- * (SPEC 7); on the very first record that means a PSK or parameter
+ * Whether the module's errno @e for a read says that a record from the
+ * peer failed its checks (SPEC 7), answered with bad_record_mac: EBADMSG,
+ * or as kTLS tells causes apart, EINVAL (a header that is not TLS 1.3's)
+ * and EMSGSIZE (a length beyond the largest record).
+ */
+static int k_record_failed(int e)
+{
+	return e == EBADMSG || e == EINVAL || e == EMSGSIZE;
+}
+
+/*
+ * A call on the kernel datapath failed with @e (a read's errno mapped to
+ * EBADMSG by k_record_failed()).  EBADMSG: a record from the peer failed
+ * its checks; on the very first record that means a PSK or parameter
  * mismatch.
  */
 static void k_fail_errno(struct pl_conn *c, int e, const char *call)
@@ -1099,7 +1110,7 @@ static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 		n = recvmsg(c->fd, &msg, 0);
 	} while (n < 0 && errno == EINTR);
 	if (n < 0) {
-		k_fail_errno(c, errno, "recv");
+		k_fail_errno(c, k_record_failed(errno) ? EBADMSG : errno, "recv");
 		return fail_ret(c);
 	}
 	if (n == 0) {
@@ -1162,7 +1173,7 @@ static void k_write_failed(struct pl_conn *c, int e)
 
 	if (e == EPIPE || e == ECONNRESET) {
 		n = recvmsg(c->fd, &msg, MSG_PEEK | MSG_DONTWAIT);
-		if (n < 0 && errno == EBADMSG)
+		if (n < 0 && k_record_failed(errno))
 			e = EBADMSG;
 		cm = n == 2 ? CMSG_FIRSTHDR(&msg) : NULL;
 		if (cm && cm->cmsg_level == SOL_PLASMATIC &&

@@ -46,7 +46,10 @@
  *     delivered as a record, then reads fail with ECONNRESET;
  *   - a record that fails a check (SPEC section 7): the kernel sends
  *     bad_record_mac, records before it are still read, then every read
- *     fails with EBADMSG and sends with EPIPE.
+ *     fails with the cause's errno, as kTLS's: EINVAL for a header that
+ *     is not TLS 1.3's, EMSGSIZE for a length beyond the largest record,
+ *     EBADMSG for any other (authentication, EEM, padding, ...); sends
+ *     fail with EPIPE.
  *
  * KeyUpdate (SPEC.md 8.4), per direction by how its keys were set:
  *   - *_SECRET: the kernel rotates.  A received KeyUpdate is handled and
@@ -58,8 +61,9 @@
  *     EBUSY.
  *   - PLASMATIC_TX / PLASMATIC_RX (kTLS structures): the application
  *     rotates, as with kTLS 6.14.  A received KeyUpdate (a handshake
- *     record holding exactly one KeyUpdate message) is delivered like any
- *     handshake record and no record behind it is opened: once it and
+ *     record whose first byte is the KeyUpdate type, as kTLS tells it) is
+ *     delivered like any handshake record and no record behind it is
+ *     opened: once it and
  *     everything before it have been read, recvmsg (MSG_PEEK too) and
  *     splice_read fail with EKEYEXPIRED and poll reports no POLLIN, until
  *     PLASMATIC_RX is set again with the next key; the records behind it
@@ -71,6 +75,21 @@
  *     sealed under the old key first).  The version and cipher must stay
  *     (else EINVAL); key, IV, salt and rec_seq (normally 0) are new; the
  *     EEM goes on (its nonces continue).  A failed set keeps the old key.
+ *
+ * Where plasmatic.ko deliberately differs from kTLS (6.1 .. 6.14):
+ *   - TLS 1.3 only: TLS_1_2_VERSION keys are refused (EINVAL);
+ *   - getsockopt never returns key material (zeroed, above);
+ *   - PLASMATIC_RECORD_TYPE takes only alert (21), handshake (22) and
+ *     application data (23): other types are refused with EINVAL (kTLS
+ *     sends any type);
+ *   - received records are parsed by the module from TCP's queue (a copy
+ *     per record) rather than by kTLS's strparser, and decrypted in
+ *     place; there is no TLS_RX_EXPECT_NO_PAD (a TLS 1.3 record's padding
+ *     is found after decryption, and with TPL shaping peers pad on
+ *     purpose) nor TLS_TX_ZEROCOPY_RO;
+ *   - SPLICE_F_MORE does not hold a record open across splice calls
+ *     (above);
+ *   - no TLS device offload (TLS_HW): the EEM is sealed in software.
  */
 #ifndef _UAPI_LINUX_PLASMATIC_H
 #define _UAPI_LINUX_PLASMATIC_H
