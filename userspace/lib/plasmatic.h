@@ -220,6 +220,65 @@ struct pl_conn *pl_connect(struct pl_ctx *ctx, int fd, const char *hostname,
 struct pl_conn *pl_accept(struct pl_ctx *ctx, int fd, struct pl_error *err);
 
 /*
+ * Non-blocking server handshake, for a server that drives many handshakes
+ * from one event loop (poll, epoll, io_uring):
+ *
+ *	fcntl(fd, F_SETFL, O_NONBLOCK | ...);
+ *	struct pl_handshake *h = pl_accept_start(ctx, fd, &err);
+ *	for (;;) {			// in the loop, on each readiness
+ *		rc = pl_handshake_step(h, &err);
+ *		if (rc == PL_HS_WANT_READ)  { wait for POLLIN;  continue; }
+ *		if (rc == PL_HS_WANT_WRITE) { wait for POLLOUT; continue; }
+ *		break;
+ *	}
+ *	PL_HS_DONE:  c = pl_handshake_conn(h); pl_handshake_free(h);
+ *	PL_HS_PROBE: hand h to a thread: pl_handshake_fallback(h) (blocking,
+ *		     as pl_accept serves a prober), pl_handshake_free(h),
+ *		     close(fd);
+ *	-1:	     err says why; pl_handshake_free(h), close(fd).
+ *
+ * The same phases as pl_accept (which runs this state machine to its end,
+ * blocking): the client's first bytes, SSL_accept, the wait for the
+ * client's opening record (SPEC 2.3), the upgrade (kernel or userspace
+ * datapath as cfg->datapath says).  A step never blocks: it returns
+ * PL_HS_WANT_READ or PL_HS_WANT_WRITE when it needs the socket readable or
+ * writable (while it waits for a whole record it sets SO_RCVLOWAT, so
+ * that level-triggered poll reports the socket readable only once the
+ * record is all there or the stream ended; back to 1 when done).
+ * Timeouts are the caller's: handshake_timeout and open_timeout of the
+ * configuration do not apply (the loop drops a handshake that takes too
+ * long with pl_handshake_free and close).  On -1 the library has shut the
+ * socket's sending half (no RST; reading it to its end before close() is
+ * the caller's choice).  The socket stays O_NONBLOCK after PL_HS_DONE:
+ * pl_conn_read/pl_conn_write need it blocking again (or, on the kernel
+ * datapath, the caller may use the fd directly, non-blocking).
+ * pl_accept_start needs a server context and an O_NONBLOCK socket
+ * (PL_E_INVAL).  A handshake is used by one thread at a time.
+ */
+enum {
+	PL_HS_DONE = 0,			/* pl_handshake_conn() has the conn */
+	PL_HS_WANT_READ = 1,		/* step again once fd is readable */
+	PL_HS_WANT_WRITE = 2,		/* step again once fd is writable */
+	PL_HS_PROBE = 3,		/* not a Plasmatic client: err says
+					 * what it sent (PL_E_PROBE) */
+};
+struct pl_handshake;
+struct pl_handshake *pl_accept_start(struct pl_ctx *ctx, int fd,
+				     struct pl_error *err);
+/* PL_HS_* or -1 (err filled; err may be NULL).  After the end, the same
+ * result again (-1: PL_E_INVAL). */
+int pl_handshake_step(struct pl_handshake *h, struct pl_error *err);
+/* After PL_HS_DONE: the connection, once (then NULL); the caller frees it. */
+struct pl_conn *pl_handshake_conn(struct pl_handshake *h);
+int pl_handshake_fd(const struct pl_handshake *h);
+/* After PL_HS_PROBE: serve the client as pl_accept would (blocking, the
+ * socket made blocking meanwhile; may take as long as the client stays:
+ * run it in a thread).  0, or -1 (EINVAL: no probe to serve). */
+int pl_handshake_fallback(struct pl_handshake *h);
+/* Frees the state (and a conn not taken); never closes the fd. */
+void pl_handshake_free(struct pl_handshake *h);
+
+/*
  * Read application data: > 0 bytes, 0 at the end of data (close_notify or
  * FIN at a record boundary: see pl_conn_end()), -1 on error.
  */

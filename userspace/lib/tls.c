@@ -837,19 +837,57 @@ static void short_read(ssize_t n, const char *what, struct pl_error *err)
 	}
 }
 
-/* Server, before the handshake: what the client's first bytes are. */
-enum first_bytes { FB_TLS, FB_HTTP, FB_OTHER, FB_NONE };
+/*
+ * Peek at exactly len bytes.  Blocking (nb false): recv_exact()'s result.
+ * nb: without waiting: len, fewer at the end of the stream, -1 on error,
+ * or PEEK_WANT after setting SO_RCVLOWAT to len, so that poll (or an
+ * io_uring poll) reports the socket readable only once they are all there
+ * or the stream ended.
+ */
+#define PEEK_WANT	(-2)
 
-static enum first_bytes first_bytes(int fd, ssize_t *got)
+static ssize_t peek(int fd, void *buf, size_t len, bool nb)
+{
+	struct pollfd p = { .fd = fd, .events = POLLRDHUP };
+	int lowat = (int)len;
+	ssize_t n;
+
+	if (!nb)
+		return recv_exact(fd, buf, len, MSG_PEEK);
+	do {
+		n = recv(fd, buf, len, MSG_PEEK | MSG_DONTWAIT);
+	} while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)len || n == 0 ||
+	    (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK))
+		goto done;
+	/* Short: the end of the stream, or more to come. */
+	if (n > 0 && poll(&p, 1, 0) == 1 &&
+	    (p.revents & (POLLRDHUP | POLLHUP | POLLERR)))
+		goto done;
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+	return PEEK_WANT;
+done:
+	lowat = 1;
+	setsockopt(fd, SOL_SOCKET, SO_RCVLOWAT, &lowat, sizeof(lowat));
+	return n;
+}
+
+/* Server, before the handshake: what the client's first bytes are
+ * (FB_WANT: not there yet, nb only). */
+enum first_bytes { FB_TLS, FB_HTTP, FB_OTHER, FB_NONE, FB_WANT };
+
+static enum first_bytes first_bytes(int fd, ssize_t *got, bool nb)
 {
 	static const char *const methods[] = {
 		"GET ", "HEAD", "POST", "PUT ", "DELE", "OPTI", "PATC", "CONN",
 		"TRAC", "PRI ",
 	};
 	unsigned char b[4];
-	ssize_t n = recv_exact(fd, b, sizeof(b), MSG_PEEK);
+	ssize_t n = peek(fd, b, sizeof(b), nb);
 
 	*got = n;
+	if (n == PEEK_WANT)
+		return FB_WANT;
 	if (n <= 0)
 		return FB_NONE;
 	/* A TLS handshake record: 0x16 0x03 (any minor version). */
@@ -988,11 +1026,12 @@ static int client_open(struct pl_ctx *ctx, SSL *ssl, int fd, struct pl_hs *hs,
  * Server: wait for the client's opening record, only peeking, and check
  * it (SPEC 2.3).  0: accepted and taken from the socket; 1: not an
  * opening record, the bytes are still there (a plain TLS client: the
- * fallback's); -1: error (closed, timed out).
+ * fallback's); 2: not all there yet (nb only: see peek()); -1: error
+ * (closed, timed out).
  */
 static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
 		       const struct pl_hs_secrets *sec, struct pl_start *st,
-		       struct pl_error *err)
+		       bool nb, struct pl_error *err)
 {
 	struct pl_dir_config dc = {
 		.suite = suite, .secret = sec->client,
@@ -1012,7 +1051,11 @@ static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
 		pl_err_set(err, PL_E_NOMEM, NULL);
 		return -1;
 	}
-	n = recv_exact(fd, rec, PL_HEADER_LEN, MSG_PEEK);
+	n = peek(fd, rec, PL_HEADER_LEN, nb);
+	if (n == PEEK_WANT) {
+		ret = 2;
+		goto out;
+	}
 	if (n != PL_HEADER_LEN) {
 		short_read(n, "waiting for the client's first record", err);
 		ret = -1;
@@ -1024,7 +1067,11 @@ static int server_open(struct pl_ctx *ctx, int fd, uint16_t suite,
 		goto out;	/* not ours: OpenSSL answers it */
 	if (ctx->framing == PLASMATIC_FRAMING_DETACHED)
 		need += ctx->eem_len;
-	n = recv_exact(fd, rec, need, MSG_PEEK);
+	n = peek(fd, rec, need, nb);
+	if (n == PEEK_WANT) {
+		ret = 2;
+		goto out;
+	}
 	if (n != (ssize_t)need) {
 		/* Detached: a plain client's record, and no EEM after it. */
 		if (n > 0 && ctx->framing == PLASMATIC_FRAMING_DETACHED &&
@@ -1064,68 +1111,317 @@ out:
 	return ret;
 }
 
-static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
-				 const char *hostname, struct pl_error *err)
-{
-	struct pl_hs_secrets sec;
-	struct pl_hs hs = { .sec = &sec, .alert_received = -1, .alert_sent = -1 };
-	struct pl_conn *conn = NULL;
-	const SSL_CIPHER *cipher;
-	uint8_t params[PL_PARAMS_LEN];
-	struct pl_eem_secrets c2s, s2c;
-	struct pl_start st;
-	struct sock_timeouts tmo;
-	bool server, linger = false;
-	uint16_t suite = 0;
+/*
+ * The handshake as a state machine (struct pl_handshake, plasmatic.h):
+ * pl_connect/pl_accept run it to its end on the caller's socket, blocking
+ * (nb false: the library waits, for at most its timeouts); the
+ * non-blocking API (pl_accept_start) steps it as the socket becomes
+ * ready.  The same phases either way:
+ *   HS_FIRST  server: the client's first bytes (TLS, HTTP, other)
+ *   HS_TLS    SSL_accept/SSL_connect, then the keys (hs_keys)
+ *   HS_OPEN   server: the client's opening record (SPEC 2.3)
+ * then the handover and the upgrade (hs_upgrade); a client sends its
+ * opening record right after HS_TLS (blocking only).
+ */
+enum hs_state { HS_FIRST, HS_TLS, HS_OPEN, HS_END };
+enum hs_probe { PROBE_NONE, PROBE_RAW, PROBE_HTTP, PROBE_TLS };
+
+struct pl_handshake {
+	struct pl_ctx *ctx;
+	int fd;
+	bool nb;			/* pl_accept_start(): never wait */
+	bool server;
+	enum hs_state state;
+	enum hs_probe probe;		/* PL_HS_PROBE: what the fallback serves */
 	SSL *ssl;
+	struct pl_hs hs;
+	struct pl_hs_secrets sec;
+	struct pl_start st;
+	struct pl_eem_secrets c2s, s2c;
+	struct sock_timeouts tmo;
+	uint16_t suite;
+	struct pl_conn *conn;		/* PL_HS_DONE, until taken */
+	bool released;			/* hs_release() done: fd untouched */
+	int result;			/* at HS_END: PL_HS_DONE, _PROBE or -1 */
+};
+
+/* The secrets, the engine states and the SSL object: gone. */
+static void hs_release(struct pl_handshake *h)
+{
+	if (h->released)
+		return;
+	h->released = true;
+	timeouts_set(h->fd, &h->tmo, 0);
+	pl_tx_free(h->st.tx);
+	pl_rx_free(h->st.rx);
+	OPENSSL_cleanse(&h->c2s, sizeof(h->c2s));
+	OPENSSL_cleanse(&h->s2c, sizeof(h->s2c));
+	OPENSSL_cleanse(&h->st, sizeof(h->st));
+	if (h->ssl) {
+		SSL_set_app_data(h->ssl, NULL);
+		/* The SSL object holds the handshake's secrets: drop them. */
+		wipe_ssl_secrets(h->ssl, &h->sec, h->suite);
+		SSL_free(h->ssl);
+		h->ssl = NULL;
+	}
+	OPENSSL_cleanse(&h->sec, sizeof(h->sec));
+	ERR_clear_error();
+}
+
+/*
+ * The handshake failed (err filled).  linger: a server's socket has its
+ * sending half shut and (blocking) is read to its end, so that close()
+ * sends FIN, not RST; the non-blocking caller's loop does the reading.
+ */
+static int hs_fail(struct pl_handshake *h, bool linger)
+{
+	h->state = HS_END;
+	timeouts_set(h->fd, &h->tmo, 0);
+	if (linger && h->nb)
+		shutdown(h->fd, SHUT_WR);
+	else if (linger)
+		pl_linger_close(h->fd);
+	return -1;
+}
+
+static int hs_probe(struct pl_handshake *h, enum hs_probe probe,
+		    struct pl_error *err)
+{
+	const char *what = h->ctx->fallback ? "relayed to the fallback" :
+			   "answered as a web server would";
+
+	h->state = HS_END;
+	h->probe = probe;
+	if (probe == PROBE_TLS && SSL_version(h->ssl) != TLS1_3_VERSION)
+		pl_err_set(err, PL_E_PROBE,
+			   "the client negotiated %s, so it is not Plasmatic: %s",
+			   SSL_get_version(h->ssl), what);
+	else if (probe == PROBE_TLS)
+		pl_err_set(err, PL_E_PROBE,
+			   "the client is not Plasmatic (its first record is not an opening record): %s",
+			   what);
+	else
+		pl_err_set(err, PL_E_PROBE, "the client sent %s: %s",
+			   probe == PROBE_HTTP ? "cleartext HTTP" :
+			   "bytes that are not TLS", what);
+	return PL_HS_PROBE;
+}
+
+/* SSL_accept/SSL_connect: 0 done, PL_HS_WANT_* (nb), or -1. */
+static int hs_tls(struct pl_handshake *h, struct pl_error *err)
+{
+	for (;;) {
+		int rc, ssl_err, saved;
+
+		errno = 0;
+		rc = h->server ? SSL_accept(h->ssl) : SSL_connect(h->ssl);
+		if (rc == 1)
+			return 0;
+		saved = errno;
+		ssl_err = SSL_get_error(h->ssl, rc);
+		if (ssl_err == SSL_ERROR_WANT_READ ||
+		    ssl_err == SSL_ERROR_WANT_WRITE) {
+			int fl = fcntl(h->fd, F_GETFL);
+
+			if (h->nb)
+				return ssl_err == SSL_ERROR_WANT_WRITE ?
+				       PL_HS_WANT_WRITE : PL_HS_WANT_READ;
+			/* A blocking socket only says "again" when its
+			 * SO_RCVTIMEO/SO_SNDTIMEO expired. */
+			if (fl >= 0 && !(fl & O_NONBLOCK)) {
+				err->sys_errno = ETIMEDOUT;
+				pl_err_set(err, PL_E_SYS,
+					   "TLS handshake timed out: the peer did not answer in time");
+				return hs_fail(h, h->server);
+			}
+			if (!wait_fd(h->fd, ssl_err))
+				continue;
+		}
+		handshake_error(h->ssl, rc, &h->hs, saved, err);
+		return hs_fail(h, h->server);
+	}
+}
+
+/* After the TLS handshake: its checks and the EEM key schedule; 0, -1,
+ * or PL_HS_PROBE (a server's TLS 1.2 client). */
+static int hs_keys(struct pl_handshake *h, struct pl_error *err)
+{
+	uint8_t params[PL_PARAMS_LEN];
+	const SSL_CIPHER *cipher;
+	SSL *ssl = h->ssl;
 	int rc;
 
-	memset(&sec, 0, sizeof(sec));
-	memset(&st, 0, sizeof(st));
-	memset(&c2s, 0, sizeof(c2s));
-	memset(&s2c, 0, sizeof(s2c));
+	if (h->server && SSL_version(ssl) != TLS1_3_VERSION)
+		return hs_probe(h, PROBE_TLS, err);
+	if (SSL_version(ssl) != TLS1_3_VERSION) {
+		pl_err_set(err, PL_E_VERSION, "negotiated %s, not TLS 1.3",
+			   SSL_get_version(ssl));
+		return hs_fail(h, false);
+	}
+	cipher = SSL_get_current_cipher(ssl);
+	h->suite = cipher ? (uint16_t)SSL_CIPHER_get_protocol_id(cipher) : 0;
+	if (!pl_suite_hash_len(h->suite)) {
+		pl_err_set(err, PL_E_CIPHER, "negotiated suite 0x%04x is not allowed",
+			   h->suite);
+		return hs_fail(h, false);
+	}
+	if (h->hs.keylog_bad || h->sec.client_len != pl_suite_hash_len(h->suite) ||
+	    h->sec.server_len != pl_suite_hash_len(h->suite)) {
+		pl_err_set(err, PL_E_HANDSHAKE,
+			   "could not capture the traffic secrets from OpenSSL");
+		return hs_fail(h, false);
+	}
+	if (pl_params_encode(h->ctx->framing, h->ctx->eem_len, params) ||
+	    SSL_export_keying_material(ssl, h->sec.exp, sizeof(h->sec.exp),
+				       PL_EXPORTER_LABEL,
+				       strlen(PL_EXPORTER_LABEL), params,
+				       sizeof(params), 1) != 1) {
+		pl_err_set(err, PL_E_HANDSHAKE, "TLS exporter failed");
+		pl_err_append_ssl(err);
+		return hs_fail(h, false);
+	}
+	rc = pl_eem_schedule(h->sec.exp, pl_psk_bytes(h->ctx->psk), &h->c2s,
+			     &h->s2c);
+	if (rc) {
+		err->engine_err = rc;
+		pl_err_set(err, PL_E_ENGINE, "EEM key schedule failed: %s",
+			   pl_strerror(rc));
+		return hs_fail(h, false);
+	}
+	h->st.tx_eem = h->server ? h->s2c : h->c2s;
+	h->st.rx_eem = h->server ? h->c2s : h->s2c;
+	return 0;
+}
+
+/*
+ * The handover: OpenSSL read (client) or wrote (server) the two tickets
+ * under the application keys and nothing else, and holds no byte of what
+ * follows; then the upgrade.  PL_HS_DONE or -1.
+ */
+static int hs_upgrade(struct pl_handshake *h, struct pl_error *err)
+{
+	struct pl_hs *hs = &h->hs;
+
+	if (SSL_pending(h->ssl) || SSL_has_pending(h->ssl) ||
+	    hs->records_read_after != (h->server ? 0 : PL_TICKETS) ||
+	    hs->records_written_after != (h->server ? PL_TICKETS : 0) ||
+	    hs->tickets != PL_TICKETS) {
+		pl_err_set(err, PL_E_HANDOVER,
+			   "OpenSSL read %u and wrote %u record(s) (%u tickets) under the application keys before the handover, pending %d",
+			   hs->records_read_after, hs->records_written_after,
+			   hs->tickets, SSL_pending(h->ssl));
+		return hs_fail(h, false);
+	}
+	h->conn = pl_conn_upgrade(h->ctx, h->ssl, h->fd, &h->sec, &h->st, err);
+	if (!h->conn)
+		return hs_fail(h, h->server);
+	h->state = HS_END;
+	return PL_HS_DONE;
+}
+
+static int hs_run(struct pl_handshake *h, struct pl_error *err)
+{
+	ssize_t got;
+	int rc;
+
+	switch (h->state) {
+	case HS_FIRST:
+		switch (first_bytes(h->fd, &got, h->nb)) {
+		case FB_WANT:
+			return PL_HS_WANT_READ;
+		case FB_NONE:
+			short_read(got, "waiting for the ClientHello", err);
+			return hs_fail(h, true);
+		case FB_HTTP:
+			return hs_probe(h, PROBE_HTTP, err);
+		case FB_OTHER:
+			return hs_probe(h, PROBE_RAW, err);
+		case FB_TLS:
+			break;
+		}
+		h->state = HS_TLS;
+		/* fallthrough */
+	case HS_TLS:
+		rc = hs_tls(h, err);
+		if (!rc)
+			rc = hs_keys(h, err);
+		if (rc)
+			return rc;
+		/* The opening (SPEC 2.3): the client speaks first. */
+		if (!h->server) {
+			if (client_open(h->ctx, h->ssl, h->fd, &h->hs, h->suite,
+					&h->sec, &h->st, err))
+				return hs_fail(h, false);
+			return hs_upgrade(h, err);
+		}
+		/* OpenSSL sent the tickets after its Finished. */
+		h->st.tx_seq = h->hs.records_written_after;
+		if (!h->nb)
+			timeouts_set(h->fd, &h->tmo, h->ctx->open_timeout);
+		h->state = HS_OPEN;
+		/* fallthrough */
+	case HS_OPEN:
+		rc = SSL_session_reused(h->ssl) ? 1 :
+		     server_open(h->ctx, h->fd, h->suite, &h->sec, &h->st,
+				 h->nb, err);
+		if (rc == 2)
+			return PL_HS_WANT_READ;
+		if (rc < 0)
+			return hs_fail(h, true);
+		/* A plain TLS client: no EEM, no alert, a web page. */
+		if (rc > 0)
+			return hs_probe(h, PROBE_TLS, err);
+		return hs_upgrade(h, err);
+	case HS_END:
+		break;
+	}
+	if (h->result == -1)
+		pl_err_set(err, PL_E_INVAL, "the handshake already failed");
+	else if (h->result == PL_HS_PROBE)
+		pl_err_set(err, PL_E_PROBE, "the client is not Plasmatic");
+	return h->result;
+}
+
+static struct pl_handshake *hs_new(struct pl_ctx *ctx, int fd,
+				   const char *hostname, bool nb,
+				   struct pl_error *err)
+{
+	struct pl_handshake *h;
+	SSL *ssl;
+
 	pl_err_clear(err);
 	ERR_clear_error();
 	if (!ctx || fd < 0) {
 		pl_err_set(err, PL_E_INVAL, "no context or bad file descriptor");
 		return NULL;
 	}
-	server = ctx->role == PL_ROLE_SERVER;
-	timeouts_save(fd, &tmo);
-	timeouts_set(fd, &tmo, ctx->handshake_timeout);
-	if (server) {
-		ssize_t got;
-		enum first_bytes fb = first_bytes(fd, &got);
-
-		if (fb == FB_NONE) {
-			short_read(got, "waiting for the ClientHello", err);
-			timeouts_set(fd, &tmo, 0);
-			pl_linger_close(fd);
-			return NULL;
-		}
-		if (fb != FB_TLS) {
-			pl_fallback_raw(ctx, fd, fb == FB_HTTP);
-			timeouts_set(fd, &tmo, 0);
-			pl_err_set(err, PL_E_PROBE,
-				   "the client sent %s: %s",
-				   fb == FB_HTTP ? "cleartext HTTP" : "bytes that are not TLS",
-				   ctx->fallback ? "relayed to the fallback" :
-				   "answered as a web server would");
-			return NULL;
-		}
-	}
-	ssl = SSL_new(ctx->ssl_ctx);
-	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_app_data(ssl, &hs)) {
-		pl_err_set(err, PL_E_NOMEM, "SSL_new failed");
-		pl_err_append_ssl(err);
-		SSL_free(ssl);
-		timeouts_set(fd, &tmo, 0);
+	h = calloc(1, sizeof(*h));
+	if (!h) {
+		pl_err_set(err, PL_E_NOMEM, NULL);
 		return NULL;
 	}
-	SSL_set_msg_callback(ssl, msg_cb);
-	SSL_set_msg_callback_arg(ssl, &hs);
+	h->ctx = ctx;
+	h->fd = fd;
+	h->nb = nb;
+	h->server = ctx->role == PL_ROLE_SERVER;
+	h->state = h->server ? HS_FIRST : HS_TLS;
+	h->hs.sec = &h->sec;
+	h->hs.alert_received = -1;
+	h->hs.alert_sent = -1;
+	timeouts_save(fd, &h->tmo);
+	if (!nb)
+		timeouts_set(fd, &h->tmo, ctx->handshake_timeout);
 
-	if (ctx->role == PL_ROLE_CLIENT) {
+	ssl = h->ssl = SSL_new(ctx->ssl_ctx);
+	if (!ssl || !SSL_set_fd(ssl, fd) || !SSL_set_app_data(ssl, &h->hs)) {
+		pl_err_set(err, PL_E_NOMEM, "SSL_new failed");
+		pl_err_append_ssl(err);
+		goto fail;
+	}
+	SSL_set_msg_callback(ssl, msg_cb);
+	SSL_set_msg_callback_arg(ssl, &h->hs);
+
+	if (!h->server) {
 		const char *host = hostname ? hostname : ctx->hostname;
 		const char *sni = ctx->sni ? ctx->sni : host;
 		bool ip = host && is_ip_literal(host);
@@ -1133,7 +1429,7 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 		if (ctx->verify && (!host || !*host)) {
 			pl_err_set(err, PL_E_INVAL,
 				   "certificate verification needs a host name to check");
-			goto out;
+			goto fail;
 		}
 		if (ctx->verify) {
 			int ok = ip ? X509_VERIFY_PARAM_set1_ip_asc(SSL_get0_param(ssl), host) :
@@ -1142,7 +1438,7 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 			if (!ok) {
 				pl_err_set(err, PL_E_INVAL, "bad host name \"%s\"", host);
 				pl_err_append_ssl(err);
-				goto out;
+				goto fail;
 			}
 		}
 		/* SNI carries a DNS name, never an address (RFC 6066). */
@@ -1150,148 +1446,132 @@ static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
 		    !SSL_set_tlsext_host_name(ssl, sni)) {
 			pl_err_set(err, PL_E_INVAL, "bad SNI \"%s\"", sni);
 			pl_err_append_ssl(err);
-			goto out;
+			goto fail;
 		}
 	}
+	return h;
+fail:
+	hs_release(h);
+	free(h);
+	return NULL;
+}
 
-	for (;;) {
-		int ssl_err, saved;
+int pl_handshake_step(struct pl_handshake *h, struct pl_error *err)
+{
+	struct pl_error e;
+	int rc;
 
-		errno = 0;
-		rc = ctx->role == PL_ROLE_CLIENT ? SSL_connect(ssl) : SSL_accept(ssl);
-		if (rc == 1)
-			break;
-		saved = errno;
-		ssl_err = SSL_get_error(ssl, rc);
-		if (ssl_err == SSL_ERROR_WANT_READ ||
-		    ssl_err == SSL_ERROR_WANT_WRITE) {
-			int fl = fcntl(fd, F_GETFL);
-
-			/* A blocking socket only says "again" when its
-			 * SO_RCVTIMEO/SO_SNDTIMEO expired. */
-			if (fl >= 0 && !(fl & O_NONBLOCK)) {
-				err->sys_errno = ETIMEDOUT;
-				pl_err_set(err, PL_E_SYS,
-					   "TLS handshake timed out: the peer did not answer in time");
-				linger = server;
-				goto out;
-			}
-			if (!wait_fd(fd, ssl_err))
-				continue;
-		}
-		handshake_error(ssl, rc, &hs, saved, err);
-		linger = server;
-		goto out;
-	}
-
-	if (server && SSL_version(ssl) != TLS1_3_VERSION) {
-		timeouts_set(fd, &tmo, 0);
-		pl_fallback_tls(ctx, ssl, fd);
-		pl_err_set(err, PL_E_PROBE,
-			   "the client negotiated %s, so it is not Plasmatic: %s",
-			   SSL_get_version(ssl), ctx->fallback ?
-			   "relayed to the fallback" : "answered as a web server would");
-		goto out;
-	}
-	if (SSL_version(ssl) != TLS1_3_VERSION) {
-		pl_err_set(err, PL_E_VERSION, "negotiated %s, not TLS 1.3",
-			   SSL_get_version(ssl));
-		goto out;
-	}
-	cipher = SSL_get_current_cipher(ssl);
-	suite = cipher ? (uint16_t)SSL_CIPHER_get_protocol_id(cipher) : 0;
-	if (!pl_suite_hash_len(suite)) {
-		pl_err_set(err, PL_E_CIPHER, "negotiated suite 0x%04x is not allowed",
-			   suite);
-		goto out;
-	}
-	if (hs.keylog_bad || sec.client_len != pl_suite_hash_len(suite) ||
-	    sec.server_len != pl_suite_hash_len(suite)) {
-		pl_err_set(err, PL_E_HANDSHAKE,
-			   "could not capture the traffic secrets from OpenSSL");
-		goto out;
-	}
-	if (pl_params_encode(ctx->framing, ctx->eem_len, params) ||
-	    SSL_export_keying_material(ssl, sec.exp, sizeof(sec.exp),
-				       PL_EXPORTER_LABEL,
-				       strlen(PL_EXPORTER_LABEL), params,
-				       sizeof(params), 1) != 1) {
-		pl_err_set(err, PL_E_HANDSHAKE, "TLS exporter failed");
-		pl_err_append_ssl(err);
-		goto out;
-	}
-	rc = pl_eem_schedule(sec.exp, pl_psk_bytes(ctx->psk), &c2s, &s2c);
-	if (rc) {
-		err->engine_err = rc;
-		pl_err_set(err, PL_E_ENGINE, "EEM key schedule failed: %s",
-			   pl_strerror(rc));
-		goto out;
-	}
-	st.tx_eem = server ? s2c : c2s;
-	st.rx_eem = server ? c2s : s2c;
-
-	/* The opening (SPEC 2.3): the client speaks first. */
-	if (!server) {
-		if (client_open(ctx, ssl, fd, &hs, suite, &sec, &st, err))
-			goto out;
+	pl_err_clear(&e);
+	if (!h) {
+		pl_err_set(&e, PL_E_INVAL, "no handshake");
+		rc = -1;
 	} else {
-		/* OpenSSL sent the tickets after its Finished. */
-		st.tx_seq = hs.records_written_after;
-		timeouts_set(fd, &tmo, ctx->open_timeout);
-		rc = SSL_session_reused(ssl) ? 1 :
-		     server_open(ctx, fd, suite, &sec, &st, err);
-		if (rc < 0) {
-			linger = true;
-			goto out;
+		ERR_clear_error();
+		rc = hs_run(h, &e);
+		if (h->state == HS_END) {
+			h->result = rc;
+			if (rc != PL_HS_PROBE)
+				hs_release(h);
 		}
-		if (rc > 0) {
-			/* A plain TLS client: no EEM, no alert, a web page. */
-			timeouts_set(fd, &tmo, 0);
-			pl_fallback_tls(ctx, ssl, fd);
-			pl_err_set(err, PL_E_PROBE,
-				   "the client is not Plasmatic (its first record is not an opening record): %s",
-				   ctx->fallback ? "relayed to the fallback" :
-				   "answered as a web server would");
-			goto out;
-		}
+		wipe_stack();
 	}
+	if (err)
+		*err = e;
+	return rc;
+}
 
-	/*
-	 * The handover: OpenSSL read (client) or wrote (server) the two
-	 * tickets under the application keys and nothing else, and holds
-	 * no byte of what follows.
-	 */
-	if (SSL_pending(ssl) || SSL_has_pending(ssl) ||
-	    hs.records_read_after != (server ? 0 : PL_TICKETS) ||
-	    hs.records_written_after != (server ? PL_TICKETS : 0) ||
-	    hs.tickets != PL_TICKETS) {
-		pl_err_set(err, PL_E_HANDOVER,
-			   "OpenSSL read %u and wrote %u record(s) (%u tickets) under the application keys before the handover, pending %d",
-			   hs.records_read_after, hs.records_written_after,
-			   hs.tickets, SSL_pending(ssl));
-		goto out;
+struct pl_handshake *pl_accept_start(struct pl_ctx *ctx, int fd,
+				     struct pl_error *err)
+{
+	int fl;
+
+	if (ctx && ctx->role != PL_ROLE_SERVER) {
+		pl_err_clear(err);
+		pl_err_set(err, PL_E_INVAL, "pl_accept_start needs a server context");
+		return NULL;
 	}
+	fl = fd >= 0 ? fcntl(fd, F_GETFL) : -1;
+	if (ctx && fd >= 0 && (fl < 0 || !(fl & O_NONBLOCK))) {
+		pl_err_clear(err);
+		if (fl < 0 && err)
+			err->sys_errno = errno;
+		pl_err_set(err, PL_E_INVAL,
+			   "pl_accept_start needs a non-blocking socket (O_NONBLOCK)");
+		return NULL;
+	}
+	return hs_new(ctx, fd, NULL, true, err);
+}
 
-	conn = pl_conn_upgrade(ctx, ssl, fd, &sec, &st, err);
-	if (!conn)
-		linger = server;
-out:
-	timeouts_set(fd, &tmo, 0);
-	if (linger)
-		pl_linger_close(fd);
-	pl_tx_free(st.tx);
-	pl_rx_free(st.rx);
-	OPENSSL_cleanse(&c2s, sizeof(c2s));
-	OPENSSL_cleanse(&s2c, sizeof(s2c));
-	OPENSSL_cleanse(&st, sizeof(st));
-	SSL_set_app_data(ssl, NULL);
-	/* The SSL object holds the handshake's secrets: drop them now. */
-	wipe_ssl_secrets(ssl, &sec, suite);
-	OPENSSL_cleanse(&sec, sizeof(sec));
-	SSL_free(ssl);
-	ERR_clear_error();
+struct pl_conn *pl_handshake_conn(struct pl_handshake *h)
+{
+	struct pl_conn *c;
+
+	if (!h)
+		return NULL;
+	c = h->conn;
+	h->conn = NULL;
+	return c;
+}
+
+int pl_handshake_fd(const struct pl_handshake *h)
+{
+	return h ? h->fd : -1;
+}
+
+int pl_handshake_fallback(struct pl_handshake *h)
+{
+	int fl;
+
+	if (!h || h->probe == PROBE_NONE) {
+		errno = EINVAL;
+		return -1;
+	}
+	fl = fcntl(h->fd, F_GETFL);
+	if (h->nb && fl >= 0)
+		fcntl(h->fd, F_SETFL, fl & ~O_NONBLOCK);
+	timeouts_set(h->fd, &h->tmo, 0);
+	if (h->probe == PROBE_TLS)
+		pl_fallback_tls(h->ctx, h->ssl, h->fd);
+	else
+		pl_fallback_raw(h->ctx, h->fd, h->probe == PROBE_HTTP);
+	if (h->nb && fl >= 0)
+		fcntl(h->fd, F_SETFL, fl);
+	h->probe = PROBE_NONE;
+	hs_release(h);
 	wipe_stack();
-	return conn;
+	return 0;
+}
+
+void pl_handshake_free(struct pl_handshake *h)
+{
+	if (!h)
+		return;
+	pl_conn_free(h->conn);
+	hs_release(h);
+	OPENSSL_cleanse(h, sizeof(*h));
+	free(h);
+}
+
+/* pl_connect, pl_accept: the state machine, run to its end. */
+static struct pl_conn *handshake(struct pl_ctx *ctx, int fd,
+				 const char *hostname, struct pl_error *err)
+{
+	struct pl_handshake *h = hs_new(ctx, fd, hostname, false, err);
+	struct pl_conn *c = NULL;
+	struct pl_error e;
+	int rc;
+
+	if (!h)
+		return NULL;
+	rc = pl_handshake_step(h, &e);
+	if (rc == PL_HS_PROBE)
+		pl_handshake_fallback(h);
+	else if (rc == PL_HS_DONE)
+		c = pl_handshake_conn(h);
+	pl_handshake_free(h);
+	if (err)
+		*err = e;
+	return c;
 }
 
 struct pl_conn *pl_connect(struct pl_ctx *ctx, int fd, const char *hostname,
