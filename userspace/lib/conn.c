@@ -6,6 +6,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <stdarg.h>
@@ -86,6 +87,22 @@ static void conn_note(struct pl_conn *c, int code, int sys_errno,
 		va_end(ap);
 	}
 	pthread_mutex_unlock(&c->err_mu);
+}
+
+/*
+ * A recv() said EAGAIN on a socket the caller made O_NONBLOCK (not a
+ * blocking one's SO_RCVTIMEO expiring): nothing to read yet, and the
+ * connection is fine.  errno stays EAGAIN.
+ */
+static bool would_block(int fd)
+{
+	int fl;
+
+	if (errno != EAGAIN && errno != EWOULDBLOCK)
+		return false;
+	fl = fcntl(fd, F_GETFL);
+	errno = EAGAIN;
+	return fl >= 0 && (fl & O_NONBLOCK);
 }
 
 static ssize_t fail_ret(struct pl_conn *c)
@@ -1035,6 +1052,8 @@ static ssize_t us_read(struct pl_conn *c, uint8_t *buf, size_t len)
 		n = recv(c->fd, c->inbuf, IN_CAP, 0);
 		if (n < 0 && errno == EINTR)
 			continue;
+		if (n < 0 && would_block(c->fd))
+			return -1;	/* errno EAGAIN: not a failure */
 		if (n < 0) {
 			conn_fail(c, PL_E_SYS, errno, 0, "recv: %s", strerror(errno));
 			return fail_ret(c);
@@ -1109,6 +1128,8 @@ static ssize_t k_read(struct pl_conn *c, uint8_t *buf, size_t len)
 	do {
 		n = recvmsg(c->fd, &msg, 0);
 	} while (n < 0 && errno == EINTR);
+	if (n < 0 && would_block(c->fd))
+		return -1;	/* errno EAGAIN: not a failure */
 	if (n < 0) {
 		k_fail_errno(c, k_record_failed(errno) ? EBADMSG : errno, "recv");
 		return fail_ret(c);

@@ -280,7 +280,11 @@ void pl_handshake_free(struct pl_handshake *h);
 
 /*
  * Read application data: > 0 bytes, 0 at the end of data (close_notify or
- * FIN at a record boundary: see pl_conn_end()), -1 on error.
+ * FIN at a record boundary: see pl_conn_end()), -1 on error.  On a socket
+ * the caller made O_NONBLOCK: -1 with errno EAGAIN when no data is there
+ * yet (userspace datapath: no whole record), and the connection goes on
+ * (for event loops: read again once the socket is readable, or
+ * pl_conn_pending() says so).  Writes need a blocking socket.
  */
 ssize_t pl_conn_read(struct pl_conn *c, void *buf, size_t len);
 /* Write all len bytes (records of at most pl_conn_record_max()): len or -1. */

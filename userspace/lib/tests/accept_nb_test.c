@@ -402,4 +402,42 @@ TEST(bad_args)
 	ends_free(NULL, NULL, cfd, sfd, cctx, sctx);
 }
 
+/* pl_conn_read on an O_NONBLOCK socket: EAGAIN, not a failure. */
+TEST(nonblocking_read)
+{
+	struct pl_config cc, sc;
+	struct pl_error cerr, serr;
+	struct pl_ctx *cctx, *sctx;
+	struct pl_conn *c, *s;
+	struct pollfd p;
+	char buf[16];
+	int cfd, sfd;
+
+	test_configs(&cc, &sc);
+	cctx = pl_ctx_new(&cc, &cerr);
+	sctx = pl_ctx_new(&sc, &serr);
+	ASSERT_NE(NULL, cctx);
+	ASSERT_NE(NULL, sctx);
+	ASSERT_EQ(0, tcp_pair(&cfd, &sfd));
+	ASSERT_EQ(0, connect_pair(cctx, sctx, cfd, sfd, &c, &s, &cerr, &serr))
+		TH_LOG("client: %s; server: %s", cerr.msg, serr.msg);
+	set_nonblock(sfd, true);
+	errno = 0;
+	ASSERT_EQ(-1, pl_conn_read(s, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pl_conn_error(s)->code) TH_LOG("%s", pl_conn_error(s)->msg);
+	ASSERT_EQ(5, pl_conn_write(c, "hello", 5));
+	p.fd = sfd;
+	p.events = POLLIN;
+	ASSERT_EQ(1, poll(&p, 1, 10000));
+	ASSERT_EQ(5, pl_conn_read(s, buf, sizeof(buf)));
+	ASSERT_EQ(0, memcmp(buf, "hello", 5));
+	ASSERT_EQ(-1, pl_conn_read(s, buf, sizeof(buf)));
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, pl_conn_shutdown(c));
+	ASSERT_EQ(1, poll(&p, 1, 10000));
+	ASSERT_EQ(0, pl_conn_read(s, buf, sizeof(buf)));
+	ends_free(c, s, cfd, sfd, cctx, sctx);
+}
+
 TEST_HARNESS_MAIN
