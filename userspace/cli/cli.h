@@ -133,7 +133,7 @@ const struct command *command_find(const char *name);
 
 extern const struct command cmd_keygen, cmd_connect, cmd_listen,
 	cmd_inspect, cmd_shape, cmd_sockets, cmd_check_config, cmd_proxy,
-	cmd_relay;
+	cmd_relay, cmd_serve, cmd_get;
 
 /*
  * Parse argv (argv[0] the command's name) into base with cmd's tables;

@@ -107,7 +107,8 @@ int code_to_exit(int code)
 
 const struct command *const commands[] = {
 	&cmd_keygen, &cmd_connect, &cmd_listen, &cmd_inspect, &cmd_shape,
-	&cmd_sockets, &cmd_check_config, &cmd_proxy, &cmd_relay, NULL,
+	&cmd_sockets, &cmd_check_config, &cmd_proxy, &cmd_relay, &cmd_serve,
+	&cmd_get, NULL,
 };
 
 const struct command *command_find(const char *name)

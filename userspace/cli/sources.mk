@@ -7,5 +7,6 @@
 # build/bpf/tpl_qdisc.skel.h (make -C bpf).
 CLI_SRCS	:= main.c opts.c config.c tunnel.c keygen.c connect.c listen.c \
 		   inspect.c shape.c shape_qdisc.c sockets.c sockdiag.c check_config.c \
-		   proxy.c relay.c tunreq.c netpolicy.c
-CLI_LDLIBS	:= -linih -lssl -lcrypto -lpthread -lpcap -lm -lbpf -lelf -lz
+		   proxy.c relay.c tunreq.c netpolicy.c http.c serve.c serve_loop.c \
+		   serve_file.c get.c
+CLI_LDLIBS	:= -luring -linih -lssl -lcrypto -lpthread -lpcap -lm -lbpf -lelf -lz
