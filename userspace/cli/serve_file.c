@@ -19,6 +19,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "serve.h"
@@ -317,7 +318,16 @@ head:
 		send_head(sc);
 		return;
 	}
-	/* Userspace datapath: the head now (small), the body on POLLOUT. */
+	/*
+	 * Userspace datapath: the head now (small), the body on POLLOUT.
+	 * pl_conn_write needs a blocking socket: a client that stops
+	 * reading holds the worker for at most --idle-timeout.
+	 */
+	{
+		struct timeval tv = { .tv_sec = s->idle_timeout };
+
+		setsockopt(sc->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
+	}
 	if (pl_conn_write(sc->c, sc->head, sc->hlen) != (ssize_t)sc->hlen) {
 		if (verbose)
 			msg("%s: %s", sc->peer, pl_conn_error(sc->c)->msg);

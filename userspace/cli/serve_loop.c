@@ -103,9 +103,9 @@ static void sc_free(struct sconn *sc)
 	sf_release(sc);
 	pl_handshake_free(sc->hs);
 	if (sc->c) {
-		/* The kernel datapath's close_notify; never blocks long. */
-		if (sc->kernel)
-			pl_conn_shutdown(sc->c);
+		/* close_notify, without waiting for room to send it. */
+		sc_set_blocking(sc, false);
+		pl_conn_shutdown(sc->c);
 		pl_conn_free(sc->c);
 	}
 	if (sc->fd >= 0) {

@@ -1,6 +1,7 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# cli_test.sh inside the VM with plasmatic.ko loaded (datapath auto: the
+# cli_test.sh (then serve_test.sh, kernel datapath) inside the VM with
+# plasmatic.ko loaded (datapath auto: the
 # kernel, except where the peer already closed before the upgrade).  Not
 # here: inspect's tests and dist/'s (no python3, gnuplot, dumpcap or
 # systemd in the VM), nor the run as nobody (no setpriv that changes user:
@@ -20,4 +21,7 @@ PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT
 	bash userspace/cli/tests/cli_test.sh build/userspace/plasmatic
 rc=$?
 bash userspace/cli/tests/proxy_test.sh build/userspace/plasmatic build/userspace/cli/socks_client || rc=1
+# serve and get end to end on the kernel datapath (splice bodies).
+PL_SERVE_DIR=/tmp/serve-test PL_SERVE_DATAPATH=kernel \
+	bash userspace/cli/tests/serve_test.sh build/userspace/plasmatic || rc=1
 exit $rc
