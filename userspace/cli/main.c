@@ -6,6 +6,8 @@
  *   plasmatic connect HOST:PORT [options]        connect.c: stdin/stdout
  *                                                over Plasmatic
  *   plasmatic listen  [ADDR:]PORT --cert F --key F [options]    listen.c
+ *   plasmatic serve   DIR [ADDR:]PORT --cert F --key F   serve*.c, http.c
+ *   plasmatic get     plasmatic://HOST:PORT/PATH [-o F]  get.c, http.c
  *   plasmatic inspect CAPTURE [options]          inspect.c
  *   plasmatic shape --dev DEV [options]          shape.c: the TPL pacer
  *   plasmatic check-config FILE                  check_config.c
@@ -58,6 +60,8 @@ static void usage_main(FILE *f)
 "  keygen   make a pre-shared key file\n"
 "  connect  connect to a Plasmatic server; stdin/stdout become the tunnel\n"
 "  listen   accept Plasmatic connections; serve stdin/stdout or a command\n"
+"  serve    serve the files of a directory over Plasmatic (HTTP/1.1)\n"
+"  get      fetch a file from 'plasmatic serve' (plasmatic://HOST:PORT/PATH)\n"
 "  inspect  what an observer of a packet capture sees: record sizes, gaps,\n"
 "           distance to a traffic pattern mode\n"
 "  shape    put the traffic pattern pacer (record timing) on a device\n"
@@ -81,7 +85,8 @@ static void usage_main(FILE *f)
 "     alert, no TLS 1.3, no common cipher suite)\n"
 "  6  Plasmatic record failure: PSK or connection parameters differ from the\n"
 "     peer's, a record failed its checks, or the peer sent a fatal alert\n"
-"  7  kernel datapath required (--datapath kernel) but unavailable or refused\n");
+"  7  kernel datapath required (--datapath kernel) but unavailable or refused\n"
+"  8  get: the server answered with an HTTP error status (or not HTTP)\n");
 }
 
 int code_to_exit(int code)

@@ -223,8 +223,14 @@ int main(int argc, char **argv)
 {
 	char scratch[900];
 
-	snprintf(scratch, sizeof(scratch), "%s",
-		 argc > 1 ? argv[1] : "/tmp/plasmatic-http-test");
+	const char *arg = argc > 1 ? argv[1] : "/tmp/plasmatic-http-test";
+	char cwd[512];
+
+	/* Absolute: the symlink planted "out" points to it. */
+	if (arg[0] != '/' && getcwd(cwd, sizeof(cwd)))
+		snprintf(scratch, sizeof(scratch), "%s/%s", cwd, arg);
+	else
+		snprintf(scratch, sizeof(scratch), "%s", arg);
 	printf("TAP version 13\n");
 	test_parse();
 	test_path();

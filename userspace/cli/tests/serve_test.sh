@@ -23,6 +23,7 @@ pids=()
 rm -rf "$D"
 mkdir -p "$D"
 cd "$D" || exit 1
+D=$PWD
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
