@@ -98,10 +98,10 @@ bad_conf "a line without =" "cert /x" "expected 'KEY = VALUE', '[SECTION]' or a 
 bad_conf "a section without ]" "[connect" "a section header without ']'"
 bad_conf "a comment after a value" "framing = covered # no" "bad framing 'covered # no'"
 bad_conf "a long line" "alpn = $(head -c 5000 /dev/zero | tr '\0' a)" "line longer than 4096 characters"
-# The section's keys are checked line by line: [serve]'s first key.
-printf '[serve]\n# 2\ncert = x\n' > "$C/sect.conf"
+# The section's keys are checked line by line: [nosuch]'s first key.
+printf '[nosuch]\n# 2\ncert = x\n' > "$C/sect.conf"
 expect_rc "check-config: unknown section" 2 "$P" check-config "$C/sect.conf"
-grep -qF "$C/sect.conf:3: unknown section [serve]: expected [connect], [listen], [proxy] or [relay]" last.err
+grep -qF "$C/sect.conf:3: unknown section [nosuch]: expected [connect], [listen], [proxy], [relay], [serve] or [get]" last.err
 check "check-config: unknown section: FILE:3 and the sections there are" $? last.err
 printf '# 1\n\ncert = x\n' > "$C/top.conf"
 expect_rc "check-config: a key outside a section" 2 "$P" check-config "$C/top.conf"
