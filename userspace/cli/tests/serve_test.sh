@@ -25,8 +25,11 @@ mkdir -p "$D"
 cd "$D" || exit 1
 D=$PWD
 
+# At the end the large files go (the logs stay): the VM's initramfs
+# holds the whole build tree.
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+	rm -f "$D"/root/*.bin "$D"/*.out
 }
 trap cleanup EXIT
 
