@@ -1,6 +1,6 @@
 #!/bin/sh
 # SPDX-License-Identifier: GPL-2.0
-# lib_test, ku_sendfile_test and shape_test inside the VM with plasmatic.ko, in three
+# lib_test, ku_sendfile_test, shape_test and accept_nb_test inside the VM with plasmatic.ko, in three
 # datapath pairings: kernel<->kernel, kernel client<->userspace server,
 # userspace client<->kernel server; then secrets_test and
 # secrets_test-leak (all built next to lib_test).  TAP per run; exits non-zero if any run fails.
@@ -30,6 +30,9 @@ for pairing in kernel:kernel kernel:userspace userspace:kernel; do
 	echo "# shape_test: client ${pairing%%:*}, server ${pairing##*:}"
 	PL_TEST_CLIENT_DATAPATH=${pairing%%:*} PL_TEST_SERVER_DATAPATH=${pairing##*:} \
 		"$(dirname "$bin")/shape_test" || rc=1
+	echo "# accept_nb_test: client ${pairing%%:*}, server ${pairing##*:}"
+	PL_TEST_CLIENT_DATAPATH=${pairing%%:*} PL_TEST_SERVER_DATAPATH=${pairing##*:} \
+		"$(dirname "$bin")/accept_nb_test" || rc=1
 done
 # The memory scan of a client and a server process on the kernel datapath,
 # then its control (copies planted by wrappers must be found).
