@@ -1529,11 +1529,15 @@ int pl_handshake_fallback(struct pl_handshake *h)
 	fl = fcntl(h->fd, F_GETFL);
 	if (h->nb && fl >= 0)
 		fcntl(h->fd, F_SETFL, fl & ~O_NONBLOCK);
-	timeouts_set(h->fd, &h->tmo, 0);
-	if (h->probe == PROBE_TLS)
+	/* As before the state machine: a TLS client is served under the
+	 * caller's socket timeouts, other bytes under the handshake's. */
+	if (h->probe == PROBE_TLS) {
+		timeouts_set(h->fd, &h->tmo, 0);
 		pl_fallback_tls(h->ctx, h->ssl, h->fd);
-	else
+	} else {
+		timeouts_set(h->fd, &h->tmo, h->ctx->handshake_timeout);
 		pl_fallback_raw(h->ctx, h->fd, h->probe == PROBE_HTTP);
+	}
 	if (h->nb && fl >= 0)
 		fcntl(h->fd, F_SETFL, fl);
 	h->probe = PROBE_NONE;
