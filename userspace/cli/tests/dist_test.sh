@@ -1,5 +1,5 @@
 # SPDX-License-Identifier: GPL-2.0
-# Tests of dist/ (the systemd units of listen, relay and proxy and their
+# Tests of dist/ (the systemd units of listen, relay, proxy and serve and their
 # sample configurations), sourced by cli_test.sh (its $P, $D, $top, check,
 # expect_rc, start_server, wait_server, the PKI and the PSK file k1 in $D).
 #
@@ -8,7 +8,7 @@
 #     verify requires to exist), `systemd-analyze security --offline` at
 #     most 2.0 ("OK"), and its hardening as the README says: DynamicUser,
 #     ProtectSystem=strict, CAP_NET_BIND_SERVICE the only capability of
-#     listen and relay, none for proxy;
+#     listen, relay and serve, none for proxy;
 # (b) each sample: check-config passes; the files it names are its unit's
 #     credentials; listen's runs, with the test's certificate, key, PSK,
 #     address and command given on the command line.
@@ -69,11 +69,13 @@ ukey() { sed -n "s/^$2=//p" "$1"; }
 check_unit listen CAP_NET_BIND_SERVICE
 check_unit relay CAP_NET_BIND_SERVICE
 check_unit proxy ""
+check_unit serve CAP_NET_BIND_SERVICE
 
 # -------------------------------------------------------- (b) the samples
 check_sample listen
 check_sample relay
 check_sample proxy
+check_sample serve
 sample=$top/dist/plasmatic-listen.conf
 if start_server dist --config "$sample" 127.0.0.1:0 --cert server.pem \
 	--key server.key --psk k1 --exec 'tr a-z A-Z' --once -v; then
