@@ -4,9 +4,10 @@
 # not: Debian's linux-headers before 6.12 have no vmlinux.  The base BTF
 # is the headers' vmlinux, else the running kernel's
 # /sys/kernel/btf/vmlinux when KERNELVER is the running kernel.  Needs
-# pahole and resolve_btfids (linux-kbuild-6.12 and later have it; 6.1's
-# has not).  Without them the module builds all the same, without the
-# pacer kfunc; never an error.
+# pahole and resolve_btfids: the kernel's (linux-kbuild-6.12 and later
+# have it; 6.1's has not), else the one this package carries, built from
+# linux-source-6.1.  Without them the module builds all the same, without
+# the pacer kfunc; never an error.
 ko=kmod/plasmatic.ko kver=$1 ksrc=$2
 if readelf -S "$ko" 2>/dev/null | grep -q ' \.BTF '; then
 	exit 0
@@ -19,7 +20,8 @@ elif [ "$kver" = "$(uname -r)" ] && [ -r /sys/kernel/btf/vmlinux ]; then
 fi
 rb=
 for f in "$ksrc/tools/bpf/resolve_btfids/resolve_btfids" \
-	 /usr/lib/linux-kbuild-*/tools/bpf/resolve_btfids/resolve_btfids; do
+	 /usr/lib/linux-kbuild-*/tools/bpf/resolve_btfids/resolve_btfids \
+	 ./resolve_btfids; do
 	[ -x "$f" ] && rb=$f && break
 done
 if [ -z "$base" ] || [ -z "$rb" ] || ! command -v pahole >/dev/null; then

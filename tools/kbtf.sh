@@ -11,15 +11,23 @@
 # Debian's linux-source-6.1 tarball, the same tool kbuild runs) fills the
 # module's .BTF_ids (its kfunc set) from it.  Both outputs are cached in
 # build/kbtf/.  A module that already has a .BTF section is left alone.
+#
+# tools/kbtf.sh --resolve-btfids: only build resolve_btfids, and print its
+# path (debian/rules ships it in plasmatic-dkms for dkms-btf.sh).
 set -eu
-ko=$1 vmlinuz=$2
 top=$(cd "$(dirname "$0")/.." && pwd)
+only_rb=
+if [ "${1:-}" = --resolve-btfids ]; then
+	only_rb=1
+else
+	ko=$1 vmlinuz=$2
+fi
 tarball=${LINUX_SOURCE_TARBALL:-/usr/src/linux-source-6.1.tar.xz}
 dest="$top/build/kbtf"
 tree="$dest/linux-source-6.1"
 rb="$dest/out/resolve_btfids"
 
-if readelf -S "$ko" 2>/dev/null | grep -q ' \.BTF '; then
+if [ -z "$only_rb" ] && readelf -S "$ko" 2>/dev/null | grep -q ' \.BTF '; then
 	exit 0
 fi
 for t in pahole readelf objcopy; do
@@ -46,6 +54,10 @@ if [ ! -x "$rb" ]; then
 		echo "kbtf.sh: building resolve_btfids failed" >&2
 		exit 1
 	}
+fi
+if [ -n "$only_rb" ]; then
+	echo "$rb"
+	exit 0
 fi
 
 # The image's base BTF, one per kernel image (name and size as the key).
