@@ -153,21 +153,6 @@ static void progress_show(struct progress *p, unsigned long long got,
 		p->on = false;
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* The response: head, then the body to the output. */
 static int fetch(struct get *g, struct pl_conn *c, off_t have)
 {
@@ -231,7 +216,7 @@ static int fetch(struct get *g, struct pl_conn *c, off_t have)
 
 		if (r.clen >= 0 && got + blen > (unsigned long long)r.clen)
 			blen = (size_t)((unsigned long long)r.clen - got);
-		if (blen && write_all(out, buf, blen)) {
+		if (blen && write_all(out, buf, blen, false)) {
 			msg("get: writing %s: %s", g->out ? g->out : "stdout",
 			    strerror(errno));
 			rc = EX_IO;

@@ -255,21 +255,6 @@ struct relay {
 	bool in_done;
 };
 
-static int write_all(int fd, const char *p, size_t n)
-{
-	while (n) {
-		ssize_t w = write(fd, p, n);
-
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /*
  * Read up to len bytes, and when a read ends inside a record, what more
  * is there at once: a stream that arrives in pieces (a pipe) still goes
@@ -360,7 +345,7 @@ int relay(struct pl_conn *c, int in_fd, int out_fd, bool wait_input)
 		}
 		if (n == 0)
 			break;
-		if (write_all(out_fd, buf, (size_t)n)) {
+		if (write_all(out_fd, buf, (size_t)n, false)) {
 			msg("write output: %s", strerror(errno));
 			status = EX_IO;
 			break;
@@ -534,4 +519,28 @@ int open_tcp(const char *host, const char *port, bool server,
 		msg("cannot %s %s:%s: %s", server ? "listen on" : "connect to",
 		    name, port, strerror(last));
 	return fd;
+}
+
+int write_all(int fd, const void *buf, size_t n, bool nosignal)
+{
+	const char *p = buf;
+
+	while (n) {
+		ssize_t w;
+
+		if (nosignal) {
+			w = send(fd, p, n, MSG_NOSIGNAL);
+			if (w < 0 && errno == ENOTSOCK)
+				w = write(fd, p, n);
+		} else {
+			w = write(fd, p, n);
+		}
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
 }

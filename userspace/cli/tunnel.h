@@ -105,5 +105,12 @@ void tunnel_shape(const struct opts *o, int fd);
  * Ends when the peer's data ended and, if wait_input, the input ended too.
  */
 int relay(struct pl_conn *c, int in_fd, int out_fd, bool wait_input);
+/*
+ * Write all n bytes of buf to fd, again after EINTR and short writes (get,
+ * the relay above, tr_write_fd): 0, or -1 with errno.  nosignal: send()
+ * with MSG_NOSIGNAL, so a peer that has gone is EPIPE and no SIGPIPE (fd
+ * not a socket: write()).
+ */
+int write_all(int fd, const void *buf, size_t n, bool nosignal);
 
 #endif

@@ -14,6 +14,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include "tunnel.h"
 #include "tunreq.h"
 
 size_t tr_encode(const struct tunreq *r, uint8_t *out)
@@ -76,21 +77,7 @@ int tr_read_conn(struct pl_conn *c, void *buf, size_t n)
 
 int tr_write_fd(int fd, const void *buf, size_t n)
 {
-	const char *p = buf;
-
-	while (n) {
-		ssize_t w = send(fd, p, n, MSG_NOSIGNAL);
-
-		if (w < 0 && errno == ENOTSOCK)
-			w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
+	return write_all(fd, buf, n, true);
 }
 
 int tr_read(struct pl_conn *c, struct tunreq *r)

@@ -64,6 +64,7 @@ const char *tr_status_str(int st);
 /* Read exactly n bytes: 0, or -1 (error, or end of data first). */
 int tr_read_fd(int fd, void *buf, size_t n);
 int tr_read_conn(struct pl_conn *c, void *buf, size_t n);
+/* Write all n bytes to fd (a socket: without SIGPIPE): write_all(, true). */
 int tr_write_fd(int fd, const void *buf, size_t n);
 
 /*
