@@ -63,23 +63,6 @@ const struct optdef server_opts[] = {
 	{ .name = NULL },
 };
 
-static int listen_tcp(const char *host, const char *port)
-{
-	int fd = open_tcp(host, port, true, NULL, 0);
-
-	if (fd >= 0 && verbose) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char a[ADDR_STR_LEN];
-
-		if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
-			addr_str((struct sockaddr *)&ss, sl, a, sizeof(a));
-			msg("listening on %s", a);
-		}
-	}
-	return fd;
-}
-
 static void peer_name(int fd, char *out, size_t len)
 {
 	struct sockaddr_storage ss;
@@ -184,7 +167,7 @@ static int run_listen(int argc, char **argv)
 	rc = tunnel_ctx(&t);
 	if (rc)
 		goto out;
-	lfd = listen_tcp(t.host, t.port);
+	lfd = listen_tcp(t.host, t.port, "");
 	if (lfd < 0) {
 		rc = EX_NET;
 		goto out;

@@ -401,20 +401,10 @@ static int run_proxy(int argc, char **argv)
 	rc = tunnel_ctx(&o.t);
 	if (rc)
 		goto out;
-	lfd = open_tcp(lhost ? lhost : "127.0.0.1", lport, true, NULL, 0);
+	lfd = listen_tcp(lhost ? lhost : "127.0.0.1", lport, "proxy");
 	if (lfd < 0) {
 		rc = EX_NET;
 		goto out;
-	}
-	if (verbose) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char a[ADDR_STR_LEN];
-
-		if (!getsockname(lfd, (struct sockaddr *)&ss, &sl)) {
-			addr_str((struct sockaddr *)&ss, sl, a, sizeof(a));
-			msg("proxy listening on %s", a);
-		}
 	}
 	for (;;) {
 		struct sockaddr_storage ss;

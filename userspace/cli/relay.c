@@ -412,20 +412,10 @@ static int run_relay(int argc, char **argv)
 	if (rc)
 		goto out;
 	relay_ctx = t->ctx;
-	lfd = open_tcp(t->host, t->port, true, NULL, 0);
+	lfd = listen_tcp(t->host, t->port, "relay");
 	if (lfd < 0) {
 		rc = EX_NET;
 		goto out;
-	}
-	if (verbose) {
-		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
-		char a[ADDR_STR_LEN];
-
-		if (!getsockname(lfd, (struct sockaddr *)&ss, &sl)) {
-			addr_str((struct sockaddr *)&ss, sl, a, sizeof(a));
-			msg("relay listening on %s", a);
-		}
 	}
 	for (;;) {
 		struct sockaddr_storage ss;

@@ -544,3 +544,20 @@ int write_all(int fd, const void *buf, size_t n, bool nosignal)
 	}
 	return 0;
 }
+
+int listen_tcp(const char *host, const char *port, const char *who)
+{
+	int fd = open_tcp(host, port, true, NULL, 0);
+
+	if (fd >= 0 && verbose) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof(ss);
+		char a[ADDR_STR_LEN];
+
+		if (!getsockname(fd, (struct sockaddr *)&ss, &sl)) {
+			addr_str((struct sockaddr *)&ss, sl, a, sizeof(a));
+			msg("%s%slistening on %s", who, *who ? " " : "", a);
+		}
+	}
+	return fd;
+}

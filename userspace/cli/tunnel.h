@@ -92,6 +92,9 @@ void print_info(struct pl_conn *c, const char *peer);
  */
 int open_tcp(const char *host, const char *port, bool server, char *peer,
 	     size_t peer_len);
+/* open_tcp(host, port, true, ...), and with -v "WHO listening on ADDR"
+ * (who "" for listen, "proxy", "relay"). */
+int listen_tcp(const char *host, const char *port, const char *who);
 /*
  * --tpl-mode 1..8 (and not --no-shape): the pacer on the device the
  * connection on fd leaves by, if it is not there (shape.c).  Never fails:
