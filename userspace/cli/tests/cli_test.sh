@@ -30,14 +30,7 @@ cleanup() {
 }
 trap cleanup EXIT
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-notok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"
-	shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f" | head -20; done
-}
-# check NAME CONDITION-STATUS [FILES TO SHOW ON FAILURE]
-check() { local name=$1 st=$2; shift 2; if [ "$st" -eq 0 ]; then ok "$name"; else notok "$name" "$@"; fi; }
+. "$top/userspace/cli/tests/common.sh"
 
 to_bytes() {
 	case "$1" in
@@ -49,18 +42,8 @@ to_bytes() {
 nbytes=$(to_bytes "$bytes")
 
 # ---------------------------------------------------------------- PKI
-# Our own minimal config: no dependence on the system's openssl.cnf.
-printf '[req]\ndistinguished_name = dn\n[dn]\n' > openssl.cnf
-export OPENSSL_CONF=$D/openssl.cnf
-openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null &&
-openssl req -x509 -new -key ca.key -subj /CN=cli-test-CA -days 2 -out ca.pem 2>/dev/null &&
-openssl ecparam -name prime256v1 -genkey -noout -out other.key 2>/dev/null &&
-openssl req -x509 -new -key other.key -subj /CN=other-CA -days 2 -out other-ca.pem 2>/dev/null &&
-openssl ecparam -name prime256v1 -genkey -noout -out server.key 2>/dev/null &&
-openssl req -new -key server.key -subj /CN=localhost -out server.csr 2>/dev/null &&
-printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > ext.cnf &&
-openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-	-extfile ext.cnf -out server.pem 2>/dev/null
+pki_ca cli-test-CA && pki_other &&
+	pki_cert server localhost DNS:localhost,IP:127.0.0.1
 if [ $? -ne 0 ] || [ ! -x "$P" ]; then
 	echo "1..1"
 	echo "not ok 1 setup: PKI with openssl, or $P missing"

@@ -27,13 +27,7 @@ D=/tmp/proxy-test
 n=0 failed=0
 pids=()
 
-ok() { n=$((n + 1)); echo "ok $n $1"; }
-notok() {
-	n=$((n + 1)); failed=$((failed + 1)); echo "not ok $n $1"
-	shift
-	for f in "$@"; do [ -f "$f" ] && sed 's/^/#   /' "$f" | tail -20; done
-}
-check() { local name=$1 st=$2; shift 2; if [ "$st" -eq 0 ]; then ok "$name"; else notok "$name" "$@"; fi; }
+. "$top/userspace/cli/tests/common.sh"
 
 cleanup() {
 	for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
@@ -73,15 +67,7 @@ setup() {
 	127.0.0.1 mixed.test
 	10.99.2.2 mixed.test
 	EOF
-	printf '[req]\ndistinguished_name = dn\n[dn]\n' > openssl.cnf
-	export OPENSSL_CONF=$D/openssl.cnf
-	openssl ecparam -name prime256v1 -genkey -noout -out ca.key 2>/dev/null &&
-	openssl req -x509 -new -key ca.key -subj /CN=proxy-test-CA -days 2 -out ca.pem 2>/dev/null &&
-	openssl ecparam -name prime256v1 -genkey -noout -out relay.key 2>/dev/null &&
-	openssl req -new -key relay.key -subj /CN=relay.test -out relay.csr 2>/dev/null &&
-	printf 'subjectAltName=DNS:relay.test\nbasicConstraints=CA:FALSE\n' > ext.cnf &&
-	openssl x509 -req -in relay.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
-		-extfile ext.cnf -out relay.pem 2>/dev/null &&
+	pki_ca proxy-test-CA && pki_cert relay relay.test DNS:relay.test &&
 	"$P" keygen -o psk 2>/dev/null || return 1
 	head -c 1048576 /dev/urandom > www/big.bin
 	head -c 262144 /dev/urandom > www/small.bin
