@@ -59,9 +59,6 @@ static const struct optdef serve_opts[] = {
 	  .fn = set_address_server },
 	{ .name = "dir", .kind = OPT_STR, .flags = OPTF_FILE_ONLY,
 	  OPT_FIELD(struct serve, dir) },
-	{ .name = "cert", .kind = OPT_STR,
-	  OPT_FIELD(struct opts, cfg.cert_file) },
-	{ .name = "key", .kind = OPT_STR, OPT_FIELD(struct opts, cfg.key_file) },
 	{ .name = "workers", .kind = OPT_INT, .lo = 0, .hi = 1024,
 	  OPT_FIELD(struct serve, workers) },
 	{ .name = "idle-timeout", .kind = OPT_INT, .lo = 1, .hi = 86400,
@@ -70,13 +67,6 @@ static const struct optdef serve_opts[] = {
 	  OPT_FIELD(struct serve, per_ip) },
 	{ .name = "no-access-log", .kind = OPT_FLAG, .lo = 1,
 	  OPT_FIELD(struct serve, no_log) },
-	{ .name = "open-timeout", .kind = OPT_INT, .lo = 0, .hi = 86400,
-	  .hint = "seconds, %ld to %ld",
-	  OPT_FIELD(struct opts, cfg.open_timeout) },
-	{ .name = "fallback", .kind = OPT_STR,
-	  OPT_FIELD(struct opts, cfg.fallback) },
-	{ .name = "fallback-dir", .kind = OPT_STR,
-	  OPT_FIELD(struct opts, cfg.fallback_dir) },
 	{ .name = NULL },
 };
 
@@ -360,7 +350,8 @@ const struct command cmd_serve = {
 	.run = run_serve,
 	.usage = usage_serve,
 	.tables = (const struct optdef *const[]){
-		opt_help, opt_config, tunnel_opts, serve_opts, NULL },
+		opt_help, opt_config, tunnel_opts, server_opts, serve_opts,
+		NULL },
 	.config = true,
 	.opts_size = sizeof(struct serve),
 	.opts_free = opts_free,

@@ -50,7 +50,8 @@ extern const char common_help[];
 /* A client's peer verification (--ca, --capath, --sni: connect.c) and a
  * server's certificate and prober fallback (--cert, --key,
  * --open-timeout, --fallback, --fallback-dir: listen.c), shared with
- * proxy and relay; their fields are struct opts'. */
+ * proxy and relay (and server_opts with serve); their fields are
+ * struct opts'. */
 extern const struct optdef client_opts[];
 extern const struct optdef server_opts[];
 
