@@ -419,19 +419,12 @@ static int run_relay(int argc, char **argv)
 	}
 	for (;;) {
 		struct sockaddr_storage ss;
-		socklen_t sl = sizeof(ss);
+		socklen_t sl;
 		struct stream *s;
 		int fd, lim;
 
-		fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_CLOEXEC);
+		fd = tr_accept(lfd, &ss, &sl);
 		if (fd < 0) {
-			if (errno == EINTR || errno == ECONNABORTED ||
-			    errno == EMFILE || errno == ENFILE) {
-				if (errno == EMFILE || errno == ENFILE)
-					usleep(100000);
-				continue;
-			}
-			msg("accept: %s", strerror(errno));
 			rc = EX_NET;
 			break;
 		}

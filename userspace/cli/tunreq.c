@@ -80,6 +80,24 @@ int tr_write_fd(int fd, const void *buf, size_t n)
 	return write_all(fd, buf, n, true);
 }
 
+int tr_accept(int lfd, struct sockaddr_storage *ss, socklen_t *sl)
+{
+	for (;;) {
+		int fd;
+
+		*sl = sizeof(*ss);
+		fd = accept4(lfd, (struct sockaddr *)ss, sl, SOCK_CLOEXEC);
+		if (fd >= 0)
+			return fd;
+		if (errno == EMFILE || errno == ENFILE)
+			usleep(100000);
+		else if (errno != EINTR && errno != ECONNABORTED)
+			break;
+	}
+	msg("accept: %s", strerror(errno));
+	return -1;
+}
+
 int tr_read(struct pl_conn *c, struct tunreq *r)
 {
 	uint8_t hdr[2], port[2];

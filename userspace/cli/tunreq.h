@@ -22,6 +22,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <sys/socket.h>
 
 #include "plasmatic.h"
 
@@ -64,6 +65,13 @@ const char *tr_status_str(int st);
 /* Read exactly n bytes: 0, or -1 (error, or end of data first). */
 int tr_read_fd(int fd, void *buf, size_t n);
 int tr_read_conn(struct pl_conn *c, void *buf, size_t n);
+/*
+ * The next connection on the listening socket lfd (close-on-exec), its
+ * address in ss and sl: again after EINTR and ECONNABORTED, and 100 ms
+ * later when out of descriptors (EMFILE, ENFILE).  -1 after a message on
+ * any other error.
+ */
+int tr_accept(int lfd, struct sockaddr_storage *ss, socklen_t *sl);
 /* Write all n bytes to fd (a socket: without SIGPIPE): write_all(, true). */
 int tr_write_fd(int fd, const void *buf, size_t n);
 
