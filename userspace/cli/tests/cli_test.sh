@@ -63,14 +63,7 @@ start_server() {
 		> "$name.srv.out" 2> "$name.srv.err" &
 	spid=$!
 	pids+=("$spid")
-	port=
-	for _ in $(seq 100); do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.srv.err")
-		[ -n "$port" ] && return 0
-		kill -0 "$spid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
+	wait_listening "$name.srv.err" 100
 }
 
 # [LISTEN_IN=FILE] start_listen NAME ARGS...: start_server on 127.0.0.1 with
@@ -83,19 +76,7 @@ start_listen() {
 }
 
 # wait_server: the server's exit status; killed (124) if it outlives 20 s.
-wait_server() {
-	local i
-	for i in $(seq 200); do
-		kill -0 "$spid" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$spid" 2>/dev/null; then
-		kill "$spid"
-		wait "$spid"
-		return 124
-	fi
-	wait "$spid"
-}
+wait_server() { wait_pid "$spid" 20; }
 
 # expect_rc NAME WANT CMD...: run CMD (stdin /dev/null), check its status.
 expect_rc() {

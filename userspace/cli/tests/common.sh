@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: GPL-2.0
 # What cli_test.sh, serve_test.sh and proxy_test.sh share, sourced by them
-# (after set -u, n=0 failed=0, in their scratch directory): TAP results
-# and a throwaway PKI.  Needs openssl.
+# (after set -u, n=0 failed=0, in their scratch directory): TAP results,
+# a throwaway PKI, waiting for a server. Needs openssl.
 
 ok() { n=$((n + 1)); echo "ok $n $1"; }
 # notok NAME [FILES]: a failure, with the last 20 lines of each FILE.
@@ -34,4 +34,34 @@ pki_cert() {
 	printf 'subjectAltName=%s\nbasicConstraints=CA:FALSE\n' "$3" > ext.cnf &&
 	openssl x509 -req -in "$1.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 		-extfile ext.cnf -out "$1.pem" 2>/dev/null
+}
+
+# wait_listening FILE TRIES: $port from the "listening on 127.0.0.1:PORT"
+# line that the server $spid (run with -v) writes to FILE, looked for every
+# 50 ms up to TRIES times.  1 if the server exits or the line never comes.
+wait_listening() {
+	port=
+	for _ in $(seq "$2"); do
+		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$1")
+		[ -n "$port" ] && return 0
+		kill -0 "$spid" 2>/dev/null || return 1
+		sleep 0.05
+	done
+	return 1
+}
+
+# wait_pid PID [SEC]: the exit status of the background job PID; killed
+# (124) if it outlives SEC seconds (default 30).
+wait_pid() {
+	local i
+	for i in $(seq $((${2:-30} * 10))); do
+		kill -0 "$1" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$1" 2>/dev/null; then
+		kill "$1"
+		wait "$1"
+		return 124
+	fi
+	wait "$1"
 }

@@ -66,29 +66,7 @@ start_serve() {
 		--datapath "${SERVE_DP:-$DP}" -v "$@" > "$name.out" 2> "$name.err" &
 	spid=$!
 	pids+=("$spid")
-	port=
-	for _ in $(seq 200); do
-		port=$(sed -n 's/.*listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$name.err")
-		[ -n "$port" ] && return 0
-		kill -0 "$spid" 2>/dev/null || return 1
-		sleep 0.05
-	done
-	return 1
-}
-
-# wait_pid PID: its exit status; killed (124) if it outlives 30 s.
-wait_pid() {
-	local i
-	for i in $(seq 300); do
-		kill -0 "$1" 2>/dev/null || break
-		sleep 0.1
-	done
-	if kill -0 "$1" 2>/dev/null; then
-		kill "$1"
-		wait "$1"
-		return 124
-	fi
-	wait "$1"
+	wait_listening "$name.err" 200
 }
 
 get() { "$P" get "plasmatic://127.0.0.1:$port$1" --ca ca.pem --datapath "$DP" "${@:2}"; }
