@@ -175,11 +175,12 @@ static int pl_rx_copy(struct sk_buff *dst, unsigned int doff,
  * protocol memory as TCP charges its receive skbs (sk_rmem_schedule(),
  * the forward allocation, so tcp_mem and memcg), and counted in
  * rx.mem and PlasmaticCurrRxBufferBytes.  Under memory pressure the
- * record being read may go uncharged (pl_rx_charge()).  Not in sk_rmem_alloc: TCP's
- * window is computed from that and only updated when TCP itself reads,
- * so a record freed by our reader would leave the window closed until a
- * timer.  pl_rx_rfree() gives the charge back; every skb is freed under
- * the socket lock and before close ends (pl_rx_stop()).
+ * record being read may go uncharged (pl_rx_charge()).  Not in
+ * sk_rmem_alloc: TCP's window is computed from that and only updated when
+ * TCP itself reads, so a record freed by our reader would leave the
+ * window closed until a timer.  pl_rx_rfree() gives the charge back;
+ * every skb is freed under the socket lock and before close ends
+ * (pl_rx_stop()).
  */
 static void pl_rx_rfree(struct sk_buff *skb)
 {
