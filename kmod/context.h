@@ -15,6 +15,7 @@
 
 #include <linux/mutex.h>
 #include <linux/rwsem.h>
+#include <linux/scatterlist.h>
 #include <linux/skbuff.h>
 #include <linux/workqueue.h>
 #include <linux/tls.h>
@@ -25,6 +26,8 @@
 #include "tpl.h"
 
 #define PL_HDR_LEN		5
+/* Pages of a reader's buffer one record may be decrypted into (rx.c). */
+#define PL_RX_DIRECT_PAGES	8
 #define PL_TAG_LEN		16
 /*
  * 2^14: the most content a received record may carry.  What we send per
@@ -172,6 +175,17 @@ struct pl_rx {
 	 */
 	struct rw_semaphore upgrade;
 	struct work_struct work;
+	/*
+	 * PLASMATIC_RX_EXPECT_NO_PAD: records may be decrypted straight into
+	 * the reader's pages (pl_rx_open_direct()), with this destination:
+	 * room for the AAD, up to PL_RX_DIRECT_PAGES pages, then the inner
+	 * content type.  The socket lock (@no_pad: WRITE_ONCE, as diag
+	 * reads it without).
+	 */
+	bool no_pad;
+	u8 direct_aad[PL_HDR_LEN];
+	u8 direct_type;
+	struct scatterlist direct_sg[PL_RX_DIRECT_PAGES + 2];
 };
 
 struct plasmatic_context {

@@ -74,9 +74,9 @@ free_aead:
 	return ERR_PTR(err);
 }
 
-static int pl_aead_run(struct aead_request *req, struct scatterlist *sg,
-		       unsigned int assoc_len, unsigned int len, u8 *nonce,
-		       bool enc)
+static int pl_aead_run_to(struct aead_request *req, struct scatterlist *src,
+			  struct scatterlist *dst, unsigned int assoc_len,
+			  unsigned int len, u8 *nonce, bool enc)
 {
 	DECLARE_CRYPTO_WAIT(wait);
 
@@ -84,9 +84,16 @@ static int pl_aead_run(struct aead_request *req, struct scatterlist *sg,
 				  CRYPTO_TFM_REQ_MAY_SLEEP,
 				  crypto_req_done, &wait);
 	aead_request_set_ad(req, assoc_len);
-	aead_request_set_crypt(req, sg, sg, len, nonce);
+	aead_request_set_crypt(req, src, dst, len, nonce);
 	return crypto_wait_req(enc ? crypto_aead_encrypt(req) :
 				     crypto_aead_decrypt(req), &wait);
+}
+
+static int pl_aead_run(struct aead_request *req, struct scatterlist *sg,
+		       unsigned int assoc_len, unsigned int len, u8 *nonce,
+		       bool enc)
+{
+	return pl_aead_run_to(req, sg, sg, assoc_len, len, nonce, enc);
 }
 
 int pl_cipher_init(struct pl_cipher *c, u16 type, const u8 *key,
@@ -303,10 +310,22 @@ int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 {
 	int err;
 
-	err = pl_aead_run(c->req, sg, 5, ct_len, pl_cipher_nonce(c), false);
+	err = pl_cipher_decrypt(c, sg, sg, ct_len);
 	if (!err)
 		c->seq++;
 	return err;
+}
+
+/*
+ * Decrypt the record of sequence number c->seq from @src into @dst (each
+ * the 5-byte header, then the record's bytes); the number is not
+ * advanced.
+ */
+int pl_cipher_decrypt(struct pl_cipher *c, struct scatterlist *src,
+		      struct scatterlist *dst, unsigned int ct_len)
+{
+	return pl_aead_run_to(c->req, src, dst, 5, ct_len, pl_cipher_nonce(c),
+			      false);
 }
 
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)

@@ -67,6 +67,8 @@ int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int pt_len);
 int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
 		   unsigned int ct_len);
+int pl_cipher_decrypt(struct pl_cipher *c, struct scatterlist *src,
+		      struct scatterlist *dst, unsigned int ct_len);
 
 /* Whether one more record may be sealed under @c and @e. */
 static inline bool pl_can_seal(const struct pl_cipher *c,

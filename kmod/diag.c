@@ -69,6 +69,8 @@ int pl_diag_get_info(struct sock *sk,
 	if (READ_ONCE(ctx->keys_set[PL_DIR_RX])) {
 		err = nla_put_u16(skb, PLASMATIC_INFO_RX_CIPHER,
 				  ctx->rx.cipher.type);
+		if (!err && READ_ONCE(ctx->rx.no_pad))
+			err = nla_put_flag(skb, PLASMATIC_INFO_RX_NO_PAD);
 		if (err)
 			goto out;
 	}
@@ -96,5 +98,6 @@ size_t pl_diag_get_info_size(const struct sock *sk PL_DIAG_NET_ADMIN_ARG)
 	return nla_total_size(0) +			/* nest */
 	       nla_total_size(sizeof(u16)) * 3 +	/* version, ciphers */
 	       nla_total_size(sizeof(u8)) * 3 +	/* framing, EEM, mode */
+	       nla_total_size(0) +			/* RX_NO_PAD */
 	       nla_total_size_64bit(sizeof(u64)) * 4;	/* TPL counters */
 }

@@ -24,6 +24,10 @@ enum pl_stat {
 	PL_STAT_TPL_PAD_BYTES,		/* their TLS 1.3 padding */
 	PL_STAT_TPL_SU_SENT,		/* Seed Updates sent */
 	PL_STAT_TPL_SU_APPLIED,		/* Seed Updates received and applied */
+	/* PLASMATIC_RX_EXPECT_NO_PAD (kTLS's TlsRxNoPadViolation, ...). */
+	PL_STAT_RX_DIRECT,		/* decrypted into the reader's pages */
+	PL_STAT_RX_NO_PAD_VIOL,		/* a padded data record came */
+	PL_STAT_RX_DECRYPT_RETRY,	/* decrypted again, in place */
 	/* Gauges: sockets now using a cipher per direction, a framing. */
 	PL_STAT_CURR_TX_AES_GCM_128,
 	PL_STAT_CURR_TX_AES_GCM_256,

@@ -13,6 +13,8 @@
  *
  * A reader opens @cur (EEM, then record), in place, and queues it on
  * @done, where it is read from; MSG_PEEK may open and queue several.
+ * With PLASMATIC_RX_EXPECT_NO_PAD a data record may instead be decrypted
+ * into the reader's buffer and freed (pl_rx_open_direct()).
  *
  * A KeyUpdate opened under PLASMATIC_RX keys (kTLS 6.14 behaviour) stops
  * the parser behind it: it is delivered like any handshake record, then
@@ -491,8 +493,95 @@ static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 	return true;
 }
 
-/* Check and decrypt the whole record in @cur (SPEC section 7), in place. */
-static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
+/*
+ * PLASMATIC_RX_EXPECT_NO_PAD (kTLS's TLS_RX_EXPECT_NO_PAD): a reader that
+ * takes at least a record's content lets pl_rx_open() decrypt it from the
+ * record buffer straight into its pages, skipping the copy out of a
+ * decrypted buffer.  Set up by pl_rx_read() for the next record.
+ */
+struct pl_rx_direct {
+	struct iov_iter *to;
+	size_t room;		/* bytes the reader still takes */
+	bool hit;		/* the record went into @to */
+	size_t len;		/* its content, then */
+};
+
+/*
+ * Decrypt the record in @src (header, ciphertext and tag: @ct_len bytes
+ * after the header) into @d->to, its last byte, the inner content type,
+ * into rx.direct_type.  Only a data record without padding (the type in
+ * the last byte) counts: then @d->to has moved past the content.  Returns
+ * -EAGAIN when the record is to be opened in place instead: another type
+ * or padding (both counted, as kTLS counts a retry), or a buffer whose
+ * pages could not be had (a fault is then the in-place copy's to report)
+ * or need more than PL_RX_DIRECT_PAGES; @d->to is back where it was.
+ * -EBADMSG for a bad tag.
+ */
+static int pl_rx_open_direct(struct sock *sk, struct plasmatic_context *ctx,
+			     struct scatterlist *src, unsigned int ct_len,
+			     struct pl_rx_direct *d)
+{
+	const size_t len = ct_len - PL_TAG_LEN - 1;
+	struct page *pages[PL_RX_DIRECT_PAGES];
+	struct pl_rx *rx = &ctx->rx;
+	struct scatterlist *dst = rx->direct_sg;
+	unsigned int nsg = 1;
+	size_t got = 0;
+	int err = -EAGAIN;
+
+	sg_init_table(dst, ARRAY_SIZE(rx->direct_sg));
+	memcpy(rx->direct_aad, rx->hdr, PL_HDR_LEN);
+	sg_set_buf(&dst[0], rx->direct_aad, PL_HDR_LEN);
+	while (got < len) {
+		unsigned int max = PL_RX_DIRECT_PAGES + 1 - nsg;
+		ssize_t n;
+		size_t off;
+		int i;
+
+		if (!max)
+			goto out;
+		n = iov_iter_get_pages2(d->to, pages, len - got, max, &off);
+		if (n <= 0)
+			goto out;
+		got += n;
+		for (i = 0; n; i++) {
+			unsigned int use = min_t(size_t, n, PAGE_SIZE - off);
+
+			sg_set_page(&dst[nsg++], pages[i], use, off);
+			n -= use;
+			off = 0;
+		}
+	}
+	sg_set_buf(&dst[nsg], &rx->direct_type, 1);
+	sg_mark_end(&dst[nsg]);
+
+	err = pl_cipher_decrypt(&rx->cipher, src, dst, ct_len);
+	if (!err && rx->direct_type != PLASMATIC_CT_APPLICATION_DATA) {
+		if (!rx->direct_type)
+			pl_stat_inc(sk, PL_STAT_RX_NO_PAD_VIOL);
+		pl_stat_inc(sk, PL_STAT_RX_DECRYPT_RETRY);
+		err = -EAGAIN;
+	}
+out:
+	while (--nsg)
+		put_page(sg_page(&dst[nsg]));
+	if (err) {
+		iov_iter_revert(d->to, got);
+		return err;
+	}
+	rx->cipher.seq++;
+	d->hit = true;
+	d->len = len;
+	pl_stat_inc(sk, PL_STAT_RX_DIRECT);
+	return 0;
+}
+
+/*
+ * Check and decrypt the whole record in @cur (SPEC section 7): in place,
+ * or with @d into the reader's pages (then not queued).
+ */
+static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
+		      struct pl_rx_direct *d)
 {
 	struct scatterlist sg[MAX_SKB_FRAGS + 1];
 	struct pl_rx *rx = &ctx->rx;
@@ -531,18 +620,29 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
 	if (nsg < 0)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
-	err = pl_cipher_open(&rx->cipher, sg, ct_len);
+
+	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
+	err = -EAGAIN;
+	if (d && ct_len - PL_TAG_LEN <= PL_MAX_CONTENT + 1 &&
+	    ct_len - PL_TAG_LEN - 1 <= d->room)
+		err = pl_rx_open_direct(sk, ctx, sg, ct_len, d);
+	if (err == -EAGAIN)
+		err = pl_cipher_open(&rx->cipher, sg, ct_len);
 	if (err)
 		return pl_rx_fail_at(sk, ctx, err == -EBADMSG ?
 					     PL_FAIL_TLS_TAG : PL_FAIL_INTERNAL,
 				     seq, eem_counter);
 
-	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
 	if (ct_len - PL_TAG_LEN > PL_MAX_CONTENT + 1)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_LENGTH, seq, eem_counter);
 
-	type = pl_rx_inner_type(skb, PL_HDR_LEN,
-				PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
+	if (d && d->hit) {
+		type = PLASMATIC_CT_APPLICATION_DATA;
+		pos = PL_HDR_LEN + d->len;
+	} else {
+		type = pl_rx_inner_type(skb, PL_HDR_LEN,
+					PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
+	}
 	if (type != PLASMATIC_CT_ALERT && type != PLASMATIC_CT_HANDSHAKE &&
 	    type != PLASMATIC_CT_APPLICATION_DATA)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_CONTENT_TYPE, seq, eem_counter);
@@ -571,7 +671,10 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 		consume_skb(skb);
 		return err;
 	}
-	__skb_queue_tail(&rx->done, skb);
+	if (d && d->hit)
+		consume_skb(skb);
+	else
+		__skb_queue_tail(&rx->done, skb);
 	/*
 	 * The key's last sequence number, and no KeyUpdate to a next key:
 	 * what follows could only be opened with a wrapped one (RFC 8446
@@ -584,12 +687,13 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx)
 }
 
 /*
- * Make one more record available on @done.  Returns 0 if something
- * changed (a record was opened), PL_RX_EOF at the end of the stream,
- * -EAGAIN if the reader has to wait, -EKEYEXPIRED behind a KeyUpdate
- * until the next key is set, or an error.
+ * Make one more record available on @done, or with @d in the reader's
+ * buffer.  Returns 0 if something changed (a record was opened),
+ * PL_RX_EOF at the end of the stream, -EAGAIN if the reader has to wait,
+ * -EKEYEXPIRED behind a KeyUpdate until the next key is set, or an error.
  */
-static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx)
+static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx,
+		      struct pl_rx_direct *d)
 {
 	struct pl_rx *rx = &ctx->rx;
 	int err;
@@ -603,7 +707,7 @@ static int pl_rx_next(struct sock *sk, struct plasmatic_context *ctx)
 
 	err = pl_rx_pull(sk, ctx, GFP_KERNEL);
 	if (rx->ready) {
-		err = pl_rx_open(sk, ctx);
+		err = pl_rx_open(sk, ctx, d);
 		if (!err)
 			pl_rx_pull(sk, ctx, GFP_KERNEL);
 		return err;
@@ -662,12 +766,14 @@ static struct sk_buff *pl_rx_nth(struct sk_buff_head *list, unsigned int nth)
 
 /*
  * The @nth opened record, opening and waiting as needed.  NULL with
- * *err == 0 is the end of the stream.  The socket lock may be dropped
- * while waiting: callers hold no record across this call.
+ * *err == 0 is the end of the stream, or with @d a record that went
+ * straight into the reader's buffer (d->hit).  The socket lock may be
+ * dropped while waiting: callers hold no record across this call.
  */
 static struct sk_buff *pl_rx_record(struct sock *sk,
 				    struct plasmatic_context *ctx,
-				    unsigned int nth, long *timeo, int *err)
+				    unsigned int nth, struct pl_rx_direct *d,
+				    long *timeo, int *err)
 {
 	struct sk_buff *skb;
 	int ret;
@@ -676,7 +782,11 @@ static struct sk_buff *pl_rx_record(struct sock *sk,
 		skb = pl_rx_nth(&ctx->rx.done, nth);
 		if (skb)
 			return skb;
-		ret = pl_rx_next(sk, ctx);
+		ret = pl_rx_next(sk, ctx, d);
+		if (!ret && d && d->hit) {
+			*err = 0;
+			return NULL;
+		}
 		if (!ret)
 			continue;
 		if (ret == -EAGAIN)
@@ -707,6 +817,10 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 	long timeo = sock_rcvtimeo(sk, flags & MSG_DONTWAIT);
 	int target = sock_rcvlowat(sk, flags & MSG_WAITALL, len);
 	bool peek = flags & MSG_PEEK;
+	/* As kTLS: not for peeking, nor for in-kernel readers' buffers. */
+	bool direct = ctx->rx.no_pad && !peek &&
+		      user_backed_iter(&msg->msg_iter);
+	struct pl_rx_direct d = { .to = &msg->msg_iter };
 	unsigned int nth = 0;
 	size_t copied = 0;
 	int type = 0;
@@ -727,8 +841,16 @@ static int pl_rx_read(struct sock *sk, struct plasmatic_context *ctx,
 		if (peek && copied &&
 		    ctx->rx.mem >= (unsigned int)READ_ONCE(sk->sk_rcvbuf))
 			break;
-		skb = pl_rx_record(sk, ctx, nth,
+		d.room = len - copied;
+		d.hit = false;
+		skb = pl_rx_record(sk, ctx, nth, direct ? &d : NULL,
 				   copied >= target ? &no_wait : &timeo, &err);
+		if (d.hit) {
+			/* A data record, and so far only data in this call. */
+			type = PLASMATIC_CT_APPLICATION_DATA;
+			copied += d.len;
+			continue;
+		}
 		if (!skb)
 			break;
 		rxm = pl_rx_msg(skb);
@@ -879,7 +1001,7 @@ ssize_t pl_splice_read(struct socket *sock, loff_t *ppos,
 	lock_sock(sk);
 	timeo = sock_rcvtimeo(sk, nonblock);
 	for (;;) {
-		skb = pl_rx_record(sk, ctx, 0, &timeo, &err);
+		skb = pl_rx_record(sk, ctx, 0, NULL, &timeo, &err);
 		if (!skb) {
 			ret = err;
 			break;

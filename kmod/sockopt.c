@@ -333,6 +333,29 @@ static int pl_set_int(sockptr_t optval, unsigned int optlen, int *val)
 	return 0;
 }
 
+/*
+ * PLASMATIC_RX_EXPECT_NO_PAD, as kTLS's TLS_RX_EXPECT_NO_PAD: 0 or 1 in an
+ * int (longer only with zeros), once RX keys are set (EINVAL before).
+ */
+static int pl_set_no_pad(struct plasmatic_context *ctx, sockptr_t optval,
+			 unsigned int optlen)
+{
+	int err, val;
+
+	err = pl_set_int(optval, optlen, &val);
+	if (err)
+		return err;
+	if (val != 0 && val != 1)
+		return -EINVAL;
+	err = check_zeroed_sockptr(optval, sizeof(val), optlen - sizeof(val));
+	if (err < 1)
+		return err ?: -EINVAL;
+	if (!pl_rx_ready(ctx))
+		return -EINVAL;
+	WRITE_ONCE(ctx->rx.no_pad, val);
+	return 0;
+}
+
 int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 		  unsigned int optlen)
 {
@@ -395,6 +418,9 @@ int pl_setsockopt(struct sock *sk, int level, int optname, sockptr_t optval,
 	case PLASMATIC_TPL_TX:
 	case PLASMATIC_SEED_UPDATE:
 		err = pl_set_tpl(ctx, optname, optval, optlen);
+		break;
+	case PLASMATIC_RX_EXPECT_NO_PAD:
+		err = pl_set_no_pad(ctx, optval, optlen);
 		break;
 	default:
 		err = -ENOPROTOOPT;
@@ -515,6 +541,13 @@ int pl_getsockopt(struct sock *sk, int level, int optname,
 		break;
 	case PLASMATIC_TPL_SCHED:
 		err = pl_get_sched(ctx, optval, optlen);
+		break;
+	case PLASMATIC_RX_EXPECT_NO_PAD:
+		err = -EINVAL;
+		if (!pl_rx_ready(ctx))
+			break;
+		val = ctx->rx.no_pad;
+		err = pl_get_value(optval, optlen, &val, sizeof(val));
 		break;
 	case PLASMATIC_PACE: {
 		struct plasmatic_pace_state pace;

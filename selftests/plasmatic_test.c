@@ -2833,6 +2833,290 @@ TEST_F(pl, proc_stat_counters)
 	free(w);
 }
 
+/* ==== PLASMATIC_RX_EXPECT_NO_PAD (kTLS's TLS_RX_EXPECT_NO_PAD) ==== */
+
+#define DIRECT_STAT	"PlasmaticRxDirectRecords"
+#define RETRY_STAT	"PlasmaticRxDecryptRetry"
+#define NO_PAD_STAT	"PlasmaticRxNoPadViolation"
+
+static int set_no_pad_len(int fd, const void *val, socklen_t len)
+{
+	return setsockopt(fd, SOL_PLASMATIC, PLASMATIC_RX_EXPECT_NO_PAD, val,
+			  len) ? -errno : 0;
+}
+
+/*
+ * The option as kTLS has it: an int 0 or 1 (longer only with zeros),
+ * EINVAL before RX keys, 0 by default, and what was set is what is read.
+ */
+TEST_F(pl, no_pad_sockopt)
+{
+	uint32_t v8[2] = { 1, 0 };
+	socklen_t len = 2;
+	int val = -1;
+
+	ASSERT_EQ(0, pl_ulp(self->a));
+	EXPECT_EQ(-EINVAL, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+	EXPECT_EQ(-EINVAL, get_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, &val));
+	ASSERT_EQ(0, pl_set_dir(self->a, &self->ab, 1));
+	EXPECT_EQ(-EINVAL, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 1))
+		TH_LOG("TX keys alone do not make it settable");
+	ASSERT_EQ(0, pl_set_dir(self->a, &self->ba, 0));
+
+	EXPECT_EQ(0, get_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, &val));
+	EXPECT_EQ(0, val);
+	EXPECT_EQ(0, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+	EXPECT_EQ(0, get_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, &val));
+	EXPECT_EQ(1, val);
+	EXPECT_EQ(-EINVAL, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 2));
+	EXPECT_EQ(-EINVAL, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, -1));
+	EXPECT_EQ(-EINVAL, set_no_pad_len(self->a, &val, 2));
+	EXPECT_EQ(-EFAULT, set_no_pad_len(self->a, (void *)8, sizeof(int)));
+	EXPECT_EQ(0, set_no_pad_len(self->a, v8, sizeof(v8)));
+	v8[1] = 1;
+	EXPECT_EQ(-EINVAL, set_no_pad_len(self->a, v8, sizeof(v8)));
+	EXPECT_EQ(0, get_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, &val));
+	EXPECT_EQ(1, val) TH_LOG("a refused set changed the value");
+	EXPECT_EQ(0, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 0));
+	EXPECT_EQ(0, get_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, &val));
+	EXPECT_EQ(0, val);
+
+	/* A short buffer for get: EINVAL, as kTLS. */
+	EXPECT_EQ(-1, getsockopt(self->a, SOL_PLASMATIC,
+				 PLASMATIC_RX_EXPECT_NO_PAD, &val, &len));
+	EXPECT_EQ(EINVAL, errno);
+}
+
+/*
+ * With the option, records whose content fits in the reader's buffer are
+ * decrypted straight into it: every record of a stream of many sizes
+ * counts in PlasmaticRxDirectRecords, none is retried, and the bytes are
+ * the sender's.  Without it, none is.
+ */
+TEST_F_TIMEOUT(pl, no_pad_reads_records_directly, 60)
+{
+	size_t sizes[] = { 1, 2, 100, 1000, 4095, 4096, 4097, 8000, 12345,
+			   TX_MAX(&self->ab), 700, 3 };
+	enum { N = sizeof(sizes) / sizeof(sizes[0]) };
+	size_t total = 0, got = 0;
+	uint8_t *in, *out;
+	uint64_t seed = 7;
+	long d0, r0;
+
+	for (int i = 0; i < N; i++)
+		total += sizes[i];
+	in = xmalloc(total);
+	out = xmalloc(total + MAX_CONTENT);
+	for (size_t i = 0; i < total; i++)
+		in[i] = pl_rand64(&seed);
+	UPGRADE_BOTH();
+
+	for (int on = 0; on <= 1; on++) {
+		size_t off = 0;
+
+		ASSERT_EQ(0, set_int(self->b, PLASMATIC_RX_EXPECT_NO_PAD, on));
+		d0 = stat_get(DIRECT_STAT);
+		r0 = stat_get(RETRY_STAT);
+		ASSERT_LE(0, d0) TH_LOG(STAT_FILE " has no " DIRECT_STAT);
+		for (int i = 0; i < N; i++) {
+			ASSERT_EQ((ssize_t)sizes[i],
+				  send(self->a, in + off, sizes[i], 0));
+			off += sizes[i];
+		}
+		got = 0;
+		while (got < total) {
+			ssize_t n = recv(self->b, out + got,
+					 total + MAX_CONTENT - got, 0);
+
+			ASSERT_LT(0, n) TH_LOG("recv: %s", strerror(errno));
+			got += n;
+		}
+		ASSERT_EQ(total, got);
+		EXPECT_EQ(0, memcmp(in, out, total));
+		EXPECT_EQ(on ? N : 0, stat_get(DIRECT_STAT) - d0);
+		EXPECT_EQ(0, stat_get(RETRY_STAT) - r0);
+	}
+	free(in);
+	free(out);
+}
+
+/*
+ * A record only goes straight into the buffer if all of its content fits
+ * in what the call still takes; the others are read as usual, and one
+ * call may mix both.  A buffer spread over more pages than a record may
+ * use (readv of 12 pieces, each on its own page) is read as usual too.
+ */
+TEST_F(pl, no_pad_short_buffers_read_in_place)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t in[6000], out[6000], *pages;
+	struct msghdr m = { .msg_iov = NULL };
+	struct iovec iov[12];
+	uint64_t seed = 9;
+	long d0;
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = pl_rand64(&seed);
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, set_int(self->b, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+
+	/* 3000 + 3000: the first fits in 4000, the second does not. */
+	d0 = stat_get(DIRECT_STAT);
+	ASSERT_EQ(3000, send(self->a, in, 3000, 0));
+	ASSERT_EQ(3000, send(self->a, in + 3000, 3000, 0));
+	ASSERT_EQ(4000, recv(self->b, out, 4000, MSG_WAITALL));
+	ASSERT_EQ(2000, recv(self->b, out + 4000, 2000, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, out, 6000));
+	EXPECT_EQ(1, stat_get(DIRECT_STAT) - d0);
+
+	/* One record read 1000 bytes at a time. */
+	d0 = stat_get(DIRECT_STAT);
+	ASSERT_EQ(4000, send(self->a, in, 4000, 0));
+	for (int i = 0; i < 4; i++) {
+		ASSERT_EQ(1000, recv(self->b, out + i * 1000, 1000, MSG_WAITALL));
+	}
+	EXPECT_EQ(0, memcmp(in, out, 4000));
+	EXPECT_EQ(0, stat_get(DIRECT_STAT) - d0);
+
+	/* 12 pieces of 500 bytes on 12 pages: more pages than allowed. */
+	pages = mmap(NULL, 12 * page, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	for (int i = 0; i < 12; i++) {
+		iov[i].iov_base = pages + i * page;
+		iov[i].iov_len = 500;
+	}
+	d0 = stat_get(DIRECT_STAT);
+	ASSERT_EQ(6000, send(self->a, in, 6000, 0));
+	m.msg_iov = iov;
+	m.msg_iovlen = 12;
+	ASSERT_EQ(6000, recvmsg(self->b, &m, MSG_WAITALL));
+	for (int i = 0; i < 12; i++) {
+		EXPECT_EQ(0, memcmp(in + i * 500, pages + i * page, 500));
+	}
+	EXPECT_EQ(0, stat_get(DIRECT_STAT) - d0);
+
+	/* The same record into 3 pieces on 3 pages: straight in. */
+	d0 = stat_get(DIRECT_STAT);
+	ASSERT_EQ(6000, send(self->a, in, 6000, 0));
+	for (int i = 0; i < 3; i++) {
+		iov[i].iov_base = pages + i * page;
+		iov[i].iov_len = 2000;
+	}
+	m.msg_iovlen = 3;
+	ASSERT_EQ(6000, recvmsg(self->b, &m, MSG_WAITALL));
+	for (int i = 0; i < 3; i++) {
+		EXPECT_EQ(0, memcmp(in + i * 2000, pages + i * page, 2000));
+	}
+	EXPECT_EQ(1, stat_get(DIRECT_STAT) - d0);
+	munmap(pages, 12 * page);
+}
+
+/*
+ * A peer that pads anyway, or sends a record of another type: the record
+ * is decrypted again in place and read as usual (PlasmaticRxDecryptRetry;
+ * PlasmaticRxNoPadViolation for padding), with its type's cmsg; the
+ * unpadded data record after them goes straight in.
+ */
+TEST_F(pl, no_pad_padded_or_control_record_retried)
+{
+	uint8_t *w = xmalloc(4 * PL_MAX_WIRE_LEN), buf[512];
+	struct pl_seal_opts pad = { .pad_len = 200 };
+	long d0, r0, v0;
+	size_t wl;
+	int type;
+
+	UPGRADE_RAW();
+	ASSERT_EQ(0, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+	d0 = stat_get(DIRECT_STAT);
+	r0 = stat_get(RETRY_STAT);
+	v0 = stat_get(NO_PAD_STAT);
+
+	wl = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "padded", 6, &pad, w);
+	wl += PEER_SEAL(PLASMATIC_CT_HANDSHAKE, hs_msg, sizeof(hs_msg), NULL,
+			w + wl);
+	wl += PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, "plain", 5, NULL, w + wl);
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	set_rcvtimeo(self->a, 5000);
+
+	/* Data comes without the type cmsg (recv_type() gives -1). */
+	ASSERT_EQ(6, recv_type(self->a, &type, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, type);
+	EXPECT_EQ(0, memcmp(buf, "padded", 6));
+	ASSERT_EQ((ssize_t)sizeof(hs_msg),
+		  recv_type(self->a, &type, buf, sizeof(buf), 0));
+	EXPECT_EQ(PLASMATIC_CT_HANDSHAKE, type);
+	EXPECT_EQ(0, memcmp(buf, hs_msg, sizeof(hs_msg)));
+	ASSERT_EQ(5, recv_type(self->a, &type, buf, sizeof(buf), 0));
+	EXPECT_EQ(-1, type);
+	EXPECT_EQ(0, memcmp(buf, "plain", 5));
+
+	EXPECT_EQ(2, stat_get(RETRY_STAT) - r0);
+	EXPECT_EQ(1, stat_get(NO_PAD_STAT) - v0);
+	EXPECT_EQ(1, stat_get(DIRECT_STAT) - d0);
+	free(w);
+}
+
+/*
+ * A record whose ciphertext was changed (its EEM intact) fails on the
+ * direct path as on the usual one: EBADMSG after the good record before
+ * it, bad_record_mac to the peer, and nothing of it returned.
+ */
+TEST_F(pl, no_pad_bad_record_fails)
+{
+	uint8_t *w = xmalloc(2 * PL_MAX_WIRE_LEN), buf[2048];
+	long t0 = stat_get("PlasmaticRxFailTlsTag");
+	size_t wl, wl1;
+	int err;
+
+	UPGRADE_RAW();
+	ASSERT_EQ(0, set_int(self->a, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+	memset(buf, 'g', 1000);
+	wl1 = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, buf, 1000, NULL, w);
+	memset(buf, 'b', 1000);
+	wl = wl1 + PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, buf, 1000, NULL,
+			     w + wl1);
+	w[wl1 + 5 + 500] ^= 0x40;	/* second record, mid-ciphertext */
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+	set_rcvtimeo(self->a, 5000);
+	memset(buf, 0, sizeof(buf));
+	ASSERT_EQ(1000, recv_until_end(self->a, buf, sizeof(buf), &err));
+	EXPECT_EQ(EBADMSG, err);
+	for (int i = 0; i < 1000; i++) {
+		ASSERT_EQ('g', buf[i]);
+	}
+	EXPECT_EQ(t0 + 1, stat_get("PlasmaticRxFailTlsTag"));
+	EXPECT_ALERT(PL_ALERT_FATAL, PL_ALERT_BAD_RECORD_MAC);
+	free(w);
+}
+
+/*
+ * A buffer that faults part way: recv fails with EFAULT and the stream
+ * goes on; the next recv reads the whole record (as without the option).
+ */
+TEST_F(pl, no_pad_fault_keeps_stream)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	uint8_t in[4000], out[4000], *p;
+	uint64_t seed = 11;
+
+	for (size_t i = 0; i < sizeof(in); i++)
+		in[i] = pl_rand64(&seed);
+	p = mmap(NULL, 2 * page, PROT_READ | PROT_WRITE,
+		 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, p);
+	ASSERT_EQ(0, mprotect(p + page, page, PROT_NONE));
+	UPGRADE_BOTH();
+	ASSERT_EQ(0, set_int(self->b, PLASMATIC_RX_EXPECT_NO_PAD, 1));
+	ASSERT_EQ(4000, send(self->a, in, 4000, 0));
+	set_rcvtimeo(self->b, 5000);
+	EXPECT_EQ(-1, recv(self->b, p + page - 100, 4000, 0));
+	EXPECT_EQ(EFAULT, errno);
+	ASSERT_EQ(4000, recv(self->b, out, sizeof(out), MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, out, sizeof(in)));
+	munmap(p, 2 * page);
+}
+
 #define RX_MEM_STAT "PlasmaticCurrRxBufferBytes"
 
 /*

@@ -4,6 +4,7 @@
  *
  *  - PLASMATIC_TESTS, PLASMATIC_VARIANTS (comma-separated substrings)
  *    keep only the tests and variants they name, for development;
+ *    PLASMATIC_SKIP_TESTS drops the tests it names (run_vm.sh);
  *  - PL_TIMEOUT_SCALE (an integer, default 1) multiplies every test's
  *    time limit: make check-debug sets it, as the debug kernel (KASAN,
  *    lockdep) under TCG runs the same tests several times slower.
@@ -36,6 +37,7 @@ static inline int pl_listed(const char *list, const char *name)
 static inline void pl_select_tests(void)
 {
 	const char *tests = getenv("PLASMATIC_TESTS");
+	const char *skip = getenv("PLASMATIC_SKIP_TESTS");
 	const char *variants = getenv("PLASMATIC_VARIANTS");
 
 	for (struct __fixture_metadata *f = __fixture_list; f; f = f->next) {
@@ -43,7 +45,8 @@ static inline void pl_select_tests(void)
 		struct __fixture_variant_metadata **vp = &f->variant;
 
 		while (*tp) {
-			if (pl_listed(tests, (*tp)->name))
+			if (pl_listed(tests, (*tp)->name) &&
+			    !(skip && *skip && pl_listed(skip, (*tp)->name)))
 				tp = &(*tp)->next;
 			else
 				*tp = (*tp)->next;

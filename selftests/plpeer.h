@@ -209,6 +209,18 @@ static inline int pl_upgrade(int fd, const struct pl_keys *tx,
 		err = pl_set_dir(fd, tx, 1);
 	if (!err && rx)
 		err = pl_set_dir(fd, rx, 0);
+	/*
+	 * PLASMATIC_NO_PAD=1 in the environment: every receiver also sets
+	 * PLASMATIC_RX_EXPECT_NO_PAD, so that a whole test binary reads
+	 * through the direct decryption (selftests/run_vm.sh).
+	 */
+	if (!err && rx && getenv("PLASMATIC_NO_PAD")) {
+		int one = 1;
+
+		if (setsockopt(fd, SOL_PLASMATIC, PLASMATIC_RX_EXPECT_NO_PAD,
+			       &one, sizeof(one)))
+			err = -errno;
+	}
 	return err;
 }
 

@@ -27,4 +27,28 @@ for t in module_test bpf_tpl_test plasmatic_test observe_test tpl_test mutate_te
 	# Leave the module unloaded for the next program.
 	rmmod plasmatic 2>/dev/null
 done
+
+# The datapath and the mutating relay again, every receiver with
+# PLASMATIC_RX_EXPECT_NO_PAD (selftests/plpeer.h: PLASMATIC_NO_PAD): each
+# read through the direct decryption as well.  The pass must have taken
+# that path (PlasmaticRxDirectRecords), or it proves nothing.
+for t in plasmatic_test mutate_test; do
+	echo "# selftest: $t, PLASMATIC_NO_PAD=1"
+	if ! insmod "$ko"; then
+		echo "not ok 1 $t (PLASMATIC_NO_PAD) # insmod $ko failed"
+		rc=1
+		continue
+	fi
+	PLASMATIC_NO_PAD=1 PLASMATIC_SKIP_TESTS=ten_thousand_sockets \
+		"build/selftests/$t" || rc=1
+	direct=$(awk '$1 == "PlasmaticRxDirectRecords" { print $2 }' \
+		/proc/net/plasmatic_stat)
+	if [ "${direct:-0}" -gt 0 ]; then
+		echo "ok 1 $t with PLASMATIC_NO_PAD read $direct records directly"
+	else
+		echo "not ok 1 $t with PLASMATIC_NO_PAD read no record directly"
+		rc=1
+	fi
+	rmmod plasmatic 2>/dev/null
+done
 exit $rc

@@ -76,6 +76,18 @@
  *     (else EINVAL); key, IV, salt and rec_seq (normally 0) are new; the
  *     EEM goes on (its nonces continue).  A failed set keeps the old key.
  *
+ * PLASMATIC_RX_EXPECT_NO_PAD (int 0 or 1; set and get once RX keys are
+ * set, EINVAL before), as kTLS's TLS_RX_EXPECT_NO_PAD: the application
+ * expects the peer not to pad its records (TPL mode 0, SPEC section 9).
+ * recvmsg into a user buffer with room for a whole record's content then
+ * decrypts the record straight into that buffer, without the copy out of
+ * a decrypted one.  A record that turns out to be padded or not data is
+ * decrypted again in place and read as usual (correct, at twice the
+ * decryption: PlasmaticRxNoPadViolation and PlasmaticRxDecryptRetry in
+ * /proc/net/plasmatic_stat; PlasmaticRxDirectRecords counts the others).
+ * As with kTLS, the buffer past what recvmsg returns may have been
+ * written.  Not for MSG_PEEK, splice or in-kernel readers.
+ *
  * Where plasmatic.ko deliberately differs from kTLS (6.1 .. 6.14):
  *   - TLS 1.3 only: TLS_1_2_VERSION keys are refused (EINVAL);
  *   - getsockopt never returns key material (zeroed, above);
@@ -83,10 +95,9 @@
  *     application data (23): other types are refused with EINVAL (kTLS
  *     sends any type);
  *   - received records are parsed by the module from TCP's queue (a copy
- *     per record) rather than by kTLS's strparser, and decrypted in
- *     place; there is no TLS_RX_EXPECT_NO_PAD (a TLS 1.3 record's padding
- *     is found after decryption, and with TPL shaping peers pad on
- *     purpose) nor TLS_TX_ZEROCOPY_RO;
+ *     per record) rather than by kTLS's strparser; the options are at
+ *     SOL_PLASMATIC (PLASMATIC_RX_EXPECT_NO_PAD for kTLS's), and there is
+ *     no TLS_TX_ZEROCOPY_RO;
  *   - SPLICE_F_MORE does not hold a record open across splice calls
  *     (above);
  *   - no TLS device offload (TLS_HW): the EEM is sealed in software.
@@ -116,6 +127,7 @@
 #define PLASMATIC_SEED_UPDATE		11	/* struct plasmatic_tpl (set only) */
 #define PLASMATIC_TPL_SCHED		12	/* struct plasmatic_tpl_rec[] (get) */
 #define PLASMATIC_PACE			13	/* struct plasmatic_pace_state (get) */
+#define PLASMATIC_RX_EXPECT_NO_PAD	14	/* int: 0 or 1 (below) */
 
 /* cmsg at SOL_PLASMATIC: __u8 TLS content type of a record. */
 #define PLASMATIC_RECORD_TYPE		1
@@ -287,6 +299,7 @@ enum {
 	PLASMATIC_INFO_TPL_PAD,		/* u64: padding bytes sent */
 	PLASMATIC_INFO_SU_SENT,		/* u64 */
 	PLASMATIC_INFO_SU_APPLIED,	/* u64 */
+	PLASMATIC_INFO_RX_NO_PAD,	/* flag: PLASMATIC_RX_EXPECT_NO_PAD */
 	__PLASMATIC_INFO_MAX,
 };
 
