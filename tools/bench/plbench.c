@@ -43,6 +43,10 @@
  *                   the timed part, each followed by 0.4 s of idle time
  *                   (for tools/bench/sendfile.sh, which samples the host CPU
  *                   time of the VM's vCPU threads at each mark)
+ *   --no-pad        rx ktls, plasmatic: TLS_RX_EXPECT_NO_PAD or
+ *                   PLASMATIC_RX_EXPECT_NO_PAD on the receiver (the stream
+ *                   is unpadded: records decrypted into the recv buffer);
+ *                   impl is reported as ktls-nopad, plasmatic-nopad
  *   --stream PATH   rx: take the sealed stream from PATH if it exists, else
  *                   seal it and keep it in PATH (the caller names PATH after
  *                   every argument that changes the stream)
@@ -109,6 +113,7 @@ struct opts {
 	bool verify;			/* tx: keep and decode the wire bytes */
 	bool write;			/* tx: read + send instead of sendfile */
 	int tpl_mode;			/* tx plasmatic: -1 unshaped */
+	bool no_pad;			/* rx: *_RX_EXPECT_NO_PAD */
 	uint64_t bytes;			/* application bytes */
 	size_t record;
 	uint8_t framing;
@@ -311,12 +316,16 @@ static void upgrade(int fd, const struct opts *o, const struct keys *k, bool tx)
 {
 	union crypto_info c;
 	socklen_t clen = crypto_info_init(&c, o, k);
+	int one = 1;
 
 	if (o->impl == I_KTLS) {
 		if (setsockopt(fd, SOL_TCP, TCP_ULP, "tls", sizeof("tls")))
 			die("TCP_ULP tls: %s (modprobe tls?)", strerror(errno));
 		if (setsockopt(fd, SOL_TLS, tx ? TLS_TX : TLS_RX, &c, clen))
 			die("SOL_TLS %s: %s", tx ? "TLS_TX" : "TLS_RX", strerror(errno));
+		if (!tx && o->no_pad &&
+		    setsockopt(fd, SOL_TLS, TLS_RX_EXPECT_NO_PAD, &one, sizeof(one)))
+			die("TLS_RX_EXPECT_NO_PAD: %s", strerror(errno));
 	} else if (o->impl == I_PLASMATIC) {
 		struct plasmatic_eem_info e = {
 			.version = PLASMATIC_EEM_VERSION_1,
@@ -336,6 +345,10 @@ static void upgrade(int fd, const struct opts *o, const struct keys *k, bool tx)
 		if (setsockopt(fd, SOL_PLASMATIC, tx ? PLASMATIC_TX : PLASMATIC_RX,
 			       &c, clen))
 			die("PLASMATIC_%s: %s", tx ? "TX" : "RX", strerror(errno));
+		if (!tx && o->no_pad &&
+		    setsockopt(fd, SOL_PLASMATIC, PLASMATIC_RX_EXPECT_NO_PAD, &one,
+			       sizeof(one)))
+			die("PLASMATIC_RX_EXPECT_NO_PAD: %s", strerror(errno));
 		if (tx && o->tpl_mode >= 0) {
 			struct plasmatic_tpl t = {
 				.mode = o->tpl_mode,
@@ -850,11 +863,11 @@ static int cmd_run(struct opts *o)
 		e2e = r.t_recv1 - r.t_send0;
 	}
 	secs_bytes = o->bytes;
-	printf("RESULT dir=%s impl=%s cipher=%s bytes=%" PRIu64 " wire=%" PRIu64
+	printf("RESULT dir=%s impl=%s%s cipher=%s bytes=%" PRIu64 " wire=%" PRIu64
 	       " records=%" PRIu64 " record=%zu secs=%.3f e2e_secs=%.3f cpu_send=%.3f"
 	       " cpu_recv=%.3f mbps=%.1f tpl_mode=%d pad=%" PRIu64 "%s\n",
 	       o->tx ? (o->write ? "tx-write" : "tx") : "rx",
-	       impl_names[o->impl], o->cipher_name,
+	       impl_names[o->impl], o->no_pad ? "-nopad" : "", o->cipher_name,
 	       secs_bytes, wire, nrec, o->record, secs, e2e, r.cpu_send, r.cpu_recv,
 	       secs_bytes / secs / 1e6, o->tpl_mode, (uint64_t)tpl.pad_bytes,
 	       o->tx ? (o->verify ? " verified=yes" : " verified=no") :
@@ -880,6 +893,7 @@ static void usage(void)
 		"         --rbuf N  --cpus SEND,RECV  --stream PATH (rx)  --verify (tx)\n"
 		"         --write (tx: read + send of --record bytes, not sendfile)\n"
 		"         --tpl-mode N (tx plasmatic: TPL mode N, locked)\n"
+		"         --no-pad (rx ktls, plasmatic: *_RX_EXPECT_NO_PAD)\n"
 		"         --marks (print PLBENCH-MARK begin/end around the timed part)\n"
 		"       plbench spin CPU SECS  (busy on CPU between marks)\n");
 	exit(2);
@@ -947,6 +961,11 @@ int main(int argc, char **argv)
 		}
 		if (!strcmp(a, "--write") && o.tx) {
 			o.write = true;
+			continue;
+		}
+		if (!strcmp(a, "--no-pad") && !o.tx &&
+		    (o.impl == I_KTLS || o.impl == I_PLASMATIC)) {
+			o.no_pad = true;
 			continue;
 		}
 		if (!strcmp(a, "--marks")) {

@@ -11,15 +11,19 @@
 # sender on CPU 0, receiver on CPU 1, loopback receive processing on CPU 1
 # (RPS), and marks around each timed part for the host's CPU-time table.
 #
+# Rows rx:ktls-nopad and rx:plasmatic-nopad (not in the default) receive
+# with TLS_RX_EXPECT_NO_PAD and PLASMATIC_RX_EXPECT_NO_PAD.
+#
 #   sh tools/bench/sweep.sh [--reps N] [--mib N] [--framing detached|covered]
+#                           [--rows "DIR:IMPL ..."]
 set -u
 . "$(dirname "$0")/guestlib.sh"
+rows="tx-write:tcp tx-write:ktls tx-write:plasmatic rx:ktls rx:plasmatic"
 bench_options sweep.sh 3 32 "$@"
 
 res=/tmp/plbench-sweep.results
 ciphers="chacha20-poly1305 aes-128-gcm"
 sizes="16384 4096 1024"
-rows="tx-write:tcp tx-write:ktls tx-write:plasmatic rx:ktls rx:plasmatic"
 rc=0
 
 need_bin sweep.sh
@@ -36,10 +40,14 @@ round() {
 	for c in $ciphers; do
 		for s in $sizes; do
 			for row in $order; do
-				d=${row%%:*} i=${row#*:}
+				d=${row%%:*} i=${row#*:} nopad=
+				case $i in
+				*-nopad) i=${i%-nopad} nopad=--no-pad ;;
+				esac
 				if [ "$d" = rx ]; then
 					set -- rx "$i" "$c" "$mib" --stream \
-						"/tmp/plbench-$i-$c-$framing-$mib-$s.stream"
+						"/tmp/plbench-$i-$c-$framing-$mib-$s.stream" \
+						$nopad
 				else
 					set -- tx "$i" "$c" "$file" --write
 				fi
