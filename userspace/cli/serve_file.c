@@ -7,10 +7,13 @@
  *    IORING_OP_SPLICE (file -> pipe, pipe -> socket), no copy through
  *    userspace; if the socket refuses splice, as the userspace path;
  *  - userspace datapath: pread + pl_conn_write (the engine seals the
- *    records), a chunk each time the ring says the socket is writable.
- * The socket is blocking while a response is sent (the ring's SEND and
- * POLL_ADD do not wait in the worker; SO_SNDTIMEO bounds pl_conn_write)
- * and O_NONBLOCK again while the next request is read.
+ *    records) on the O_NONBLOCK socket, head and body, a chunk each time
+ *    the ring says the socket is writable; what the socket did not take
+ *    stays sealed in the connection until pl_conn_flush() sends it, so a
+ *    client that reads slowly never holds the worker.
+ * On the kernel datapath the socket is blocking while a response is sent
+ * (the ring's SEND and SPLICE do not wait in the worker) and O_NONBLOCK
+ * again while the next request is read.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -132,33 +135,68 @@ static void body_next(struct sconn *sc)
 	splice_chain(sc);
 }
 
+/* A write or flush said @n: go on (0), wait for room (1), or it failed. */
+static int us_result(struct sconn *sc, ssize_t n)
+{
+	if (n >= 0)
+		return 0;
+	if (errno == EAGAIN) {
+		sc_poll(sc, POLLOUT);
+		return 1;
+	}
+	if (verbose)
+		msg("%s: %s", sc->peer, pl_conn_error(sc->c)->msg);
+	sc_close(sc);
+	return -1;
+}
+
+/*
+ * Userspace datapath, the socket writable: what was sealed and not sent,
+ * then the rest of the head, or the next piece of the body.
+ */
 void sf_writable(struct sconn *sc)
 {
 	static __thread char buf[CHUNK];
 	size_t want = pl_conn_record_max(sc->c) * 4;
 	ssize_t n;
 
-	if (!want || want > sizeof(buf))
-		want = sizeof(buf);
-	if (want > sc->left)
-		want = (size_t)sc->left;
-	n = pread(sc->file, buf, want, (off_t)sc->off);
-	if (n <= 0) {
-		msg("%s: reading the file: %s", sc->peer,
-		    n ? strerror(errno) : "it became shorter");
-		sc_close(sc);
+	/* Also the kernel datapath's copy (no splice): never wait here. */
+	if (sc->kernel)
+		sc_set_blocking(sc, false);
+	if (us_result(sc, pl_conn_flush(sc->c)))
+		return;
+	if (sc->hoff < sc->hlen) {
+		n = pl_conn_write(sc->c, sc->head + sc->hoff, sc->hlen - sc->hoff);
+		if (us_result(sc, n))
+			return;
+		sc->hoff += (size_t)n;
+		progress(sc);
+	} else if (sc->left) {
+		if (!want || want > sizeof(buf))
+			want = sizeof(buf);
+		if (want > sc->left)
+			want = (size_t)sc->left;
+		n = pread(sc->file, buf, want, (off_t)sc->off);
+		if (n <= 0) {
+			msg("%s: reading the file: %s", sc->peer,
+			    n ? strerror(errno) : "it became shorter");
+			sc_close(sc);
+			return;
+		}
+		/* What the connection did not take is read again next time. */
+		n = pl_conn_write(sc->c, buf, (size_t)n);
+		if (us_result(sc, n))
+			return;
+		sc->off += (uint64_t)n;
+		sc->left -= (uint64_t)n;
+		sc->body += (uint64_t)n;
+		progress(sc);
+	}
+	/* The response is over only once all of it is on its way. */
+	if (sc->hoff < sc->hlen || pl_conn_want_write(sc->c)) {
+		sc_poll(sc, POLLOUT);
 		return;
 	}
-	if (pl_conn_write(sc->c, buf, (size_t)n) != n) {
-		if (verbose)
-			msg("%s: %s", sc->peer, pl_conn_error(sc->c)->msg);
-		sc_close(sc);
-		return;
-	}
-	sc->off += (uint64_t)n;
-	sc->left -= (uint64_t)n;
-	sc->body += (uint64_t)n;
-	progress(sc);
 	body_next(sc);
 }
 
@@ -313,27 +351,11 @@ head:
 	}
 	sc->hoff = 0;
 	progress(sc);
-	sc_set_blocking(sc, true);
 	if (sc->kernel) {
+		sc_set_blocking(sc, true);
 		send_head(sc);
 		return;
 	}
-	/*
-	 * Userspace datapath: the head now (small), the body on POLLOUT.
-	 * pl_conn_write needs a blocking socket: a client that stops
-	 * reading holds the worker for at most --idle-timeout.
-	 */
-	{
-		struct timeval tv = { .tv_sec = s->idle_timeout };
-
-		setsockopt(sc->fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	}
-	if (pl_conn_write(sc->c, sc->head, sc->hlen) != (ssize_t)sc->hlen) {
-		if (verbose)
-			msg("%s: %s", sc->peer, pl_conn_error(sc->c)->msg);
-		sc_close(sc);
-		return;
-	}
-	sc->hoff = sc->hlen;
-	body_next(sc);
+	/* Userspace datapath: the socket stays O_NONBLOCK (sf_writable()). */
+	sf_writable(sc);
 }

@@ -605,6 +605,41 @@ static int send_all(struct pl_conn *c, const uint8_t *p, size_t n, int flags)
 	return 0;
 }
 
+/*
+ * Send what outbuf holds, [out_off, out_len): 0 once all of it is sent,
+ * 1 if an O_NONBLOCK socket took only part (the rest waits for
+ * pl_conn_flush(); errno EAGAIN), -1 on failure.  tx_lock held.
+ */
+static int out_flush(struct pl_conn *c)
+{
+	while (c->out_off < c->out_len) {
+		ssize_t w = send(c->fd, c->outbuf + c->out_off,
+				 c->out_len - c->out_off,
+				 MSG_NOSIGNAL | c->out_flags);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && would_block(c->fd))
+			return 1;
+		if (w < 0) {
+			conn_fail(c, PL_E_SYS, errno, 0, "send: %s", strerror(errno));
+			return -1;
+		}
+		c->out_off += (size_t)w;
+	}
+	c->out_off = c->out_len = 0;
+	return 0;
+}
+
+/*
+ * Before sealing more (tx_lock held): 0 when nothing is left unsent, 1
+ * (errno EAGAIN) if an O_NONBLOCK socket still has no room for it.
+ */
+static int out_drain(struct pl_conn *c)
+{
+	return c->out_len ? out_flush(c) : 0;
+}
+
 /* outbuf holds data up to end: remember how far to wipe it. */
 static void out_used(struct pl_conn *c, size_t end)
 {
@@ -731,6 +766,13 @@ static void writer_check_fatal(struct pl_conn *c)
 	if (alert < 0)
 		return;
 	a[1] = (uint8_t)alert;
+	/*
+	 * Sealed bytes not sent: dropped, the stream is over.  If part of
+	 * them went out, a record is cut on the wire and no alert can follow.
+	 */
+	if (c->out_off)
+		c->wr_shut = true;
+	c->out_off = c->out_len = 0;
 	if (!c->wr_shut &&
 	    seal_rec(c, PLASMATIC_CT_ALERT, a, sizeof(a), 0, rec, sizeof(rec),
 		     &used) == PL_OK)
@@ -819,12 +861,20 @@ static int seal_data(struct pl_conn *c, size_t *used, const uint8_t *data,
 static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 {
 	size_t off = 0;
+	int r;
 
 	pthread_mutex_lock(&c->tx_lock);
 	writer_check_fatal(c);
 	if (c->failed || c->wr_shut) {
 		write_refused(c, "write");
 		goto fail;
+	}
+	r = out_drain(c);
+	if (r < 0)
+		goto fail;
+	if (r > 0) {
+		pthread_mutex_unlock(&c->tx_lock);
+		return -1;	/* errno EAGAIN: not a failure */
 	}
 	do {
 		size_t used = 0;
@@ -847,12 +897,17 @@ static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 			if (pl_tx_records_left(c->tx) <= 1)
 				break;
 		}
-		if (send_all(c, c->outbuf, used, flags))
+		c->out_len = used;
+		c->out_flags = flags;
+		r = out_flush(c);
+		if (r < 0)
 			goto fail;
+		if (r > 0)
+			break;	/* O_NONBLOCK: the rest is pl_conn_flush()'s */
 		writer_check_fatal(c);
 	} while (off < len);
 	pthread_mutex_unlock(&c->tx_lock);
-	return (ssize_t)len;
+	return (ssize_t)off;
 fail:
 	pthread_mutex_unlock(&c->tx_lock);
 	return fail_ret(c);
@@ -1222,6 +1277,8 @@ static ssize_t k_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 
 		if (w < 0 && errno == EINTR)
 			continue;
+		if (w < 0 && would_block(c->fd))
+			return off ? (ssize_t)off : -1;	/* EAGAIN */
 		if (w < 0) {
 			k_write_failed(c, errno);
 			return fail_ret(c);
@@ -1257,6 +1314,37 @@ ssize_t pl_conn_write(struct pl_conn *c, const void *buf, size_t len)
 						   us_write(c, buf, len);
 }
 
+int pl_conn_flush(struct pl_conn *c)
+{
+	int r;
+
+	if (!c) {
+		errno = EINVAL;
+		return -1;
+	}
+	if (c->datapath == PL_DATAPATH_KERNEL)
+		return c->failed ? (int)fail_ret(c) : 0;
+	pthread_mutex_lock(&c->tx_lock);
+	writer_check_fatal(c);
+	r = c->failed ? -1 : out_drain(c);
+	pthread_mutex_unlock(&c->tx_lock);
+	if (r > 0)
+		return -1;	/* errno EAGAIN */
+	return r ? (int)fail_ret(c) : 0;
+}
+
+int pl_conn_want_write(struct pl_conn *c)
+{
+	int r;
+
+	if (!c || c->datapath != PL_DATAPATH_USERSPACE)
+		return 0;
+	pthread_mutex_lock(&c->tx_lock);
+	r = c->out_len > 0 && !c->failed;
+	pthread_mutex_unlock(&c->tx_lock);
+	return r;
+}
+
 int pl_conn_key_update(struct pl_conn *c, int request_peer)
 {
 	int rc = -1;
@@ -1288,11 +1376,20 @@ int pl_conn_key_update(struct pl_conn *c, int request_peer)
 	writer_check_fatal(c);
 	if (!c->failed && !c->wr_shut) {
 		size_t used = 0;
+		int r = out_drain(c);
 
+		if (r > 0) {
+			pthread_mutex_unlock(&c->tx_lock);
+			return -1;	/* errno EAGAIN: flush first */
+		}
 		atomic_store(&c->ku_reply, 0);	/* this one answers too */
-		if (!seal_key_update(c, &used, request_peer) &&
-		    !send_all(c, c->outbuf, used, 0))
-			rc = 0;
+		if (!r && !seal_key_update(c, &used, request_peer)) {
+			/* An O_NONBLOCK socket may take it later. */
+			c->out_len = used;
+			c->out_flags = 0;
+			if (out_flush(c) >= 0)
+				rc = 0;
+		}
 	} else {
 		write_refused(c, "KeyUpdate");
 	}
@@ -1403,6 +1500,14 @@ int pl_conn_shutdown(struct pl_conn *c)
 	}
 	pthread_mutex_lock(&c->tx_lock);
 	writer_check_fatal(c);
+	if (!c->wr_shut && !c->failed) {
+		int r = out_drain(c);
+
+		if (r) {
+			pthread_mutex_unlock(&c->tx_lock);
+			return -1;	/* EAGAIN: flush first; or failed */
+		}
+	}
 	if (!c->wr_shut) {
 		if (c->close_notify && !c->failed) {
 			const uint8_t a[2] = { PL_ALERT_WARNING,

@@ -130,6 +130,12 @@ struct pl_conn {
 	uint8_t *outbuf;
 	size_t outcap;
 	size_t out_hwm;			/* bytes of outbuf ever used */
+	/*
+	 * Sealed bytes an O_NONBLOCK socket has not taken yet: outbuf
+	 * [out_off, out_len), sent with out_flags (pl_conn_flush()).
+	 */
+	size_t out_off, out_len;
+	int out_flags;
 	uint64_t records_out, key_updates_out;
 	atomic_int ku_reply;		/* peer asked: KeyUpdate before next data */
 	atomic_bool fatal_posted;	/* the reader failed: alert posted */

@@ -250,8 +250,9 @@ struct pl_conn *pl_accept(struct pl_ctx *ctx, int fd, struct pl_error *err);
  * long with pl_handshake_free and close).  On -1 the library has shut the
  * socket's sending half (no RST; reading it to its end before close() is
  * the caller's choice).  The socket stays O_NONBLOCK after PL_HS_DONE:
- * pl_conn_read/pl_conn_write need it blocking again (or, on the kernel
- * datapath, the caller may use the fd directly, non-blocking).
+ * pl_conn_read and pl_conn_write then say EAGAIN where a blocking socket
+ * would wait (below), or the caller makes it blocking again (on the
+ * kernel datapath it may also use the fd directly).
  * pl_accept_start needs a server context and an O_NONBLOCK socket
  * (PL_E_INVAL).  A handshake is used by one thread at a time.
  */
@@ -284,11 +285,25 @@ void pl_handshake_free(struct pl_handshake *h);
  * the caller made O_NONBLOCK: -1 with errno EAGAIN when no data is there
  * yet (userspace datapath: no whole record), and the connection goes on
  * (for event loops: read again once the socket is readable, or
- * pl_conn_pending() says so).  Writes need a blocking socket.
+ * pl_conn_pending() says so).
  */
 ssize_t pl_conn_read(struct pl_conn *c, void *buf, size_t len);
-/* Write all len bytes (records of at most pl_conn_record_max()): len or -1. */
+/*
+ * Write len bytes (records of at most pl_conn_record_max()): len, or -1.
+ * On a socket the caller made O_NONBLOCK it may take fewer: it returns how
+ * many (> 0), or -1 with errno EAGAIN when the socket has no room, and the
+ * connection goes on.  On the userspace datapath the records it sealed
+ * and the socket did not take yet stay in the connection:
+ * pl_conn_want_write() is 1 until pl_conn_flush() has sent them (poll for
+ * POLLOUT meanwhile); a write, KeyUpdate or shutdown says EAGAIN until
+ * then.  On the kernel datapath the module holds them.
+ */
 ssize_t pl_conn_write(struct pl_conn *c, const void *buf, size_t len);
+/* Send what pl_conn_write left: 0 when nothing is left, -1 with errno
+ * EAGAIN if the socket has no room yet, -1 on failure. */
+int pl_conn_flush(struct pl_conn *c);
+/* 1 if sealed bytes wait for pl_conn_flush() (userspace datapath). */
+int pl_conn_want_write(struct pl_conn *c);
 /*
  * Content bytes of a full record: 2^14 - eem_len in covered framing (so
  * that a full record is as long on the wire as a stock TLS stack's,

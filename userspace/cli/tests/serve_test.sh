@@ -261,6 +261,33 @@ wait_pid "$spid"
 check "serve exits 0 on SIGTERM" $? limit.err
 port=$main_port spid=$main_spid
 
+# ------------------------------------------ a client that stops reading
+# One worker; a client asks for 32 MiB and stops reading at once (its
+# output goes into a FIFO nobody reads); another client is answered
+# meanwhile.  On the userspace datapath the response is written on the
+# non-blocking socket (pl_conn_write says EAGAIN, pl_conn_flush sends the
+# rest): a blocking write held the worker for --idle-timeout.
+start_serve stall --workers 1 --idle-timeout 60
+rm -f stall.fifo
+mkfifo stall.fifo
+exec 7<>stall.fifo
+{ printf "GET /huge.bin HTTP/1.1\r\n$H\r\n"; sleep 60; } |
+	"$P" connect "127.0.0.1:$port" --ca ca.pem --datapath "$DP" \
+		> stall.fifo 2> stall.cerr &
+stall=$!
+sleep 2
+timeout 10 "$P" get "plasmatic://127.0.0.1:$port/hello.txt" --ca ca.pem \
+	--datapath "$DP" -o stall-hello.out 2> stall-get.err
+[ $? -eq 0 ] && cmp -s stall-hello.out root/hello.txt && kill -0 "$stall"
+check "a client that stops reading does not hold the worker" $? stall-get.err stall.err
+kill "$stall" 2>/dev/null
+exec 7>&-
+rm -f stall.fifo
+kill "$spid"
+wait_pid "$spid"
+check "serve exits 0 on SIGTERM (stalled reader)" $? stall.err
+port=$main_port spid=$main_spid
+
 # -------------------------------------------------- SIGTERM, in flight
 # A reader that stalls (less than --idle-timeout): the 32 MiB response is
 # under way when the server is told to stop; it completes, no new
