@@ -621,7 +621,7 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 	if (nsg < 0)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
 
-	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
+	/* Into the reader's buffer if all of a lawful record's content fits. */
 	err = -EAGAIN;
 	if (d && ct_len - PL_TAG_LEN <= PL_MAX_CONTENT + 1 &&
 	    ct_len - PL_TAG_LEN - 1 <= d->room)
@@ -633,6 +633,7 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 					     PL_FAIL_TLS_TAG : PL_FAIL_INTERNAL,
 				     seq, eem_counter);
 
+	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
 	if (ct_len - PL_TAG_LEN > PL_MAX_CONTENT + 1)
 		return pl_rx_fail_at(sk, ctx, PL_FAIL_LENGTH, seq, eem_counter);
 
