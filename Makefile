@@ -114,11 +114,12 @@ fuzz-kernel-long: kmod selftests
 		build/selftests/sockopt_fuzz_test)"
 
 # Stress in the VM (selftests/stress_test.c): STRESS_CONNS connections of
-# STRESS_BYTES each way (the vm suite runs 64 x 256K).
+# STRESS_BYTES each way (the vm suite runs 64 x 256K).  On the debug
+# kernel: PLASMATIC_KROOT and PLASMATIC_KO as for mutate-long.
 STRESS_CONNS ?= 64
 STRESS_BYTES ?= 8M
 stress-long: kmod selftests
-	nice -n 15 tools/vm --timeout 14400 -- "insmod kmod/plasmatic.ko && \
+	nice -n 15 tools/vm --timeout 14400 -- "insmod $${PLASMATIC_KO:-kmod/plasmatic.ko} && \
 		STRESS_CONNS=$(STRESS_CONNS) STRESS_BYTES=$(STRESS_BYTES) build/selftests/stress_test"
 
 clean:
