@@ -8,7 +8,7 @@ file=/tmp/plbench.dat
 
 # bench_options NAME REPS MIB [ARG]...: reps, mib and framing from
 # --reps N, --mib N and --framing detached|covered (defaults REPS, MIB and
-# detached), and rows from --rows "ROW ..." (the script's own default
+# detached), and rows from --rows ROW,ROW,... (the script's own default
 # otherwise); any other argument: a message and exit 2.
 bench_options() {
 	name=$1 reps=$2 mib=$3 framing=detached
@@ -18,7 +18,7 @@ bench_options() {
 		--reps) reps=$2; shift 2 ;;
 		--mib) mib=$2; shift 2 ;;
 		--framing) framing=$2; shift 2 ;;
-		--rows) rows=$2; shift 2 ;;
+		--rows) rows=$(echo "$2" | tr , " "); shift 2 ;;
 		*) echo "$name: unknown option '$1'" >&2; exit 2 ;;
 		esac
 	done

@@ -13,8 +13,8 @@
 #
 # --sweep     instead, run tools/bench/sweep.sh: time per record and per
 #             byte of kTLS and plasmatic.ko at 16384, 4096 and 1024-byte
-#             records (the analysis behind the table); --rows "rx:ktls-nopad
-#             rx:plasmatic-nopad ..." picks rows (sweep.sh)
+#             records (the analysis behind the table); --rows rx:ktls-nopad,
+#             rx:plasmatic-nopad,... picks rows (sweep.sh)
 # --tpl       instead, run tools/bench/tpl.sh: the sender's CPU per MiB in
 #             each TPL mode 0..8, as a ratio to mode 0 (guest clock only)
 # --pace      instead, run tools/bench/pace.sh: mode-0 throughput with the

@@ -15,7 +15,7 @@
 # with TLS_RX_EXPECT_NO_PAD and PLASMATIC_RX_EXPECT_NO_PAD.
 #
 #   sh tools/bench/sweep.sh [--reps N] [--mib N] [--framing detached|covered]
-#                           [--rows "DIR:IMPL ..."]
+#                           [--rows DIR:IMPL,DIR:IMPL,...]
 set -u
 . "$(dirname "$0")/guestlib.sh"
 rows="tx-write:tcp tx-write:ktls tx-write:plasmatic rx:ktls rx:plasmatic"
