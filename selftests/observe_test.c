@@ -97,6 +97,9 @@ static void plasmatic_attr(const struct nlattr *a, void *arg)
 	case PLASMATIC_INFO_SU_APPLIED:
 		want = 8;
 		break;
+	case PLASMATIC_INFO_RX_NO_PAD:
+		want = 0;	/* a flag */
+		break;
 	case PLASMATIC_INFO_UNSPEC:
 		return;		/* alignment padding of the u64 attributes */
 	default:
@@ -108,7 +111,9 @@ static void plasmatic_attr(const struct nlattr *a, void *arg)
 		return;
 	}
 	ui->has[type] = 1;
-	if (want == 8)
+	if (!want)
+		ui->val[type] = 1;
+	else if (want == 8)
 		memcpy(&ui->val[type], NLA_DATA(a), 8);
 	else
 		ui->val[type] = want == 2 ? *(const uint16_t *)NLA_DATA(a) :
@@ -393,6 +398,39 @@ TEST_F(diag, sockets_command)
 	snprintf(p, sizeof(p), "127.0.0.1:%u ", local_port(plain.b));
 	EXPECT_EQ(NULL, sockets_line(l, p, line, sizeof(line))) TH_LOG("plain TCP listed: %s", line);
 	pl_sockpair_close(&plain);
+}
+
+/*
+ * PLASMATIC_RX_EXPECT_NO_PAD shows as the PLASMATIC_INFO_RX_NO_PAD flag
+ * while it is on, and `plasmatic sockets` says rx-no-pad.
+ */
+TEST_F(diag, rx_no_pad_flag)
+{
+	char l[64], p[64], line[512];
+	struct ulp_info ui;
+	int one = 1, zero = 0;
+
+	UPGRADE_BOTH();
+	DIAG(AF_INET, self->b, self->a, &ui);
+	EXPECT_FULL(&ui, variant->cipher, variant->cipher);
+	ASSERT_EQ(0, setsockopt(self->b, SOL_PLASMATIC, PLASMATIC_RX_EXPECT_NO_PAD,
+				&one, sizeof(one)));
+	DIAG(AF_INET, self->b, self->a, &ui);
+	EXPECT_ULP(&ui, ALL_INFO | BIT(PLASMATIC_INFO_RX_NO_PAD));
+	DIAG(AF_INET, self->a, self->b, &ui);
+	EXPECT_ULP(&ui, ALL_INFO);
+
+	snprintf(l, sizeof(l), "127.0.0.1:%u ", local_port(self->b));
+	snprintf(p, sizeof(p), "127.0.0.1:%u ", local_port(self->a));
+	ASSERT_NE(NULL, sockets_line(l, p, line, sizeof(line))) TH_LOG("%s -> %s not listed", l, p);
+	EXPECT_NE(NULL, strstr(line, " rx-no-pad\n")) TH_LOG("%s", line);
+	ASSERT_NE(NULL, sockets_line(p, l, line, sizeof(line)));
+	EXPECT_EQ(NULL, strstr(line, "rx-no-pad")) TH_LOG("%s", line);
+
+	ASSERT_EQ(0, setsockopt(self->b, SOL_PLASMATIC, PLASMATIC_RX_EXPECT_NO_PAD,
+				&zero, sizeof(zero)));
+	DIAG(AF_INET, self->b, self->a, &ui);
+	EXPECT_ULP(&ui, ALL_INFO);
 }
 
 /*

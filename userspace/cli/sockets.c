@@ -160,6 +160,8 @@ static void print_sock(const struct inet_diag_msg *m, const struct sock_info *si
 		printf(" mode %u records %llu pad %llu su %llu/%llu", si->mode,
 		       (unsigned long long)si->records, (unsigned long long)si->pad,
 		       (unsigned long long)si->su_sent, (unsigned long long)si->su_applied);
+	if (si->have & HAVE(PLASMATIC_INFO_RX_NO_PAD))
+		printf(" rx-no-pad");
 	printf("\n");
 }
 
