@@ -22,8 +22,9 @@ PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT
 rc=$?
 bash userspace/cli/tests/proxy_test.sh build/userspace/plasmatic build/userspace/cli/socks_client || rc=1
 # serve and get end to end on the kernel datapath (splice bodies); 64
-# connections at once (200 handshakes at once take TCG over a minute: the
-# host's cli suites hold 200).
+# `plasmatic connect` at once (200 handshakes at once take TCG over a
+# minute: the host's cli suites hold 200), then 1000 connections from one
+# many_get process (PL_SERVE_MANY).
 PL_SERVE_DIR=/tmp/serve-test PL_SERVE_DATAPATH=kernel PL_SERVE_CONNS=${PL_SERVE_CONNS:-64} \
 	bash userspace/cli/tests/serve_test.sh build/userspace/plasmatic || rc=1
 exit $rc

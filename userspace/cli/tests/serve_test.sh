@@ -8,7 +8,8 @@
 # build/userspace/serve-test), PL_SERVE_DATAPATH datapath for both ends
 # (default auto; the VM's run says kernel, and then checks that the
 # connections are on it), PL_SERVE_CONNS connections held open at once
-# (default 200).  Only loopback addresses are used (port 0: the server's
+# by as many `plasmatic connect` (default 200), PL_SERVE_MANY by one
+# process (tests/many_get, default 1000).  Only loopback addresses are used (port 0: the server's
 # -v line says which).  Needs bash, openssl, cmp, and busybox or coreutils.
 set -u
 top=$(cd "$(dirname "$0")/../../.." && pwd)
@@ -17,6 +18,11 @@ case $P in /*) ;; *) P=$PWD/$P ;; esac
 D=${PL_SERVE_DIR:-$top/build/userspace/serve-test}
 DP=${PL_SERVE_DATAPATH:-auto}
 CONNS=${PL_SERVE_CONNS:-200}
+MANY=${PL_SERVE_MANY:-1000}
+# tests/many_get, built next to the binary (build/userspace/cli/ for
+# build/userspace/plasmatic, build/userspace/cli-san/ for its own).
+MG=$(dirname "$P")/many_get
+[ -x "$MG" ] || MG=$(dirname "$P")/cli/many_get
 n=0 failed=0
 pids=()
 
@@ -242,6 +248,22 @@ rm -f c*.resp c*.err
 kill "$spid"
 wait_pid "$spid"
 check "serve exits 0 on SIGTERM (idle)" $? conc.err
+
+# MANY connections from one client process (tests/many_get: a thread
+# each), all held at once before any asks for the file, to a server of
+# their own with the per-IP limit above them; each answer is logged.
+SERVE_DP=auto start_serve many --workers 2 --max-per-ip $((MANY + 10))
+check "serve for $MANY connections starts" $? many.err
+body=$(printf 'in sub\n_')
+timeout 300 "$MG" 127.0.0.1 "$port" ca.pem "$MANY" /sub/file.txt "${body%_}" \
+	"$DP" > many.res 2>&1
+st=$?
+cat many.res >> many.err
+[ $st -eq 0 ] && [ "$(grep -c '"GET /sub/file.txt HTTP/1.1" 200' many.err)" -eq "$MANY" ]
+check "$MANY connections held at once by one client, all answered: $(tail -n 1 many.res)" $? many.err
+kill "$spid"
+wait_pid "$spid"
+check "serve exits 0 on SIGTERM ($MANY connections)" $? many.err
 
 # --------------------------------------------------- connections per IP
 start_serve limit --max-per-ip 2 --workers 1
