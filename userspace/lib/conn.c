@@ -631,6 +631,15 @@ static int out_flush(struct pl_conn *c)
 	return 0;
 }
 
+/* Send the @len bytes just sealed at the start of outbuf: as out_flush(). */
+static int out_send(struct pl_conn *c, size_t len, int flags)
+{
+	c->out_off = 0;
+	c->out_len = len;
+	c->out_flags = flags;
+	return out_flush(c);
+}
+
 /*
  * Before sealing more (tx_lock held): 0 when nothing is left unsent, 1
  * (errno EAGAIN) if an O_NONBLOCK socket still has no room for it.
@@ -897,9 +906,7 @@ static ssize_t us_write(struct pl_conn *c, const uint8_t *buf, size_t len)
 			if (pl_tx_records_left(c->tx) <= 1)
 				break;
 		}
-		c->out_len = used;
-		c->out_flags = flags;
-		r = out_flush(c);
+		r = out_send(c, used, flags);
 		if (r < 0)
 			goto fail;
 		if (r > 0)
@@ -1385,9 +1392,7 @@ int pl_conn_key_update(struct pl_conn *c, int request_peer)
 		atomic_store(&c->ku_reply, 0);	/* this one answers too */
 		if (!r && !seal_key_update(c, &used, request_peer)) {
 			/* An O_NONBLOCK socket may take it later. */
-			c->out_len = used;
-			c->out_flags = 0;
-			if (out_flush(c) >= 0)
+			if (out_send(c, used, 0) >= 0)
 				rc = 0;
 		}
 	} else {
