@@ -16,7 +16,9 @@ unload() {
 		rmmod plasmatic 2>/dev/null && return 0
 		i=$((i + 1))
 		if [ $i -ge 60 ]; then
-			echo "# rmmod plasmatic: still in use after 60 s"
+			echo "# rmmod plasmatic: still in use after 60 s; TCP sockets by state:"
+			ss -tan 2>/dev/null | awk 'NR > 1 { print $1 }' | sort | uniq -c |
+				sed 's/^/#   /'
 			return 1
 		fi
 		sleep 1
