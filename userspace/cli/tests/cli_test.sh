@@ -392,6 +392,41 @@ readme_test() {
 }
 readme_test
 
+# The README's "Serving files" commands as written, but for the directory
+# (/srv/files there, a scratch one here), in readme_test's tree (its
+# demo PKI and PSK): serve on 0.0.0.0:4433, get a file whole, then the
+# rest of a partial copy with -C; SIGTERM ends serve with status 0.
+readme_serve_test() {
+	local r="$D/readme" cmds serve get st
+	[ -f "$r/build/demo/psk" ] || { notok "README serve: no demo tree (readme_test)"; return; }
+	cmds=$(sed -n '/^## Serving files/,/^## /p' "$top/README.md" | sed -n 's/^    //p' |
+		sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' -e 's/  *#.*//' | grep -E '^build/')
+	serve=$(grep ' serve ' <<< "$cmds")
+	get=$(grep ' get ' <<< "$cmds")
+	[ -n "$serve" ] && [ -n "$get" ] && [[ $serve == *" /srv/files "* ]]
+	check "README serve: serve and get commands found" $? || return
+	mkdir -p "$r/files"
+	head -c 3000000 /dev/urandom > "$r/files/big.iso"
+	(cd "$r" && eval "exec ${serve/ \/srv\/files / $r/files }") > "$r/serve.out" 2> "$r/serve.err" &
+	spid=$!; pids+=("$spid")
+	for _ in $(seq 200); do grep -q "listening on" "$r/serve.err" 2>/dev/null && break; sleep 0.05; done
+	rm -f "$r/big.iso"
+	(cd "$r" && eval "$get") > "$r/get.out" 2> "$r/get.err" && cmp -s "$r/big.iso" "$r/files/big.iso"
+	check "README serve: $get" $? "$r/get.err" "$r/serve.err"
+	head -c 1000000 "$r/files/big.iso" > "$r/big.iso"
+	(cd "$r" && eval "$get -C") > "$r/get.out" 2> "$r/get.err" && cmp -s "$r/big.iso" "$r/files/big.iso"
+	check "README serve: the same with -C completes a partial big.iso (1000000 of 3000000 bytes)" $? \
+		"$r/get.err" "$r/serve.err"
+	grep -q '"GET /big.iso HTTP/1.1" 206 ' "$r/serve.err"
+	check "README serve: the server's access log shows the 206 of the resumed get" $? "$r/serve.err"
+	kill -TERM "$spid" 2>/dev/null
+	wait_pid "$spid" 20; st=$?
+	[ "$st" -eq 0 ]
+	check "README serve: SIGTERM ends serve with status 0 ($st)" $? "$r/serve.err"
+	rm -f "$r/files/big.iso" "$r/big.iso"
+}
+readme_serve_test
+
 # plasmatic_run(): the parser's seam, several command lines in a process
 rt=${PL_CLI_RUN_TEST:-$top/build/userspace/cli/run_test}
 if [ -x "$rt" ]; then
