@@ -9,7 +9,9 @@ rc=0
 
 # rmmod plasmatic, waiting up to 60 s for sockets still closing to let go
 # of it (a ULP's module is held while a socket uses it: right after
-# stress_test's connections, 6.12 on one vCPU was not done yet).
+# stress_test's connections, 6.12 on one vCPU was not done yet: three
+# closed sockets in LAST-ACK, still sending their FIN for an ACK that did
+# not come, hold the ULP and so the module until TCP gives up on them).
 unload() {
 	i=0
 	while grep -q '^plasmatic ' /proc/modules; do
