@@ -344,6 +344,14 @@ else
 	notok "s_client: server start" sclient.srv.err
 fi
 
+# readme_cmds SECTION: the commands of the README's "## SECTION": its
+# indented lines, continuations joined, trailing comments dropped, those
+# that start with build/ or echo.
+readme_cmds() {
+	sed -n "/^## $1/,/^## /p" "$top/README.md" | sed -n 's/^    //p' |
+		sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' -e 's/  *#.*//' | grep -E '^(build/|echo )'
+}
+
 # The README's "Trying it" commands, exactly as written (port 4433), in a
 # scratch tree with build/demo/ and build/userspace/plasmatic: 20 clients
 # one after the other, then 8 at once, each checked end to end.
@@ -357,9 +365,7 @@ readme_test() {
 	openssl x509 -req -in "$r/demo.csr" -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 		-extfile "$r/ext.cnf" -out "$r/build/demo/server.pem" 2>/dev/null &&
 	cp server.key "$r/build/demo/server.key" || { notok "README: demo PKI"; return; }
-	# Commands of the section: indented lines, continuations joined.
-	cmds=$(sed -n '/^## Trying it/,/^## /p' "$top/README.md" | sed -n 's/^    //p' |
-		sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' | grep -E '^(build/|echo )')
+	cmds=$(readme_cmds "Trying it")
 	keygen=$(grep ' keygen ' <<< "$cmds")
 	listen=$(grep ' listen ' <<< "$cmds")
 	connect=$(grep ' connect ' <<< "$cmds")
@@ -399,8 +405,7 @@ readme_test
 readme_serve_test() {
 	local r="$D/readme" cmds serve get st
 	[ -f "$r/build/demo/psk" ] || { notok "README serve: no demo tree (readme_test)"; return; }
-	cmds=$(sed -n '/^## Serving files/,/^## /p' "$top/README.md" | sed -n 's/^    //p' |
-		sed -e ':a' -e '/\\$/N; s/\\\n *//; ta' -e 's/  *#.*//' | grep -E '^build/')
+	cmds=$(readme_cmds "Serving files")
 	serve=$(grep ' serve ' <<< "$cmds")
 	get=$(grep ' get ' <<< "$cmds")
 	[ -n "$serve" ] && [ -n "$get" ] && [[ $serve == *" /srv/files "* ]]
