@@ -24,6 +24,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -290,6 +291,7 @@ static void on_accept(struct worker *w, int fd)
 	struct pl_error err;
 	struct sconn *sc;
 	char *colon;
+	int one = 1;
 
 	sc = calloc(1, sizeof(*sc));
 	if (!sc) {
@@ -320,6 +322,13 @@ static void on_accept(struct worker *w, int fd)
 		w->conns->prev = sc;
 	w->conns = sc;
 	w->nconns++;
+	/*
+	 * As nginx's tcp_nodelay (on by default): a response's head and body
+	 * go out in separate writes, and Nagle would hold the body's last
+	 * segment until the client's delayed ACK of the head, 40 ms on every
+	 * keep-alive request.
+	 */
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	tunnel_shape(&s->t.o, fd);
 	sc->st = SC_HS;
 	sc->deadline = s->t.o.cfg.handshake_timeout ?
