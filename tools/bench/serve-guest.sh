@@ -1,9 +1,12 @@
 #!/bin/sh
-# Runs inside the VM for tools/bench/serve.sh: sh tools/bench/serve-guest.sh MIB REPS
+# Runs inside the VM for tools/bench/serve.sh:
+#   sh tools/bench/serve-guest.sh MIB REPS SECONDS CONNS CLIENTS WORKERS
 set -u
-mib=$1 reps=$2
+mib=$1 reps=$2 secs=$3 conns=$4 clients=$5 workers=$6
 P=$PWD/build/userspace/plasmatic
+HL=$PWD/build/userspace/cli/httpload
 B=/tmp/serve-bench
+SUITE=TLS_AES_128_GCM_SHA256
 modprobe tls || { echo "modprobe tls failed"; exit 1; }
 insmod kmod/plasmatic.ko || { echo "insmod failed"; exit 1; }
 rm -rf $B && mkdir -p $B/root $B/tmp && cd $B || exit 1
@@ -16,19 +19,22 @@ openssl req -new -key server.key -subj /CN=localhost -out server.csr 2>/dev/null
 printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\n' > ext.cnf &&
 openssl x509 -req -in server.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 	-extfile ext.cnf -out server.pem 2>/dev/null || { echo "PKI failed"; exit 1; }
-head -c $((mib * 1048576)) /dev/urandom > root/f.bin
+head -c 16384 /dev/urandom > root/16k.bin
+head -c $((mib * 1048576)) /dev/urandom > root/big.bin
 # The initramfs has no user database: nginx's "user" needs one.
 [ -f /etc/passwd ] || echo 'root:x:0:0:root:/root:/bin/sh' > /etc/passwd
 [ -f /etc/group ] || echo 'root:x:0:' > /etc/group
 cat > nginx.conf <<CONF
 user root root;
-worker_processes 1;
+worker_processes $workers;
 pid $B/nginx.pid;
 error_log $B/nginx.err;
 events { }
 http {
 	access_log off;
 	sendfile on;
+	keepalive_requests 10000000;
+	keepalive_timeout 300s;
 	client_body_temp_path $B/tmp/body;
 	proxy_temp_path $B/tmp/proxy;
 	fastcgi_temp_path $B/tmp/fastcgi;
@@ -41,44 +47,59 @@ http {
 		ssl_certificate_key $B/server.key;
 		ssl_protocols TLSv1.3;
 		ssl_conf_command Options KTLS;
-		ssl_conf_command Ciphersuites TLS_AES_128_GCM_SHA256;
+		ssl_conf_command Ciphersuites $SUITE;
 		root $B/root;
 	}
 }
 CONF
 nginx -e $B/nginx.err -c $B/nginx.conf || { cat $B/nginx.err; exit 1; }
 "$P" serve root 127.0.0.1:9443 --cert server.pem --key server.key \
-	--datapath kernel --workers 1 --no-access-log --cipher aes128 2> serve.err &
+	--datapath kernel --workers "$workers" --no-access-log --cipher aes128 \
+	2> serve.err &
 spid=$!
 sleep 1
-# centiseconds since boot
-now() { cut -d' ' -f1 /proc/uptime | tr -d .; }
-run() {	# NAME CMD...: the REPS times, sorted, in NAME.times
-	name=$1
-	shift
-	: > $name.times
-	i=0
-	while [ $i -lt "$reps" ]; do
-		t0=$(now)
-		"$@" || echo "$name: run $i failed" >&2
-		echo $(( $(now) - t0 )) >> $name.times
-		i=$((i + 1))
-	done
-	sort -n $name.times -o $name.times
+
+# run NAME PROTO PORT HTTPLOAD-ARGS...: one httpload run; appends
+# "requests bytes seconds client_cpu_s guest_busy_s" to NAME.runs.
+run() {
+	name=$1 proto=$2 port=$3
+	shift 3
+	out=$("$HL" "$proto" 127.0.0.1 "$port" ca.pem "$@" --cipher $SUITE 2> $name.err) ||
+		{ echo "$name: httpload failed: $(cat $name.err)"; return 1; }
+	echo "$out" | awk '{
+		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
+		print v["requests"], v["bytes"], v["seconds"], v["cpu"], v["busy"]
+	}' >> $name.runs
 }
-run nginx curl -sS --cacert ca.pem -o $B/out.nginx https://localhost:8443/f.bin
-cmp -s out.nginx root/f.bin || echo "nginx: wrong bytes"
-run plasmatic "$P" get plasmatic://127.0.0.1:9443/f.bin --ca ca.pem \
-	--datapath userspace --cipher aes128 -q -o $B/out.pl
-cmp -s out.pl root/f.bin || echo "plasmatic: wrong bytes"
+
+: > n-rps.runs; : > p-rps.runs; : > n-big.runs; : > p-big.runs
+i=0
+while [ $i -lt "$reps" ]; do
+	run n-rps tls 8443 /16k.bin 16384 "$conns" --seconds "$secs"
+	run p-rps plasmatic 9443 /16k.bin 16384 "$conns" --seconds "$secs"
+	run n-big tls 8443 /big.bin $((mib * 1048576)) "$clients" --requests 1
+	run p-big plasmatic 9443 /big.bin $((mib * 1048576)) "$clients" --requests 1
+	i=$((i + 1))
+done
 echo "kTLS counters (nginx): $(grep -E 'TlsTxSw|TlsCurrTxSw' /proc/net/tls_stat | tr -s ' \n' ' ')"
-med() { sed -n "$(( (reps + 1) / 2 ))p" $1.times; }
-n=$(med nginx) p=$(med plasmatic)
-echo "| server | client | median s ($reps runs of $mib MiB) | MB/s |"
+echo "plasmatic.ko: $(grep -E 'PlasmaticTx(Records|Bytes)' /proc/net/plasmatic_stat 2>/dev/null | tr -s ' \n' ' ')"
+for f in n-rps p-rps n-big p-big; do echo "# $f: $(tr '\n' ';' < $f.runs)"; done
+
+# The median run of each (by its rate), then the table.
+med() { awk '{ print $2 / $3, $0 }' $1.runs | sort -n | sed -n "$(( (reps + 1) / 2 ))p"; }
+echo "| server | $conns clients, 16 KiB, keep-alive: requests/s | $clients clients x $mib MiB: MB/s | server CPU s per GB (guest busy - client) |"
 echo "|---|---|---|---|"
-printf '| nginx 1.22, kTLS sendfile | curl | %d.%02d | %d |\n' $((n / 100)) $((n % 100)) \
-	$(( mib * 1048576 / 10000 / (n > 0 ? n : 1) ))
-printf '| plasmatic serve, kernel datapath, splice | plasmatic get (userspace) | %d.%02d | %d |\n' \
-	$((p / 100)) $((p % 100)) $(( mib * 1048576 / 10000 / (p > 0 ? p : 1) ))
+for s in n p; do
+	r=$(med $s-rps) g=$(med $s-big)
+	[ $s = n ] && label="nginx 1.22, OpenSSL kTLS, sendfile" ||
+		label="plasmatic serve, kernel datapath, splice"
+	echo "$r|$g" | awk -F'|' -v l="$label" '{
+		split($1, r, " "); split($2, g, " ")
+		gb = g[3] / 1e9
+		printf "| %s | %.0f | %.1f | %.2f |\n", l, r[2] / r[4],
+			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb
+	}'
+done
 kill "$spid"
 kill "$(cat nginx.pid)"
+wait "$spid"

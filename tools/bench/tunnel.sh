@@ -1,32 +1,62 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# Throughput of a TCP stream through `plasmatic proxy` + `plasmatic relay`
-# against stunnel4 (TLS port forward) and shadowsocks-libev (ss-local SOCKS5
-# + ss-server), and a direct TCP connection: iperf3, 5 s each way, in the
-# VM between two network namespaces (veth).  A benchmark, not a test (not
-# in make check).  Packages: iperf3 stunnel4 shadowsocks-libev (tools/deps.sh).
+# A TCP stream through `plasmatic proxy` + `plasmatic relay` against
+# stunnel4 (TLS port forward) and shadowsocks-libev (ss-local SOCKS5 +
+# ss-server), and a direct TCP connection, in the VM between two network
+# namespaces (veth).  A benchmark, not a test (not in make check).
+# Packages: iperf3 stunnel4 shadowsocks-libev (tools/deps.sh).
 #
-#   tools/bench/tunnel.sh            boots the VM, prints a table
-#   tools/bench/tunnel.sh --guest    (inside the VM)
+#   tools/bench/tunnel.sh [--cipher chacha20|aes256] [--reps N] [--seconds N]
+#       boots the VM, prints the tables (defaults chacha20, 3, 5)
 #
-# iperf3 speaks plain TCP, not SOCKS: for the two SOCKS proxies a
-# `busybox nc -ll -e` forwarder runs build/userspace/cli/socks_client per
-# connection (the same extra hop for both).  All AES-256-GCM: Plasmatic's
-# default choice, stunnel's TLS 1.3 default, ss's aes-256-gcm.  TCG numbers
-# compare the tunnels with each other; they say nothing of real hardware.
+# For each path, REPS rounds (the paths alternate within a round):
+#   - iperf3 bulk, SECONDS each way: Mbit/s, and the guest's CPU seconds
+#     per GB moved (/proc/stat, all but idle and iowait, over the iperf3
+#     run: both ends of the tunnel and iperf3 itself, which is the same
+#     for every path);
+#   - time to the first byte of a new stream: curl's time_starttransfer of
+#     a 1-byte file from busybox httpd in the server's namespace (curl's own
+#     SOCKS5 for the proxies), 20 tries per round: a new TCP connection,
+#     and for Plasmatic and stunnel a new TLS handshake, every time.
+# The median over the rounds is printed.  iperf3 speaks plain TCP, not
+# SOCKS: for the two SOCKS proxies a `busybox nc -ll -e` forwarder runs
+# build/userspace/cli/socks_client per connection (the same extra hop for
+# both).  One cipher for all: chacha20 is ChaCha20-Poly1305 (ss's
+# chacha20-ietf-poly1305), aes256 AES-256-GCM.  TCG numbers compare the
+# tunnels with each other; they say nothing of real hardware.
 set -u
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top" || exit 1
 
-if [ "${1:-}" != --guest ]; then
+cipher=chacha20 reps=3 secs=5
+guest=0
+while [ $# -gt 0 ]; do
+	case "$1" in
+	--guest) guest=1; shift ;;
+	--cipher) cipher=${2:-}; shift 2 ;;
+	--reps) reps=${2:-}; shift 2 ;;
+	--seconds) secs=${2:-}; shift 2 ;;
+	*) echo "usage: tools/bench/tunnel.sh [--cipher chacha20|aes256] [--reps N] [--seconds N]" >&2
+	   exit 2 ;;
+	esac
+done
+case "$cipher" in
+chacha20) SS_M=chacha20-ietf-poly1305 ST_SUITE=TLS_CHACHA20_POLY1305_SHA256 ;;
+aes256) SS_M=aes-256-gcm ST_SUITE=TLS_AES_256_GCM_SHA384 ;;
+*) echo "tools/bench/tunnel.sh: --cipher chacha20 or aes256" >&2; exit 2 ;;
+esac
+case "$reps$secs" in *[!0-9]*|'') echo "tools/bench/tunnel.sh: --reps and --seconds take numbers" >&2; exit 2 ;; esac
+
+if [ $guest -eq 0 ]; then
 	make -s -C userspace/cli >/dev/null || exit 1
-	for b in iperf3 stunnel4 ss-local ss-server; do
+	for b in iperf3 stunnel4 ss-local ss-server curl; do
 		command -v "$b" >/dev/null || { echo "tools/bench/tunnel.sh: $b missing (tools/deps.sh)" >&2; exit 1; }
 	done
-	exec tools/vm --timeout 900 --bin "$(command -v iperf3)" \
+	exec tools/vm --timeout 3600 --bin "$(command -v iperf3)" \
 		--bin "$(readlink -f "$(command -v stunnel4)")" \
 		--bin "$(command -v ss-local)" --bin "$(command -v ss-server)" \
-		-- "insmod kmod/plasmatic.ko && bash tools/bench/tunnel.sh --guest"
+		--bin "$(command -v curl)" \
+		-- "insmod kmod/plasmatic.ko && bash tools/bench/tunnel.sh --guest --cipher $cipher --reps $reps --seconds $secs"
 fi
 
 P=$top/build/userspace/plasmatic
@@ -62,15 +92,23 @@ openssl x509 -req -in srv.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
 
 # The server side: iperf3, the relay, ss-server, stunnel's server.
 S iperf3 -s -p 5201 >/dev/null 2>&1 & pids+=($!)
+mkdir -p www && printf x > www/1
+S busybox httpd -f -p 10.98.1.2:8080 -h "$D/www" & pids+=($!)
 S "$P" relay 10.98.1.2:4433 --cert srv.pem --key srv.key --psk psk \
-	--allow 10.98.1.0/24 2> relay.err & pids+=($!)
-S ss-server -s 10.98.1.2 -p 8388 -k bench -m aes-256-gcm 2> ss-server.err & pids+=($!)
+	--cipher "$cipher" --allow 10.98.1.0/24 2> relay.err & pids+=($!)
+S ss-server -s 10.98.1.2 -p 8388 -k bench -m "$SS_M" 2> ss-server.err & pids+=($!)
 cat > stunnel-srv.conf <<EOF
 foreground = yes
 pid =
+ciphersuites = $ST_SUITE
 [bench]
 accept = 10.98.1.2:6443
 connect = 10.98.1.2:5201
+cert = $D/srv.pem
+key = $D/srv.key
+[http]
+accept = 10.98.1.2:6444
+connect = 10.98.1.2:8080
 cert = $D/srv.pem
 key = $D/srv.key
 EOF
@@ -78,17 +116,25 @@ S "$STUNNEL" stunnel-srv.conf 2> stunnel-srv.err & pids+=($!)
 
 # The client side: the two proxies, ss-local, stunnel's client, forwarders.
 C "$P" proxy --listen 10.98.1.1:1080 --relay 10.98.1.2:4433 --sni relay.test \
-	--ca ca.pem --psk psk 2> proxy.err & pids+=($!)
+	--ca ca.pem --psk psk --cipher "$cipher" 2> proxy.err & pids+=($!)
 C "$P" proxy --listen 10.98.1.1:1082 --relay 10.98.1.2:4433 --sni relay.test \
-	--ca ca.pem --psk psk --datapath userspace 2> proxy-us.err & pids+=($!)
-C ss-local -s 10.98.1.2 -p 8388 -b 10.98.1.1 -l 1090 -k bench -m aes-256-gcm 2> ss-local.err & pids+=($!)
+	--ca ca.pem --psk psk --cipher "$cipher" --datapath userspace 2> proxy-us.err & pids+=($!)
+C ss-local -s 10.98.1.2 -p 8388 -b 10.98.1.1 -l 1090 -k bench -m "$SS_M" 2> ss-local.err & pids+=($!)
 cat > stunnel-cli.conf <<EOF
 foreground = yes
 pid =
+ciphersuites = $ST_SUITE
 [bench]
 client = yes
 accept = 127.0.0.1:6004
 connect = 10.98.1.2:6443
+CAfile = $D/ca.pem
+verifyChain = yes
+checkHost = relay.test
+[http]
+client = yes
+accept = 127.0.0.1:6005
+connect = 10.98.1.2:6444
 CAfile = $D/ca.pem
 verifyChain = yes
 checkHost = relay.test
@@ -101,20 +147,71 @@ for f in 1080:6001 1082:6002 1090:6003; do
 done
 sleep 2
 
-# run NAME HOST PORT: upload and download Mbit/s (iperf3's receiver).
-run() {
-	local up down
-	up=$(C iperf3 -c "$2" -p "$3" -t 5 -f m 2>&1 | awk '/receiver/ { print $7 }')
-	down=$(C iperf3 -c "$2" -p "$3" -t 5 -f m -R 2>&1 | awk '/receiver/ { print $7 }')
-	printf '| %s | %s | %s |\n' "$1" "${up:-failed}" "${down:-failed}"
+# The guest's busy CPU ticks (USER_HZ): all but idle and iowait.
+busy() { awk '/^cpu /{ print $2 + $3 + $4 + $7 + $8 + $9; exit }' /proc/stat; }
+
+# bulk KEY HOST PORT [-R]: one iperf3 run; appends "Mbit/s CPU-s-per-GB"
+# to KEY.bulk (KEY.bulkR with -R).
+bulk() {
+	local key=$1 b0 b1 out
+	b0=$(busy)
+	out=$(C iperf3 -c "$2" -p "$3" -t "$secs" -f m ${4:-} 2>&1 | awk '/receiver/ { print $5, $7 }')
+	b1=$(busy)
+	[ -n "$out" ] || { echo "$key${4:-}: iperf3 failed" >&2; echo "0 0" >> "$key.bulk${4:+R}"; return; }
+	echo "$out" | awk -v t=$((b1 - b0)) '{ printf "%s %.1f\n", $2, ($1 > 0 ? t / 100 / ($1 / 1000) : 0) }' \
+		>> "$key.bulk${4:+R}"
 }
-echo "| path | client -> server Mbit/s | server -> client Mbit/s |"
-echo "|---|---|---|"
-run "direct TCP" 10.98.1.2 5201
-run "plasmatic proxy + relay, kernel datapath" 127.0.0.1 6001
-run "plasmatic proxy (userspace) + relay (kernel)" 127.0.0.1 6002
-run "shadowsocks-libev ss-local + ss-server" 127.0.0.1 6003
-run "stunnel4 client + server" 127.0.0.1 6004
+
+# ttfb KEY CURL-ARGS...: 20 new streams; appends their times (ms) to KEY.ttfb.
+ttfb() {
+	local key=$1 i t
+	shift
+	for i in $(seq 20); do
+		t=$(C curl -s -o /dev/null --max-time 10 -w '%{time_starttransfer}' "$@")
+		awk -v t="${t:-0}" 'BEGIN { printf "%.1f\n", t * 1000 }' >> "$key.ttfb"
+	done
+}
+
+# median FILE [COLUMN]
+median() {
+	sort -n -k "${2:-1}" "$1" | awk -v c="${2:-1}" '{ v[NR] = $c } END { print (NR ? v[int((NR + 1) / 2)] : "-") }'
+}
+
+paths="direct pl plus ss st"
+declare -A name=(
+	[direct]="direct TCP"
+	[pl]="plasmatic proxy + relay, kernel datapath"
+	[plus]="plasmatic proxy (userspace) + relay (kernel)"
+	[ss]="shadowsocks-libev ss-local + ss-server"
+	[st]="stunnel4 client + server"
+)
+declare -A bulkto=([direct]="10.98.1.2 5201" [pl]="127.0.0.1 6001" [plus]="127.0.0.1 6002"
+	[ss]="127.0.0.1 6003" [st]="127.0.0.1 6004")
+U=http://10.98.1.2:8080/1
+for r in $(seq "$reps"); do
+	for k in $paths; do
+		bulk "$k" ${bulkto[$k]}
+		bulk "$k" ${bulkto[$k]} -R
+	done
+	ttfb direct "$U"
+	ttfb pl --socks5 10.98.1.1:1080 "$U"
+	ttfb plus --socks5 10.98.1.1:1082 "$U"
+	ttfb ss --socks5 10.98.1.1:1090 "$U"
+	ttfb st http://127.0.0.1:6005/1
+done
+
+echo "Cipher: $cipher; $reps rounds; iperf3 $secs s each way; medians."
+echo
+echo "| path | client -> server Mbit/s | CPU s/GB | server -> client Mbit/s | CPU s/GB | first byte of a new stream, ms |"
+echo "|---|---|---|---|---|---|"
+for k in $paths; do
+	printf '| %s | %s | %s | %s | %s | %s |\n' "${name[$k]}" \
+		"$(median $k.bulk 1)" "$(median $k.bulk 2)" \
+		"$(median $k.bulkR 1)" "$(median $k.bulkR 2)" "$(median $k.ttfb)"
+done
+for k in $paths; do
+	echo "# $k: up $(tr '\n' ';' < $k.bulk) down $(tr '\n' ';' < $k.bulkR) ttfb $(sort -n $k.ttfb | tr '\n' ' ')"
+done
 for f in relay proxy proxy-us ss-server ss-local stunnel-srv stunnel-cli; do
 	[ -s "$f.err" ] && { echo "# $f:"; tail -3 "$f.err" | sed 's/^/#   /'; }
 done

@@ -16,11 +16,12 @@
  * error and stops.  It stops after S seconds (the request under way
  * finishes) or after R requests per connection.  Prints one line:
  *
- *   requests=N bytes=B seconds=T errors=E cpu=C
+ *   requests=N bytes=B seconds=T errors=E cpu=C busy=U
  *
- * with T the seconds from the start to the last response and C this
- * process's CPU seconds (user + system) over the same time, so that a
- * caller can subtract the client's CPU from the guest's.
+ * with T the seconds from the start to the last response, C this
+ * process's CPU seconds (user + system) and U the whole machine's busy
+ * CPU seconds (/proc/stat: all but idle and iowait) over the same time,
+ * so that U - C is what the server and the network stack spent.
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -259,6 +260,25 @@ static double cpu_seconds(void)
 	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
 }
 
+/* The machine's busy CPU seconds so far; -1 without /proc/stat. */
+static double busy_seconds(void)
+{
+	unsigned long long v[8] = { 0 };
+	FILE *f = fopen("/proc/stat", "r");
+	int n;
+
+	if (!f)
+		return -1;
+	n = fscanf(f, "cpu %llu %llu %llu %llu %llu %llu %llu %llu", &v[0], &v[1],
+		   &v[2], &v[3], &v[4], &v[5], &v[6], &v[7]);
+	fclose(f);
+	if (n != 8)
+		return -1;
+	/* user nice system idle iowait irq softirq steal */
+	return (double)(v[0] + v[1] + v[2] + v[5] + v[6] + v[7]) /
+	       (double)sysconf(_SC_CLK_TCK);
+}
+
 static int usage(void)
 {
 	fprintf(stderr,
@@ -307,7 +327,7 @@ int main(int argc, char **argv)
 {
 	static struct shared sh;
 	const char *cipher = NULL, *datapath = "userspace";
-	double seconds = 0, t0, cpu0, elapsed;
+	double seconds = 0, t0, cpu0, busy0, elapsed;
 	pthread_attr_t attr;
 	pthread_t *th;
 	int started = 0;
@@ -366,6 +386,7 @@ int main(int argc, char **argv)
 	sh.go = started == sh.n && !sh.failed_setup ? 1 : -1;
 	t0 = now();
 	cpu0 = cpu_seconds();
+	busy0 = busy_seconds();
 	clock_gettime(CLOCK_MONOTONIC, &sh.last);
 	pthread_cond_broadcast(&sh.cv);
 	pthread_mutex_unlock(&sh.mu);
@@ -379,10 +400,10 @@ int main(int argc, char **argv)
 	for (int i = 0; i < started; i++)
 		pthread_join(th[i], NULL);
 	elapsed = (double)sh.last.tv_sec + (double)sh.last.tv_nsec / 1e9 - t0;
-	printf("requests=%llu bytes=%llu seconds=%.3f errors=%llu cpu=%.3f\n",
+	printf("requests=%llu bytes=%llu seconds=%.3f errors=%llu cpu=%.3f busy=%.2f\n",
 	       (unsigned long long)sh.done, (unsigned long long)sh.bytes,
 	       elapsed > 0 ? elapsed : 0.0, (unsigned long long)sh.errors,
-	       cpu_seconds() - cpu0);
+	       cpu_seconds() - cpu0, busy0 < 0 ? -1.0 : busy_seconds() - busy0);
 	if (sh.go < 0) {
 		fprintf(stderr, "httpload: %d of %d connections failed to open\n",
 			sh.failed_setup + sh.n - started, sh.n);
