@@ -100,6 +100,16 @@ for s in n p; do
 			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb
 	}'
 done
+# Where serve's CPU went, by thread (io-wq workers run the blocking
+# splices), and the kernel's workers, in ticks over the whole run.
+echo "# serve threads (comm ticks): $(for t in /proc/$spid/task/*; do
+	printf '%s %s, ' "$(cat $t/comm)" "$(sed 's/.*) //' $t/stat | awk '{print $12 + $13}')"
+done)"
+echo "# busiest kworkers (comm ticks): $(for t in /proc/[0-9]*; do
+	c=$(cat $t/comm 2>/dev/null) || continue
+	case "$c" in kworker*|ksoftirq*) ;; *) continue ;; esac
+	echo "$(sed 's/.*) //' $t/stat | awk '{print $12 + $13}') $c"
+done | sort -rn | head -5 | tr '\n' ',')"
 kill "$spid"
 kill "$(cat nginx.pid)"
 wait "$spid"
