@@ -404,6 +404,9 @@ int main(int argc, char **argv)
 	       (unsigned long long)sh.done, (unsigned long long)sh.bytes,
 	       elapsed > 0 ? elapsed : 0.0, (unsigned long long)sh.errors,
 	       cpu_seconds() - cpu0, busy0 < 0 ? -1.0 : busy_seconds() - busy0);
+	free(th);
+	pl_ctx_free(sh.pl);
+	SSL_CTX_free(sh.tls);
 	if (sh.go < 0) {
 		fprintf(stderr, "httpload: %d of %d connections failed to open\n",
 			sh.failed_setup + sh.n - started, sh.n);
