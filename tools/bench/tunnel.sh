@@ -166,9 +166,14 @@ bulk() {
 ttfb() {
 	local key=$1 i t
 	shift
+	: >> "$key.ttfb"
 	for i in $(seq 20); do
-		t=$(C curl -s -o /dev/null --max-time 10 -w '%{time_starttransfer}' "$@")
-		awk -v t="${t:-0}" 'BEGIN { printf "%.1f\n", t * 1000 }' >> "$key.ttfb"
+		# A stream that failed has no first byte: counted, not timed.
+		if t=$(C curl -sf -o /dev/null --max-time 10 -w '%{time_starttransfer}' "$@"); then
+			awk -v t="$t" 'BEGIN { printf "%.1f\n", t * 1000 }' >> "$key.ttfb"
+		else
+			echo "$key: a new stream failed (curl $?)" >> failures
+		fi
 	done
 }
 
@@ -212,6 +217,7 @@ done
 for k in $paths; do
 	echo "# $k: up $(tr '\n' ';' < $k.bulk) down $(tr '\n' ';' < $k.bulkR) ttfb $(sort -n $k.ttfb | tr '\n' ' ')"
 done
+[ -s failures ] && { echo "# failed streams: $(wc -l < failures)"; sort failures | uniq -c | sed 's/^/#   /'; }
 for f in relay proxy proxy-us ss-server ss-local stunnel-srv stunnel-cli; do
 	[ -s "$f.err" ] && { echo "# $f:"; tail -3 "$f.err" | sed 's/^/#   /'; }
 done
