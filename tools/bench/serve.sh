@@ -14,7 +14,7 @@
 #   - CLIENTS connections each fetching one MIB MiB file at once: MB/s,
 #     and the server's CPU per GB: the guest's busy time (/proc/stat)
 #     less the client's own (getrusage), so that work done in kworkers
-#     and softirqs counts; the server processes' own time beside it.
+#     and softirqs count; serve's CPU by thread at the end.
 # REPS alternating runs; the median of each.  Under TCG the guest runs
 # AEAD at tens of MB/s and both ends share its vCPUs: compare ratios.
 #
