@@ -101,16 +101,14 @@ cat > stunnel-srv.conf <<EOF
 foreground = yes
 pid =
 ciphersuites = $ST_SUITE
+cert = $D/srv.pem
+key = $D/srv.key
 [bench]
 accept = 10.98.1.2:6443
 connect = 10.98.1.2:5201
-cert = $D/srv.pem
-key = $D/srv.key
 [http]
 accept = 10.98.1.2:6444
 connect = 10.98.1.2:8080
-cert = $D/srv.pem
-key = $D/srv.key
 EOF
 S "$STUNNEL" stunnel-srv.conf 2> stunnel-srv.err & pids+=($!)
 
@@ -124,20 +122,17 @@ cat > stunnel-cli.conf <<EOF
 foreground = yes
 pid =
 ciphersuites = $ST_SUITE
-[bench]
+; service options before the first service: every service's defaults
 client = yes
+CAfile = $D/ca.pem
+verifyChain = yes
+checkHost = relay.test
+[bench]
 accept = 127.0.0.1:6004
 connect = 10.98.1.2:6443
-CAfile = $D/ca.pem
-verifyChain = yes
-checkHost = relay.test
 [http]
-client = yes
 accept = 127.0.0.1:6005
 connect = 10.98.1.2:6444
-CAfile = $D/ca.pem
-verifyChain = yes
-checkHost = relay.test
 EOF
 C "$STUNNEL" stunnel-cli.conf 2> stunnel-cli.err & pids+=($!)
 for f in 1080:6001 1082:6002 1090:6003; do
