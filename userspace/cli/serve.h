@@ -75,6 +75,7 @@ struct sconn {
 	uint64_t off, left, body;	/* body: bytes of body sent */
 	int pipe[2];
 	size_t inpipe;		/* bytes in the pipe */
+	unsigned int chunk;	/* bytes per splice: what the pipe holds */
 	bool copy;		/* body by pl_conn_write (userspace, no splice) */
 	bool file_failed;	/* reading the file failed mid-body */
 };
