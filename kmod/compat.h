@@ -34,6 +34,16 @@
 #define PL_MSG_MORE_PAGES	MSG_MORE
 #endif
 
+/*
+ * The page @n pages after @page in a compound page or folio; nth_page()
+ * went away once such pages were always contiguous in the memmap (6.18).
+ */
+#ifdef nth_page
+#define pl_nth_page(page, n)	nth_page(page, n)
+#else
+#define pl_nth_page(page, n)	((page) + (n))
+#endif
+
 #ifdef MSG_SPLICE_PAGES
 #define PL_MSG_SPLICE		MSG_SPLICE_PAGES
 #else

@@ -79,6 +79,9 @@ union pl_crypto_info {
  */
 #define PL_TX_FRAGS		(DIV_ROUND_UP(PL_TX_MAX_WIRE, PAGE_SIZE) + 1)
 
+/* Pieces of spliced pages a record can link (more are copied). */
+#define PL_TX_LINKS		16
+
 /* A record's bytes, in order; each fragment holds a page reference. */
 struct pl_tx_rec {
 	unsigned int nr;
@@ -88,6 +91,12 @@ struct pl_tx_rec {
 		unsigned int off;
 		unsigned int len;
 	} frags[PL_TX_FRAGS];
+	/*
+	 * A linked record's content so far: pieces of the sender's pages,
+	 * each within one page and holding a reference to it (pl_tx_link()).
+	 */
+	unsigned int nr_links;
+	struct pl_tx_frag links[PL_TX_LINKS];
 };
 
 struct pl_tx {
@@ -111,6 +120,12 @@ struct pl_tx {
 	 * content plus zero padding of exactly @open_cap bytes.
 	 */
 	bool open_shaped;
+	/*
+	 * @open links its content (open->links) instead of holding a copy
+	 * in its own pages: it is encrypted from there into them when it is
+	 * sealed.  Only mode 0 application data opened by a splice.
+	 */
+	bool open_linked;
 	bool pending_shaped;		/* @pending is a shaped record */
 	/* Schedule entry of the shaped @open, then of @pending. */
 	struct plasmatic_tpl_rec open_sched;
@@ -131,6 +146,9 @@ struct pl_tx {
 	 * before the socket lock.
 	 */
 	struct mutex lock;
+	/* A linked record's plaintext: header, links, then the content type. */
+	struct scatterlist link_sg[PL_TX_LINKS + 3];
+	u8 link_type;
 	struct work_struct work;	/* pushes @pending on write space */
 	/*
 	 * The work found @lock taken and left: whoever holds it schedules

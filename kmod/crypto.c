@@ -288,17 +288,20 @@ static u8 *pl_cipher_nonce(struct pl_cipher *c)
 }
 
 /*
- * @sg covers header (the AAD), @pt_len bytes of TLSInnerPlaintext and room
- * for the tag; encryption is in place.
+ * @src covers the header (the AAD) and @pt_len bytes of TLSInnerPlaintext;
+ * @dst the same header and room for the ciphertext and the tag.  They are
+ * the same list to encrypt in place; when they differ, the header is the
+ * same memory in both, as the crypto API expects of the AAD.
  */
-int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *sg,
-		   unsigned int pt_len)
+int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *src,
+		   struct scatterlist *dst, unsigned int pt_len)
 {
 	int err;
 
 	if (c->seq >= c->seq_limit)
 		return -EKEYEXPIRED;
-	err = pl_aead_run(c->req, sg, 5, pt_len, pl_cipher_nonce(c), true);
+	err = pl_aead_run_to(c->req, src, dst, 5, pt_len, pl_cipher_nonce(c),
+			     true);
 	if (!err)
 		c->seq++;
 	return err;

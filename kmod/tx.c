@@ -13,6 +13,15 @@
  * pending (sealed, partly taken by TCP); a pending record is always
  * finished before another is sealed, so records leave in sequence order.
  *
+ * A splice (sendfile, splice(2)) in mode 0 does not copy: the record links
+ * the spliced pages, taking a reference to each, and is encrypted from
+ * them into its own page_frag pieces when it is sealed, as kTLS encrypts
+ * sendpage data out of place.  Record boundaries are those of a copy; a
+ * record that meets data it cannot link (a sendmsg under MSG_MORE, more
+ * than PL_TX_LINKS pieces) copies what it linked and goes on copying.
+ * As with TCP's own sendfile, a page cache page changed before the record
+ * is sealed is sent as it is then.
+ *
  * TPL (SPEC 9, tpl.c): each application_data record takes its two draws
  * when it is opened.  In mode 0 it is sized by the send as it always was;
  * in modes 1..8 it is opened with room for exactly its size draw, data
@@ -38,6 +47,15 @@
 #define PL_ALERT_CLOSE_NOTIFY	0
 #define PL_ALERT_BAD_RECORD_MAC	20
 
+static void pl_rec_put_links(struct pl_tx_rec *rec)
+{
+	unsigned int i;
+
+	for (i = 0; i < rec->nr_links; i++)
+		put_page(rec->links[i].page);
+	rec->nr_links = 0;
+}
+
 /* Drop the page references of @rec (which may be NULL). */
 static void pl_rec_free(struct pl_tx_rec *rec)
 {
@@ -49,6 +67,7 @@ static void pl_rec_free(struct pl_tx_rec *rec)
 		put_page(rec->frags[i].page);
 	rec->nr = 0;
 	rec->len = 0;
+	pl_rec_put_links(rec);
 }
 
 /*
@@ -198,6 +217,91 @@ static int pl_rec_copy_from_iter(struct pl_tx_rec *rec, unsigned int off,
 	return 0;
 }
 
+/*
+ * Link up to @len bytes of @from, a bio_vec iterator (a splice), as the
+ * next content of @rec, one piece per page.  Stops at a page TCP would
+ * not take either (sendpage_ok(): slab memory) and when @rec has no room
+ * for another piece.  Returns the bytes linked; @from is advanced by them.
+ */
+static unsigned int pl_rec_link(struct pl_tx_rec *rec, struct iov_iter *from,
+				unsigned int len)
+{
+	unsigned int done = 0;
+
+	while (done < len) {
+		const struct bio_vec *bv = from->bvec;
+		size_t off = bv->bv_offset + from->iov_offset;
+		struct page *page = pl_nth_page(bv->bv_page, off / PAGE_SIZE);
+		struct pl_tx_frag *l = &rec->links[rec->nr_links];
+		unsigned int n;
+
+		off %= PAGE_SIZE;
+		n = min_t(size_t, len - done, bv->bv_len - from->iov_offset);
+		n = min_t(size_t, n, PAGE_SIZE - off);
+		if (!n || !sendpage_ok(page))
+			break;
+		if (rec->nr_links && l[-1].page == page &&
+		    l[-1].off + l[-1].len == off) {
+			l[-1].len += n;
+		} else {
+			if (rec->nr_links == PL_TX_LINKS)
+				break;
+			get_page(page);
+			l->page = page;
+			l->off = off;
+			l->len = n;
+			rec->nr_links++;
+		}
+		iov_iter_advance(from, n);
+		done += n;
+	}
+	return done;
+}
+
+/*
+ * The open record takes data it cannot link: copy what it linked into
+ * its own pages, after the header, and let the pages go.  From here on
+ * it is a record like any other.
+ */
+static void pl_tx_unlink(struct pl_tx *tx)
+{
+	struct pl_tx_rec *rec = tx->open;
+	unsigned int at = PL_HDR_LEN;
+	unsigned int i;
+
+	for (i = 0; i < rec->nr_links; i++) {
+		const struct pl_tx_frag *l = &rec->links[i];
+		u8 *src = kmap_local_page(l->page);
+
+		pl_rec_store(rec, at, src + l->off, l->len);
+		kunmap_local(src);
+		at += l->len;
+	}
+	pl_rec_put_links(rec);
+	tx->open_linked = false;
+}
+
+/*
+ * The plaintext of a linked record, for an out-of-place seal: its header
+ * (the AAD, in its first fragment, which is never shorter than 32
+ * bytes), its links, then its inner content type.
+ */
+static struct scatterlist *pl_tx_link_sg(struct pl_tx *tx)
+{
+	struct pl_tx_rec *rec = tx->open;
+	struct scatterlist *sg = tx->link_sg;
+	unsigned int i;
+
+	sg_init_table(sg, rec->nr_links + 2);
+	sg_set_page(sg, rec->frags[0].page, PL_HDR_LEN, rec->frags[0].off);
+	for (i = 0; i < rec->nr_links; i++)
+		sg_set_page(&sg[i + 1], rec->links[i].page,
+			    rec->links[i].len, rec->links[i].off);
+	tx->link_type = tx->open_type;
+	sg_set_buf(&sg[i + 1], &tx->link_type, 1);
+	return sg;
+}
+
 static void pl_tx_fail(struct sock *sk, struct plasmatic_context *ctx, int err)
 {
 	struct pl_tx *tx = &ctx->tx;
@@ -230,6 +334,7 @@ static int pl_tx_open(struct sock *sk, struct plasmatic_context *ctx, u8 type,
 	tx->open_cap = cap;
 	tx->open_type = type;
 	tx->open_shaped = false;
+	tx->open_linked = false;
 	return 0;
 }
 
@@ -276,7 +381,8 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 	hdr[2] = 3;
 	put_unaligned_be16(pl_hdr_length(&tx->eem, ct_len), hdr + 3);
 	pl_rec_store(rec, 0, hdr, sizeof(hdr));
-	pl_rec_store(rec, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
+	if (!tx->open_linked)
+		pl_rec_store(rec, PL_HDR_LEN + tx->open_len, &tx->open_type, 1);
 	if (pad)
 		pl_rec_zero(rec, PL_HDR_LEN + tx->open_len + 1, pad);
 
@@ -289,9 +395,11 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 		left -= n;
 	}
 	sg_mark_end(&sg[i - 1]);
-	err = pl_cipher_seal(&tx->cipher, sg, pt_len);
+	err = pl_cipher_seal(&tx->cipher,
+			     tx->open_linked ? pl_tx_link_sg(tx) : sg, sg, pt_len);
 	if (err)
 		goto fail;
+	pl_rec_put_links(rec);
 
 	pl_rec_bits(rec, PL_HDR_LEN, fragment, sizeof(fragment), false);
 	pl_rec_bits(rec, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag, sizeof(tag),
@@ -313,6 +421,8 @@ static int pl_tx_seal(struct sock *sk, struct plasmatic_context *ctx)
 				  eem_counter);
 	pl_stat_inc(sk, PL_STAT_TX_RECORDS);
 	pl_stat_add(sk, PL_STAT_TX_BYTES, tx->open_len);
+	if (tx->open_linked)
+		pl_stat_inc(sk, PL_STAT_TX_LINKED);
 
 	tx->pending = rec;
 	tx->pending_off = 0;
@@ -652,10 +762,11 @@ static int pl_tx_cmsg(struct msghdr *msg, u8 *type)
  * mode 0 nothing else changes (the fast path: no SipHash, no schedule),
  * in modes 1..8 the record gets exactly its size draw.  The draws are
  * committed only once the record is open, so a failure leaves the
- * generator where it was.
+ * generator where it was.  With @link (the data is spliced), a mode 0
+ * application data record links it instead of copying.
  */
 static int pl_tx_open_next(struct sock *sk, struct plasmatic_context *ctx,
-			   u8 type, unsigned int cap)
+			   u8 type, unsigned int cap, bool link)
 {
 	struct pl_tx *tx = &ctx->tx;
 	struct pl_tpl_draw d;
@@ -665,9 +776,11 @@ static int pl_tx_open_next(struct sock *sk, struct plasmatic_context *ctx,
 		return pl_tx_open(sk, ctx, type, cap);
 	if (likely(pl_tpl_plain(&tx->tpl))) {
 		err = pl_tx_open(sk, ctx, type, cap);
-		if (!err)
-			tx->tpl.draws += PL_TPL_DRAWS_PER_RECORD;
-		return err;
+		if (err)
+			return err;
+		tx->tpl.draws += PL_TPL_DRAWS_PER_RECORD;
+		tx->open_linked = link;
+		return 0;
 	}
 
 	pl_tpl_next(&tx->tpl, pl_tx_max_content(&tx->eem), &d);
@@ -688,13 +801,14 @@ static int pl_tx_open_next(struct sock *sk, struct plasmatic_context *ctx,
 }
 
 /*
- * Copy @from into records of @type.  A record is sealed when full, or at
- * the end of the data unless @more.  *copied counts what was taken: it
+ * Copy @from into records of @type, or link it if @link (@from is then a
+ * bio_vec iterator of spliced pages).  A record is sealed when full, or
+ * at the end of the data unless @more.  *copied counts what was taken: it
  * is in a record that will be sent, even if pushing it failed.
  */
 static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 			struct iov_iter *from, u8 type, int flags, bool more,
-			size_t *copied)
+			bool link, size_t *copied)
 {
 	unsigned int max = pl_tx_max_content(&ctx->tx.eem);
 	int pflags = flags & PL_TX_PUSH_FLAGS;
@@ -726,12 +840,22 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 				break;
 			}
 			err = pl_tx_open_next(sk, ctx, type, more ? max :
-					      min_t(size_t, left, max));
+					      min_t(size_t, left, max), link);
 			if (err)
 				break;
 		}
 
 		n = min_t(size_t, left, tx->open_cap - tx->open_len);
+		if (tx->open_linked) {
+			size_t linked = link ? pl_rec_link(tx->open, from, n) : 0;
+
+			tx->open_len += linked;
+			*copied += linked;
+			left -= linked;
+			n -= linked;
+			if (n)
+				pl_tx_unlink(tx);
+		}
 		err = pl_rec_copy_from_iter(tx->open, PL_HDR_LEN + tx->open_len,
 					    from, n);
 		if (err) {
@@ -766,7 +890,8 @@ static int pl_tx_append(struct sock *sk, struct plasmatic_context *ctx,
 }
 
 static int pl_tx_send(struct sock *sk, struct plasmatic_context *ctx,
-		      struct iov_iter *from, u8 type, int flags, bool more)
+		      struct iov_iter *from, u8 type, int flags, bool more,
+		      bool link)
 {
 	int pflags = flags & PL_TX_PUSH_FLAGS;
 	size_t copied = 0;
@@ -790,7 +915,7 @@ static int pl_tx_send(struct sock *sk, struct plasmatic_context *ctx,
 			return err;
 	}
 
-	err = pl_tx_append(sk, ctx, from, type, flags, more, &copied);
+	err = pl_tx_append(sk, ctx, from, type, flags, more, link, &copied);
 	if (!err && !more && ctx->tx.open)
 		err = pl_tx_flush(sk, ctx, pflags);
 	return copied ?: err;
@@ -817,7 +942,9 @@ int pl_sendmsg(struct sock *sk, struct msghdr *msg, size_t size)
 	if (ret)
 		return ret;
 	lock_sock(sk);
-	ret = pl_tx_send(sk, ctx, &msg->msg_iter, type, flags, more);
+	ret = pl_tx_send(sk, ctx, &msg->msg_iter, type, flags, more,
+			 (flags & PL_MSG_SPLICE) &&
+			 iov_iter_is_bvec(&msg->msg_iter));
 	release_sock(sk);
 	pl_tx_unlock(ctx);
 	return ret;
@@ -846,7 +973,7 @@ int pl_sendpage(struct sock *sk, struct page *page, int offset, size_t size,
 		return ret;
 	lock_sock(sk);
 	ret = pl_tx_send(sk, ctx, &from, PLASMATIC_CT_APPLICATION_DATA, flags,
-			 flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST));
+			 flags & (MSG_MORE | MSG_SENDPAGE_NOTLAST), true);
 	release_sock(sk);
 	pl_tx_unlock(ctx);
 	return ret;

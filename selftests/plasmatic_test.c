@@ -40,6 +40,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
+#include <sys/utsname.h>
 #include <sys/wait.h>
 
 #include <openssl/evp.h>
@@ -925,19 +926,25 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_msg_more, 120)
 	free(buf);
 }
 
+#define LINKED_STAT	"PlasmaticTxLinkedRecords"
+
 /*
  * sendfile follows the cap too.  Until 6.5 (sendpage) its records are all
  * full; since then each 64 KiB batch of MSG_SPLICE_PAGES ends its records
  * (kmod/compat.h, pl_msg_more()), which in covered framing leaves a short
- * record at the end of each batch.
+ * record at the end of each batch.  Every one of them is encrypted from
+ * the file's pages, without a copy (LINKED_STAT).
  */
 TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
 {
 	const size_t size = 300000;
 	uint8_t *file = xmalloc(size);
 	struct sf_arg s = { 0 };
+	long linked = stat_get(LINKED_STAT);
+	size_t records;
 	pthread_t t;
 
+	ASSERT_LE(0, linked);
 	UPGRADE_RAW();
 	s.file = make_file(size, 32);
 	ASSERT_LE(0, s.file);
@@ -945,13 +952,156 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
 	s.sock = self->a;
 	s.count = size;
 	ASSERT_EQ(0, pthread_create(&t, NULL, sendfile_fn, &s));
-	wire_records_check(_metadata, self, PLASMATIC_CT_APPLICATION_DATA, file,
-			   size, 1 << 16);
+	records = wire_records_check(_metadata, self,
+				     PLASMATIC_CT_APPLICATION_DATA, file, size,
+				     1 << 16);
 	pthread_join(t, NULL);
 	ASSERT_EQ((long)size, s.ret);
+	EXPECT_EQ(linked + (long)records, stat_get(LINKED_STAT));
 	EXPECT_EQ(0, pl_readable(self->b, 0));
 	close(s.file);
 	free(file);
+}
+
+/*
+ * Read records from the kernel (raw peer on b) until `total` bytes of
+ * application data have come, each no longer than the cap; their content
+ * must equal `data`.  The content lengths go to `lens` (at most `max`).
+ */
+static size_t wire_records_read(struct __test_metadata *_metadata,
+				FIXTURE_DATA(pl) *self, const uint8_t *data,
+				size_t total, size_t *lens, size_t max)
+{
+	uint8_t *w = xmalloc(PL_MAX_WIRE_LEN);
+	size_t got = 0, records = 0;
+	const size_t tail = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
+			    0 : self->ab.eem_len;
+
+	while (got < total) {
+		struct pl_record rec;
+		size_t length, wl, used;
+
+		ASSERT_GT(max, records);
+		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w, PL_HEADER_LEN, PEER_TMO))
+			TH_LOG("record %zu did not come (%zu of %zu bytes)", records,
+			       got, total);
+		length = (size_t)(w[3] << 8 | w[4]);
+		ASSERT_GE(STOCK_FULL_LENGTH, length);
+		wl = PL_HEADER_LEN + length + tail;
+		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w + PL_HEADER_LEN,
+					      wl - PL_HEADER_LEN, PEER_TMO));
+		ASSERT_EQ(1, pl_rx_feed(self->peer->rx, w, wl, &used, &rec));
+		ASSERT_EQ(PLASMATIC_CT_APPLICATION_DATA, rec.content_type);
+		ASSERT_GE(total - got, rec.len);
+		ASSERT_EQ(0, memcmp(data + got, rec.content, rec.len))
+			TH_LOG("record %zu: content differs", records);
+		lens[records++] = rec.len;
+		got += rec.len;
+	}
+	free(w);
+	return records;
+}
+
+/* Whether the running kernel is at least major.minor. */
+static bool kernel_at_least(int major, int minor)
+{
+	struct utsname u;
+	int ma = 0, mi = 0;
+
+	if (uname(&u) || sscanf(u.release, "%d.%d", &ma, &mi) != 2)
+		return false;
+	return ma > major || (ma == major && mi >= minor);
+}
+
+/*
+ * vmsplice `n` pieces of `len` bytes, each from a page of its own in
+ * `pages` (at offset 7 * i), into the pipe; they are the next bytes of
+ * `data`.
+ */
+static int splice_pieces_in(int pipe_w, uint8_t *pages, const uint8_t *data,
+			    size_t n, size_t len)
+{
+	struct iovec iov[64];
+	size_t i;
+
+	if (n > 64)
+		return -1;
+	for (i = 0; i < n; i++) {
+		iov[i].iov_base = pages + i * 4096 + 7 * i;
+		iov[i].iov_len = len;
+		memcpy(iov[i].iov_base, data + i * len, len);
+	}
+	return vmsplice(pipe_w, iov, n, 0) == (ssize_t)(n * len) ? 0 : -1;
+}
+
+/*
+ * Spliced pieces are linked by the record, not copied, up to 16 of them;
+ * a record that meets more, or a send into it under MSG_MORE, copies what
+ * it linked and goes on as any record.  Either way the peer gets the same
+ * bytes in the same records as from copying sends: one record per send
+ * that does not say MSG_MORE.  Since 6.5 a splice hands the socket 16
+ * pipe buffers per sendmsg, and each of those ends its records
+ * (kmod/compat.h).
+ */
+TEST_F_TIMEOUT(pl, splice_pieces_linked_or_copied, 60)
+{
+	const size_t total = 300 + 4000 + 50 + 1500 + 50 + 1600;
+	const bool splice_ends = kernel_at_least(6, 5);
+	uint8_t *data = xmalloc(total), *pages;
+	size_t lens[12], n, i, at = 0;
+	long linked;
+	int p[2];
+
+	UPGRADE_RAW();
+	pl_fill(data, total, 33);
+	pages = mmap(NULL, 64 * 4096, PROT_READ | PROT_WRITE,
+		     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	ASSERT_NE(MAP_FAILED, pages);
+	ASSERT_EQ(0, pipe(p));
+	ASSERT_LE(64 * 4096, fcntl(p[1], F_SETPIPE_SZ, 64 * 4096));
+	linked = stat_get(LINKED_STAT);
+	ASSERT_LE(0, linked);
+
+	/* A copied record open under MSG_MORE takes 40 spliced pieces. */
+	ASSERT_EQ(300, send(self->a, data, 300, MSG_MORE));
+	ASSERT_EQ(0, splice_pieces_in(p[1], pages, data + 300, 40, 100));
+	ASSERT_EQ(4000, splice(p[0], NULL, self->a, NULL, 4000, SPLICE_F_MORE));
+	ASSERT_EQ(50, send(self->a, data + 4300, 50, 0));
+	at = 4350;
+	/* 15 pieces linked, then a send under MSG_MORE joins them. */
+	ASSERT_EQ(0, splice_pieces_in(p[1], pages, data + at, 15, 100));
+	ASSERT_EQ(1500, splice(p[0], NULL, self->a, NULL, 1500, SPLICE_F_MORE));
+	ASSERT_EQ(50, send(self->a, data + at + 1500, 50, 0));
+	at += 1550;
+	/* 16 pieces linked, then 16 more: the record copies them all. */
+	ASSERT_EQ(0, splice_pieces_in(p[1], pages, data + at, 32, 50));
+	ASSERT_EQ(1600, splice(p[0], NULL, self->a, NULL, 1600, 0));
+
+	n = wire_records_read(_metadata, self, data, total, lens, 12);
+	if (splice_ends) {
+		/*
+		 * Sendmsgs of 16, 16, 8, 15, 16 and 16 pieces: the first
+		 * joins the open copied record, the other five are linked.
+		 */
+		size_t want[] = { 1900, 1600, 800, 50, 1500, 50, 800, 800 };
+
+		ASSERT_EQ(8, n);
+		for (i = 0; i < n; i++)
+			EXPECT_EQ(want[i], lens[i]) TH_LOG("record %zu", i);
+		EXPECT_EQ(linked + 5, stat_get(LINKED_STAT));
+	} else {
+		size_t want[] = { 4350, 1550, 1600 };
+
+		ASSERT_EQ(3, n);
+		for (i = 0; i < n; i++)
+			EXPECT_EQ(want[i], lens[i]) TH_LOG("record %zu", i);
+		EXPECT_EQ(linked, stat_get(LINKED_STAT));
+	}
+	EXPECT_EQ(0, pl_readable(self->b, 0));
+	close(p[0]);
+	close(p[1]);
+	munmap(pages, 64 * 4096);
+	free(data);
 }
 
 /* A large record-type cmsg send (handshake) is split at the same cap. */
