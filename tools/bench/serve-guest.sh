@@ -59,16 +59,29 @@ nginx -e $B/nginx.err -c $B/nginx.conf || { cat $B/nginx.err; exit 1; }
 spid=$!
 sleep 1
 
+# CPU ticks (user + system, USER_HZ = 100 on x86) of the processes whose
+# main thread is named $1, all their threads (io-wq's too) included.
+proc_ticks() {
+	for p in /proc/[0-9]*; do
+		[ "$(cat $p/comm 2>/dev/null)" = "$1" ] || continue
+		sed 's/.*) //' $p/stat 2>/dev/null | awk '{ print $12 + $13 }'
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
 # run NAME PROTO PORT HTTPLOAD-ARGS...: one httpload run; appends
-# "requests bytes seconds client_cpu_s guest_busy_s" to NAME.runs.
+# "requests bytes seconds client_cpu_s guest_busy_s server_s" to
+# NAME.runs, server_s being the CPU of the server's own processes.
 run() {
 	name=$1 proto=$2 port=$3
 	shift 3
+	[ "$proto" = tls ] && comm=nginx || comm=plasmatic
+	t0=$(proc_ticks $comm)
 	out=$("$HL" "$proto" 127.0.0.1 "$port" ca.pem "$@" --cipher $SUITE 2> $name.err) ||
 		{ echo "$name: httpload failed: $(cat $name.err)"; return 1; }
-	echo "$out" | awk '{
+	t1=$(proc_ticks $comm)
+	echo "$out" | awk -v srv=$(( t1 - t0 )) '{
 		for (i = 1; i <= NF; i++) { split($i, kv, "="); v[kv[1]] = kv[2] }
-		print v["requests"], v["bytes"], v["seconds"], v["cpu"], v["busy"]
+		print v["requests"], v["bytes"], v["seconds"], v["cpu"], v["busy"], srv / 100
 	}' >> $name.runs
 }
 
@@ -87,8 +100,8 @@ for f in n-rps p-rps n-big p-big; do echo "# $f: $(tr '\n' ';' < $f.runs)"; done
 
 # The median run of each (by its rate), then the table.
 med() { awk '{ print $2 / $3, $0 }' $1.runs | sort -n | sed -n "$(( (reps + 1) / 2 ))p"; }
-echo "| server | $conns clients, 16 KiB, keep-alive: requests/s | $clients clients x $mib MiB: MB/s | server CPU s per GB (guest busy - client) |"
-echo "|---|---|---|---|"
+echo "| server | $conns clients, 16 KiB, keep-alive: requests/s | $clients clients x $mib MiB: MB/s | server CPU s per GB (guest busy - client) | server processes' CPU s per GB |"
+echo "|---|---|---|---|---|"
 for s in n p; do
 	r=$(med $s-rps) g=$(med $s-big)
 	[ $s = n ] && label="nginx 1.22, OpenSSL kTLS, sendfile" ||
@@ -96,8 +109,8 @@ for s in n p; do
 	echo "$r|$g" | awk -F'|' -v l="$label" '{
 		split($1, r, " "); split($2, g, " ")
 		gb = g[3] / 1e9
-		printf "| %s | %.0f | %.1f | %.2f |\n", l, r[2] / r[4],
-			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb
+		printf "| %s | %.0f | %.1f | %.2f | %.2f |\n", l, r[2] / r[4],
+			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb, g[7] / gb
 	}'
 done
 # Where serve's CPU went, by thread (io-wq workers run the blocking
