@@ -4,9 +4,12 @@
  *
  * The EEM is ChaCha20-Poly1305 with a 96-bit nonce whose first 4 bytes are
  * a per-session salt (SPEC section 5.2).  The chacha20poly1305 library only
- * takes 64-bit nonces with those bytes zero, so the EEM uses the
- * "rfc7539(chacha20,poly1305)" AEAD like the ChaCha20 record cipher does;
- * its buffers are small and linear.
+ * takes 64-bit nonces with those bytes zero.  The EEM is put together from
+ * the crypto API's "chacha20" skcipher and "poly1305" shash, one call of
+ * each (pl_eem_compose()): for its 80 bytes the steps of the
+ * "rfc7539(chacha20,poly1305)" template cost more than the arithmetic.
+ * Kernels whose crypto API no longer offers those two (they became
+ * library-only) get the template, as the ChaCha20 record cipher does.
  *
  * All functions run in process context under the socket lock; requests
  * may complete asynchronously and are waited for.  The nonce of a request
@@ -23,8 +26,11 @@
 #include <linux/tls.h>
 #include <crypto/aead.h>
 #include <crypto/algapi.h>
+#include <crypto/chacha.h>
 #include <crypto/hash.h>
+#include <crypto/poly1305.h>
 #include <crypto/sha2.h>
+#include <crypto/skcipher.h>
 
 #include "compat.h"
 #include "crypto.h"
@@ -331,6 +337,55 @@ int pl_cipher_decrypt(struct pl_cipher *c, struct scatterlist *src,
 			      false);
 }
 
+/*
+ * pl_eem_compose()'s scratch for an EEM of @len bytes: the keystream
+ * block and the text, then the MAC input (key, AAD padded to 32 bytes,
+ * ciphertext padded to 16, the two lengths).
+ */
+static unsigned int pl_eem_scratch_len(unsigned int len)
+{
+	return CHACHA_BLOCK_SIZE + len +
+	       2 * POLY1305_KEY_SIZE + ALIGN(len, POLY1305_BLOCK_SIZE) + 16;
+}
+
+static void pl_eem_free_compose(struct pl_eem *e)
+{
+	if (e->chacha)
+		crypto_free_sync_skcipher(e->chacha);
+	if (e->poly)
+		crypto_free_shash(e->poly);
+	kfree_sensitive(e->scratch);
+	e->chacha = NULL;
+	e->poly = NULL;
+	e->scratch = NULL;
+}
+
+/* The primitives for pl_eem_compose(), if the crypto API has them. */
+static int pl_eem_init_compose(struct pl_eem *e, const u8 *key,
+			       unsigned int len)
+{
+	struct crypto_sync_skcipher *chacha;
+	struct crypto_shash *poly;
+
+	chacha = crypto_alloc_sync_skcipher("chacha20", 0, 0);
+	if (IS_ERR(chacha))
+		return PTR_ERR(chacha);
+	e->chacha = chacha;
+	poly = crypto_alloc_shash("poly1305", 0, 0);
+	if (IS_ERR(poly)) {
+		pl_eem_free_compose(e);
+		return PTR_ERR(poly);
+	}
+	e->poly = poly;
+	e->scratch = kmalloc(pl_eem_scratch_len(len), GFP_KERNEL);
+	if (!e->scratch ||
+	    crypto_sync_skcipher_setkey(chacha, key, CHACHA_KEY_SIZE)) {
+		pl_eem_free_compose(e);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 {
 	e->buf = kmalloc(PL_EEM_AAD_LEN + info->eem_len + PL_EEM_POOL_LEN,
@@ -338,15 +393,17 @@ int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 	if (!e->buf)
 		return -ENOMEM;
 
-	e->aead = pl_aead_alloc("rfc7539(chacha20,poly1305)", info->key,
-				sizeof(info->key), &e->req);
-	if (IS_ERR(e->aead)) {
-		int err = PTR_ERR(e->aead);
+	if (pl_eem_init_compose(e, info->key, info->eem_len)) {
+		e->aead = pl_aead_alloc("rfc7539(chacha20,poly1305)",
+					info->key, sizeof(info->key), &e->req);
+		if (IS_ERR(e->aead)) {
+			int err = PTR_ERR(e->aead);
 
-		e->aead = NULL;
-		kfree(e->buf);
-		e->buf = NULL;
-		return err;
+			e->aead = NULL;
+			kfree(e->buf);
+			e->buf = NULL;
+			return err;
+		}
 	}
 	memcpy(e->salt, info->nonce, sizeof(e->salt));
 	e->counter = get_unaligned_be64(info->nonce + sizeof(e->salt));
@@ -359,11 +416,14 @@ int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
 
 void pl_eem_free(struct pl_eem *e)
 {
-	if (!e->aead)
+	if (!e->buf)
 		return;
-	aead_request_free(e->req);
-	crypto_free_aead(e->aead);
-	e->aead = NULL;
+	pl_eem_free_compose(e);
+	if (e->aead) {
+		aead_request_free(e->req);
+		crypto_free_aead(e->aead);
+		e->aead = NULL;
+	}
 	kfree_sensitive(e->buf);
 	e->buf = NULL;
 	memzero_explicit(e->salt, sizeof(e->salt));
@@ -402,6 +462,81 @@ static void pl_eem_padding(struct pl_eem *e, u8 *out, unsigned int len)
 	e->pool_left -= len;
 }
 
+/*
+ * ChaCha20-Poly1305 (RFC 8439 section 2.8) of e->buf, AAD || text || tag,
+ * in place, as the template would do it: encrypt the text and write the
+ * tag, or check the tag (-EBADMSG) and only then decrypt.  One ChaCha20
+ * call from block counter 0 over a zero block and the text gives the
+ * Poly1305 key and the other text; one Poly1305 digest over a buffer laid
+ * out as its input.  The scratch is wiped after.
+ */
+static int pl_eem_compose(struct pl_eem *e, const u8 *nonce, bool enc)
+{
+	SYNC_SKCIPHER_REQUEST_ON_STACK(req, e->chacha);
+	SHASH_DESC_ON_STACK(desc, e->poly);
+	unsigned int ct_len = e->len - PL_TAG_SIZE;
+	unsigned int ks_len = CHACHA_BLOCK_SIZE + ct_len;
+	u8 *text = e->buf + PL_EEM_AAD_LEN;
+	u8 *ks = e->scratch, *mac = ks + ks_len, *p;
+	u8 iv[CHACHA_IV_SIZE] = { 0 };	/* block counter 0, then the nonce */
+	u8 tag[PL_TAG_SIZE];
+	struct scatterlist sg;
+	int err;
+
+	memcpy(iv + 4, nonce, PL_NONCE_LEN);
+	memset(ks, 0, CHACHA_BLOCK_SIZE);
+	memcpy(ks + CHACHA_BLOCK_SIZE, text, ct_len);
+	sg_init_one(&sg, ks, ks_len);
+	skcipher_request_set_sync_tfm(req, e->chacha);
+	skcipher_request_set_callback(req, 0, NULL, NULL);
+	skcipher_request_set_crypt(req, &sg, &sg, ks_len, iv);
+	err = crypto_skcipher_encrypt(req);
+	skcipher_request_zero(req);
+	if (err)
+		goto out;
+
+	/* The "poly1305" shash takes its key as its first 32 bytes. */
+	memcpy(mac, ks, POLY1305_KEY_SIZE);
+	p = mac + POLY1305_KEY_SIZE;
+	memcpy(p, e->buf, PL_EEM_AAD_LEN);
+	memset(p + PL_EEM_AAD_LEN, 0, 32 - PL_EEM_AAD_LEN);
+	p += 32;
+	memcpy(p, enc ? ks + CHACHA_BLOCK_SIZE : text, ct_len);
+	memset(p + ct_len, 0, ALIGN(ct_len, POLY1305_BLOCK_SIZE) - ct_len);
+	p += ALIGN(ct_len, POLY1305_BLOCK_SIZE);
+	put_unaligned_le64(PL_EEM_AAD_LEN, p);
+	put_unaligned_le64(ct_len, p + 8);
+	p += 16;
+	desc->tfm = e->poly;
+	err = crypto_shash_digest(desc, mac, p - mac, tag);
+	shash_desc_zero(desc);
+	if (err)
+		goto out;
+
+	if (!enc && crypto_memneq(tag, text + ct_len, PL_TAG_SIZE)) {
+		err = -EBADMSG;
+		goto out;
+	}
+	memcpy(text, ks + CHACHA_BLOCK_SIZE, ct_len);
+	if (enc)
+		memcpy(text + ct_len, tag, PL_TAG_SIZE);
+out:
+	memzero_explicit(ks, pl_eem_scratch_len(e->len));
+	return err;
+}
+
+static int pl_eem_aead(struct pl_eem *e, const u8 *nonce, bool enc)
+{
+	struct scatterlist sg;
+
+	if (e->chacha)
+		return pl_eem_compose(e, nonce, enc);
+	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
+	return pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN,
+			   enc ? e->len - PL_TAG_SIZE : e->len, (u8 *)nonce,
+			   enc);
+}
+
 /* The nonce is used: move on, and note when none is left. */
 static void pl_eem_advance(struct pl_eem *e)
 {
@@ -422,7 +557,6 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 {
 	unsigned int pt_len = e->len - PL_TAG_SIZE;
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
-	struct scatterlist sg;
 	u8 *nonce;
 	int err;
 
@@ -440,8 +574,7 @@ int pl_eem_seal(struct pl_eem *e, u8 *out, const u8 *hdr, const u8 *tag,
 		memset(pt + PL_EEM_OFF_SEED, 0, PL_SEED_UPDATE_LEN);
 	pl_eem_padding(e, pt + PL_EEM_OFF_PADDING, pt_len - PL_EEM_OFF_PADDING);
 
-	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
-	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, pt_len, nonce, true);
+	err = pl_eem_aead(e, nonce, true);
 	pl_eem_advance(e);
 	if (err)
 		return err;
@@ -474,7 +607,6 @@ int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 		enum pl_eem_result *res)
 {
 	u8 *pt = e->buf + PL_EEM_AAD_LEN;
-	struct scatterlist sg;
 	u8 *nonce;
 	int err;
 
@@ -487,8 +619,7 @@ int pl_eem_open(struct pl_eem *e, const u8 *in, const u8 *hdr,
 	memcpy(pt, in, e->len);
 	nonce = pl_eem_nonce(e);
 
-	sg_init_one(&sg, e->buf, PL_EEM_AAD_LEN + e->len);
-	err = pl_aead_run(e->req, &sg, PL_EEM_AAD_LEN, e->len, nonce, false);
+	err = pl_eem_aead(e, nonce, false);
 	if (err == -EBADMSG) {
 		*res = PL_EEM_BAD_TAG;
 		return 0;

@@ -32,6 +32,13 @@ struct pl_cipher {
 
 /* One direction's EEM key and nonce sequence. */
 struct pl_eem {
+	/*
+	 * ChaCha20 and Poly1305 as the crypto API offers them where it does
+	 * (pl_eem_compose()); else the AEAD template, @aead and @req.
+	 */
+	struct crypto_sync_skcipher *chacha;
+	struct crypto_shash *poly;
+	u8 *scratch;			/* theirs: keystream, MAC input */
 	struct crypto_aead *aead;
 	struct aead_request *req;
 	u8 *buf;			/* AAD || EEM, for the scatterlist */
