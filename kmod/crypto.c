@@ -342,10 +342,12 @@ int pl_cipher_decrypt(struct pl_cipher *c, struct scatterlist *src,
  * block and the text, then the MAC input (key, AAD padded to 32 bytes,
  * ciphertext padded to 16, the two lengths).
  */
+#define PL_EEM_MAC_AAD_LEN	ALIGN(PL_EEM_AAD_LEN, POLY1305_BLOCK_SIZE)
+
 static unsigned int pl_eem_scratch_len(unsigned int len)
 {
-	return CHACHA_BLOCK_SIZE + len +
-	       2 * POLY1305_KEY_SIZE + ALIGN(len, POLY1305_BLOCK_SIZE) + 16;
+	return CHACHA_BLOCK_SIZE + len + POLY1305_KEY_SIZE +
+	       PL_EEM_MAC_AAD_LEN + ALIGN(len, POLY1305_BLOCK_SIZE) + 16;
 }
 
 static void pl_eem_free_compose(struct pl_eem *e)
@@ -366,6 +368,7 @@ static int pl_eem_init_compose(struct pl_eem *e, const u8 *key,
 {
 	struct crypto_sync_skcipher *chacha;
 	struct crypto_shash *poly;
+	int err;
 
 	chacha = crypto_alloc_sync_skcipher("chacha20", 0, 0);
 	if (IS_ERR(chacha))
@@ -373,17 +376,23 @@ static int pl_eem_init_compose(struct pl_eem *e, const u8 *key,
 	e->chacha = chacha;
 	poly = crypto_alloc_shash("poly1305", 0, 0);
 	if (IS_ERR(poly)) {
-		pl_eem_free_compose(e);
-		return PTR_ERR(poly);
+		err = PTR_ERR(poly);
+		goto fail;
 	}
 	e->poly = poly;
+	err = crypto_sync_skcipher_setkey(chacha, key, CHACHA_KEY_SIZE);
+	if (err)
+		goto fail;
 	e->scratch = kmalloc(pl_eem_scratch_len(len), GFP_KERNEL);
-	if (!e->scratch ||
-	    crypto_sync_skcipher_setkey(chacha, key, CHACHA_KEY_SIZE)) {
-		pl_eem_free_compose(e);
-		return -ENOMEM;
+	if (!e->scratch) {
+		err = -ENOMEM;
+		goto fail;
 	}
 	return 0;
+
+fail:
+	pl_eem_free_compose(e);
+	return err;
 }
 
 int pl_eem_init(struct pl_eem *e, const struct plasmatic_eem_info *info)
@@ -499,8 +508,8 @@ static int pl_eem_compose(struct pl_eem *e, const u8 *nonce, bool enc)
 	memcpy(mac, ks, POLY1305_KEY_SIZE);
 	p = mac + POLY1305_KEY_SIZE;
 	memcpy(p, e->buf, PL_EEM_AAD_LEN);
-	memset(p + PL_EEM_AAD_LEN, 0, 32 - PL_EEM_AAD_LEN);
-	p += 32;
+	memset(p + PL_EEM_AAD_LEN, 0, PL_EEM_MAC_AAD_LEN - PL_EEM_AAD_LEN);
+	p += PL_EEM_MAC_AAD_LEN;
 	memcpy(p, enc ? ks + CHACHA_BLOCK_SIZE : text, ct_len);
 	memset(p + ct_len, 0, ALIGN(ct_len, POLY1305_BLOCK_SIZE) - ct_len);
 	p += ALIGN(ct_len, POLY1305_BLOCK_SIZE);
