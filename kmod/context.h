@@ -93,7 +93,7 @@ struct pl_tx_rec {
 	} frags[PL_TX_FRAGS];
 	/*
 	 * A linked record's content so far: pieces of the sender's pages,
-	 * each within one page and holding a reference to it (pl_tx_link()).
+	 * each within one page and holding a reference to it (pl_rec_link()).
 	 */
 	unsigned int nr_links;
 	struct pl_tx_frag links[PL_TX_LINKS];
@@ -147,7 +147,7 @@ struct pl_tx {
 	 */
 	struct mutex lock;
 	/* A linked record's plaintext: header, links, then the content type. */
-	struct scatterlist link_sg[PL_TX_LINKS + 3];
+	struct scatterlist link_sg[PL_TX_LINKS + 2];
 	u8 link_type;
 	struct work_struct work;	/* pushes @pending on write space */
 	/*

@@ -33,8 +33,10 @@
  * most /proc/sys/fs/pipe-max-size without privilege; 1 MiB by default):
  * each chunk is two splices run by an io-wq thread, so 16 times fewer
  * chunks save that many hand-offs.  The pipe's pages count against the
- * user's pipe-user-pages-soft only while the response lasts; when the
- * kernel refuses (over that limit), the default 64 KiB pipe does.
+ * user's pipe-user-pages-soft only while the response lasts.  Over that
+ * limit the kernel refuses the size (the default 64 KiB pipe does) and
+ * gives new pipes two pages: splices into them come short, and the chain
+ * goes on from what they moved (sf_complete()).
  */
 #define BIG_CHUNK	(1024 * 1024)
 
