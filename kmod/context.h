@@ -146,9 +146,11 @@ struct pl_tx {
 	 * before the socket lock.
 	 */
 	struct mutex lock;
-	/* A linked record's plaintext: header, links, then the content type. */
+	/*
+	 * A linked record's plaintext: header, links, then the content type
+	 * (@open_type itself).
+	 */
 	struct scatterlist link_sg[PL_TX_LINKS + 2];
-	u8 link_type;
 	struct work_struct work;	/* pushes @pending on write space */
 	/*
 	 * The work found @lock taken and left: whoever holds it schedules

@@ -297,8 +297,7 @@ static struct scatterlist *pl_tx_link_sg(struct pl_tx *tx)
 	for (i = 0; i < rec->nr_links; i++)
 		sg_set_page(&sg[i + 1], rec->links[i].page,
 			    rec->links[i].len, rec->links[i].off);
-	tx->link_type = tx->open_type;
-	sg_set_buf(&sg[i + 1], &tx->link_type, 1);
+	sg_set_buf(&sg[i + 1], &tx->open_type, 1);
 	return sg;
 }
 

@@ -823,6 +823,47 @@ TEST_F_TIMEOUT(pl, splice_full_pipe_short, 60)
 /* ==== Record sizes on the wire (SPEC 8.1) ==== */
 
 /*
+ * Read the next record from the kernel (raw peer on b), record `idx` of
+ * the stream, `got` of whose `total` content bytes have come: its header
+ * length no longer than a stock TLS 1.3 stack's full record (16401, in
+ * either framing), opened by the engine (the kernel does not pad) as a
+ * record of `type` whose content is the next bytes of `data`.  Returns
+ * the content length.
+ */
+static size_t wire_record_next(struct __test_metadata *_metadata,
+			       FIXTURE_DATA(pl) *self, uint8_t *w, uint8_t type,
+			       const uint8_t *data, size_t got, size_t total,
+			       size_t idx)
+{
+	const size_t e = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
+			 self->ab.eem_len : 0;
+	const size_t tail = self->ab.eem_len - e;	/* EEM outside the length */
+	struct pl_record rec;
+	size_t length, wl, used;
+	int r;
+
+	ASSERT_EQ(0, pl_peer_read_raw(self->peer, w, PL_HEADER_LEN, PEER_TMO))
+		TH_LOG("record %zu did not come (%zu of %zu bytes)", idx, got,
+		       total);
+	length = (size_t)(w[3] << 8 | w[4]);
+	ASSERT_GE(STOCK_FULL_LENGTH, length)
+		TH_LOG("record %zu: header length %zu", idx, length);
+	ASSERT_LE(17 + e, length);
+	wl = PL_HEADER_LEN + length + tail;
+	ASSERT_EQ(0, pl_peer_read_raw(self->peer, w + PL_HEADER_LEN,
+				      wl - PL_HEADER_LEN, PEER_TMO));
+	r = pl_rx_feed(self->peer->rx, w, wl, &used, &rec);
+	ASSERT_EQ(1, r) TH_LOG("record %zu: %s", idx, pl_strerror(r));
+	ASSERT_EQ(wl, used);
+	ASSERT_EQ(type, rec.content_type);
+	ASSERT_EQ(length - 17 - e, rec.len);
+	ASSERT_GE(total - got, rec.len);
+	ASSERT_EQ(0, memcmp(data + got, rec.content, rec.len))
+		TH_LOG("record %zu: content differs", idx);
+	return rec.len;
+}
+
+/*
  * Read records from the kernel (raw peer on b) until `total` content bytes
  * of `type` have come, checking SPEC 8.1's cap on each: a header length
  * never above 16401 (a stock TLS 1.3 stack's full record, in either
@@ -838,45 +879,25 @@ static size_t wire_records_check(struct __test_metadata *_metadata,
 	const size_t max = TX_MAX(&self->ab);
 	const size_t e = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
 			 self->ab.eem_len : 0;
-	const size_t tail = self->ab.eem_len - e;	/* EEM outside the length */
 	uint8_t *w = xmalloc(PL_MAX_WIRE_LEN);
 	size_t got = 0, records = 0, at_cap = 0;
 
 	while (got < total) {
-		struct pl_record rec;
-		size_t length, wl, used;
-		int r;
+		size_t len = wire_record_next(_metadata, self, w, type, data, got,
+					      total, records);
 
-		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w, PL_HEADER_LEN, PEER_TMO))
-			TH_LOG("record %zu did not come (%zu of %zu bytes)", records,
-			       got, total);
-		length = (size_t)(w[3] << 8 | w[4]);
-		ASSERT_GE(STOCK_FULL_LENGTH, length)
-			TH_LOG("record %zu: header length %zu", records, length);
-		ASSERT_LE(17 + e, length);
-		wl = PL_HEADER_LEN + length + tail;
-		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w + PL_HEADER_LEN,
-					      wl - PL_HEADER_LEN, PEER_TMO));
-		/* The engine opens it (the kernel does not pad). */
-		r = pl_rx_feed(self->peer->rx, w, wl, &used, &rec);
-		ASSERT_EQ(1, r) TH_LOG("record %zu: %s", records, pl_strerror(r));
-		ASSERT_EQ(wl, used);
-		ASSERT_EQ(type, rec.content_type);
-		ASSERT_EQ(length - 17 - e, rec.len);
-		ASSERT_GE(max, rec.len);
-		ASSERT_GE(total - got, rec.len);
-		ASSERT_EQ(0, memcmp(data + got, rec.content, rec.len))
-			TH_LOG("record %zu: content differs", records);
-		if (rec.len == max) {
-			EXPECT_EQ(STOCK_FULL_LENGTH, length);
+		ASSERT_GE(max, len);
+		if (len == max) {
+			/* 17 + e: the header length less the content */
+			EXPECT_EQ(STOCK_FULL_LENGTH, len + 17 + e);
 			at_cap++;
 		}
-		got += rec.len;
+		got += len;
 		records++;
 		if (got < total && !(batch && got % batch == 0))
-			ASSERT_EQ(max, rec.len)
+			ASSERT_EQ(max, len)
 				TH_LOG("record %zu of %zu bytes is not full", records - 1,
-				       rec.len);
+				       len);
 	}
 	if (!batch) {
 		EXPECT_EQ((total + max - 1) / max, records);
@@ -964,9 +985,9 @@ TEST_F_TIMEOUT(pl, tx_records_no_longer_than_stock_sendfile, 120)
 }
 
 /*
- * Read records from the kernel (raw peer on b) until `total` bytes of
- * application data have come, each no longer than the cap; their content
- * must equal `data`.  The content lengths go to `lens` (at most `max`).
+ * Read application data records from the kernel (raw peer on b) until
+ * `total` bytes have come, each as wire_record_next() checks it.  Their
+ * content lengths go to `lens` (at most `max`).
  */
 static size_t wire_records_read(struct __test_metadata *_metadata,
 				FIXTURE_DATA(pl) *self, const uint8_t *data,
@@ -974,29 +995,13 @@ static size_t wire_records_read(struct __test_metadata *_metadata,
 {
 	uint8_t *w = xmalloc(PL_MAX_WIRE_LEN);
 	size_t got = 0, records = 0;
-	const size_t tail = self->ab.framing == PLASMATIC_FRAMING_COVERED ?
-			    0 : self->ab.eem_len;
 
 	while (got < total) {
-		struct pl_record rec;
-		size_t length, wl, used;
-
 		ASSERT_GT(max, records);
-		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w, PL_HEADER_LEN, PEER_TMO))
-			TH_LOG("record %zu did not come (%zu of %zu bytes)", records,
-			       got, total);
-		length = (size_t)(w[3] << 8 | w[4]);
-		ASSERT_GE(STOCK_FULL_LENGTH, length);
-		wl = PL_HEADER_LEN + length + tail;
-		ASSERT_EQ(0, pl_peer_read_raw(self->peer, w + PL_HEADER_LEN,
-					      wl - PL_HEADER_LEN, PEER_TMO));
-		ASSERT_EQ(1, pl_rx_feed(self->peer->rx, w, wl, &used, &rec));
-		ASSERT_EQ(PLASMATIC_CT_APPLICATION_DATA, rec.content_type);
-		ASSERT_GE(total - got, rec.len);
-		ASSERT_EQ(0, memcmp(data + got, rec.content, rec.len))
-			TH_LOG("record %zu: content differs", records);
-		lens[records++] = rec.len;
-		got += rec.len;
+		lens[records] = wire_record_next(_metadata, self, w,
+						 PLASMATIC_CT_APPLICATION_DATA,
+						 data, got, total, records);
+		got += lens[records++];
 	}
 	free(w);
 	return records;
