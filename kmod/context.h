@@ -28,6 +28,11 @@
 #define PL_HDR_LEN		5
 /* Pages of a reader's buffer one record may be decrypted into (rx.c). */
 #define PL_RX_DIRECT_PAGES	8
+/*
+ * Scatterlist entries for a record opened where it lies in TCP's receive
+ * queue (rx.c): one per skb head and page fragment it spans.
+ */
+#define PL_RX_TCP_SG		48
 #define PL_TAG_LEN		16
 /*
  * 2^14: the most content a received record may carry.  What we send per
@@ -168,7 +173,13 @@ struct pl_rx {
 	struct sk_buff *cur;
 	unsigned int cur_len;
 	unsigned int cur_need;
-	bool ready;		/* @cur holds a whole record; READ_ONCE */
+	bool ready;		/* a whole record waits; READ_ONCE */
+	/*
+	 * With @ready: the record, header included, is still all in TCP's
+	 * receive queue and @cur is NULL; it is opened from there
+	 * (pl_rx_open()).  Socket lock (or softirq with no owner).
+	 */
+	bool in_tcp;
 	/* Opened records not yet fully read; the socket lock only. */
 	struct sk_buff_head done;
 	int err;		/* sticky; READ_ONCE */
@@ -206,6 +217,12 @@ struct pl_rx {
 	u8 direct_aad[PL_HDR_LEN];
 	u8 direct_type;
 	struct scatterlist direct_sg[PL_RX_DIRECT_PAGES + 2];
+	/*
+	 * PL_RX_TCP_SG entries for the record @in_tcp while it is opened;
+	 * the socket lock.  NULL if they could not be had: every record is
+	 * then copied.
+	 */
+	struct scatterlist *tcp_sg;
 };
 
 struct plasmatic_context {

@@ -313,13 +313,16 @@ int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *src,
 	return err;
 }
 
-/* @sg covers header and the @ct_len bytes of encrypted_record. */
-int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
-		   unsigned int ct_len)
+/*
+ * @src covers header and the @ct_len bytes of encrypted_record, decrypted
+ * into @dst (@src itself in place); the sequence number advances.
+ */
+int pl_cipher_open(struct pl_cipher *c, struct scatterlist *src,
+		   struct scatterlist *dst, unsigned int ct_len)
 {
 	int err;
 
-	err = pl_cipher_decrypt(c, sg, sg, ct_len);
+	err = pl_cipher_decrypt(c, src, dst, ct_len);
 	if (!err)
 		c->seq++;
 	return err;

@@ -72,8 +72,8 @@ int pl_cipher_update(struct pl_cipher *c);
 void pl_cipher_free(struct pl_cipher *c);
 int pl_cipher_seal(struct pl_cipher *c, struct scatterlist *src,
 		   struct scatterlist *dst, unsigned int pt_len);
-int pl_cipher_open(struct pl_cipher *c, struct scatterlist *sg,
-		   unsigned int ct_len);
+int pl_cipher_open(struct pl_cipher *c, struct scatterlist *src,
+		   struct scatterlist *dst, unsigned int ct_len);
 int pl_cipher_decrypt(struct pl_cipher *c, struct scatterlist *src,
 		      struct scatterlist *dst, unsigned int ct_len);
 

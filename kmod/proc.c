@@ -45,6 +45,7 @@ static const char *const pl_stat_names[PL_NUM_STATS] = {
 	[PL_STAT_RX_NO_PAD_VIOL]		= "PlasmaticRxNoPadViolation",
 	[PL_STAT_RX_DECRYPT_RETRY]		= "PlasmaticRxDecryptRetry",
 	[PL_STAT_TX_LINKED]			= "PlasmaticTxLinkedRecords",
+	[PL_STAT_RX_IN_TCP]			= "PlasmaticRxInTcpRecords",
 	[PL_STAT_CURR_TX_AES_GCM_128]		= "PlasmaticCurrTxAesGcm128",
 	[PL_STAT_CURR_TX_AES_GCM_256]		= "PlasmaticCurrTxAesGcm256",
 	[PL_STAT_CURR_TX_CHACHA20_POLY1305]	= "PlasmaticCurrTxChacha20Poly1305",

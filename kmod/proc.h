@@ -29,6 +29,7 @@ enum pl_stat {
 	PL_STAT_RX_NO_PAD_VIOL,		/* a padded data record came */
 	PL_STAT_RX_DECRYPT_RETRY,	/* decrypted again, in place */
 	PL_STAT_TX_LINKED,		/* sealed from spliced pages, no copy */
+	PL_STAT_RX_IN_TCP,		/* opened in TCP's queue, not copied */
 	/* Gauges: sockets now using a cipher per direction, a framing. */
 	PL_STAT_CURR_TX_AES_GCM_128,
 	PL_STAT_CURR_TX_AES_GCM_256,

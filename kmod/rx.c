@@ -2,19 +2,22 @@
 /*
  * Receive: TCP -> record parser -> EEM and record checks -> application.
  *
- * The parser copies one record at a time out of the TCP receive queue into
- * an skb of page fragments (@cur, carved from the socket's page_frag), as
- * soon as bytes arrive: in data_ready
- * (softirq, GFP_ATOMIC) or in the reader's context.  Taking the bytes out
- * keeps the TCP window open for records larger than the receive buffer.
- * When @cur holds a whole record the parser stops, so TCP keeps the rest
- * and its flow control applies; readers are woken only then, which makes
- * poll readable exactly when a whole record can be read.
+ * A record whose bytes have all arrived when the parser gets to it is
+ * left where it lies in TCP's receive queue, and is decrypted from there
+ * (as kTLS does).  One still arriving is copied out of TCP into an skb of
+ * page fragments (@cur, carved from the socket's page_frag) as its bytes
+ * come: in data_ready (softirq, GFP_ATOMIC) or in the reader's context.
+ * Taking them out keeps the TCP window open for records larger than the
+ * receive buffer.  Either way the parser stops at a whole record, so TCP
+ * keeps the rest and its flow control applies; readers are woken only
+ * then, which makes poll readable exactly when a whole record can be
+ * read.
  *
- * A reader opens @cur (EEM, then record), in place, and queues it on
- * @done, where it is read from; MSG_PEEK may open and queue several.
- * With PLASMATIC_RX_EXPECT_NO_PAD a data record may instead be decrypted
- * into the reader's buffer and freed (pl_rx_open_direct()).
+ * A reader opens that record (EEM, then record): in place in @cur, or
+ * from TCP into a buffer of its plaintext, and queues it on @done, where
+ * it is read from; MSG_PEEK may open and queue several.  With
+ * PLASMATIC_RX_EXPECT_NO_PAD a data record may instead be decrypted into
+ * the reader's buffer (pl_rx_open_direct()): from TCP, no copy at all.
  *
  * A KeyUpdate opened under PLASMATIC_RX keys (kTLS 6.14 behaviour) stops
  * the parser behind it: it is delivered like any handshake record, then
@@ -104,16 +107,22 @@ static int pl_rx_fail(struct sock *sk, struct plasmatic_context *ctx,
 			     ctx->rx.eem.counter);
 }
 
-static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
+/*
+ * Check header @hdr (SPEC 6) and set rx->cur_need to the record's length
+ * on the wire, header included.  Returns the failure's errno and sets
+ * @cause, or 0.
+ */
+static int pl_rx_check_header(struct pl_rx *rx, const u8 *hdr,
+			      enum pl_fail *cause)
 {
-	struct pl_rx *rx = &ctx->rx;
-	unsigned int len = get_unaligned_be16(rx->hdr + 3);
+	unsigned int len = get_unaligned_be16(hdr + 3);
 	unsigned int min = 17;
 
-	if (rx->hdr[0] != PLASMATIC_CT_APPLICATION_DATA ||
-	    rx->hdr[1] != 3 || rx->hdr[2] != 3)
-		return pl_rx_fail_errno(sk, ctx, PL_FAIL_HEADER, rx->cipher.seq,
-					rx->eem.counter, -EINVAL);
+	if (hdr[0] != PLASMATIC_CT_APPLICATION_DATA ||
+	    hdr[1] != 3 || hdr[2] != 3) {
+		*cause = PL_FAIL_HEADER;
+		return -EINVAL;
+	}
 
 	/* Covered: the EEM counts in the length, under the same cap. */
 	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED) {
@@ -122,11 +131,24 @@ static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
 	} else {
 		rx->cur_need = PL_HDR_LEN + len + rx->eem.len;
 	}
+	*cause = PL_FAIL_LENGTH;
 	if (len > PL_MAX_LENGTH)
-		return pl_rx_fail_errno(sk, ctx, PL_FAIL_LENGTH, rx->cipher.seq,
-					rx->eem.counter, -EMSGSIZE);
+		return -EMSGSIZE;
 	if (len < min)
-		return pl_rx_fail(sk, ctx, PL_FAIL_LENGTH);
+		return -EBADMSG;
+	return 0;
+}
+
+static int pl_rx_parse_header(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+	enum pl_fail cause;
+	int err;
+
+	err = pl_rx_check_header(rx, rx->hdr, &cause);
+	if (err)
+		return pl_rx_fail_errno(sk, ctx, cause, rx->cipher.seq,
+					rx->eem.counter, err);
 	return 0;
 }
 
@@ -342,6 +364,92 @@ stop:
 	return used;
 }
 
+/* The skb after @skb in TCP's receive queue, or NULL. */
+static struct sk_buff *pl_rx_tcp_next(struct sock *sk, struct sk_buff *skb)
+{
+	return skb_queue_is_last(&sk->sk_receive_queue, skb) ? NULL :
+	       skb->next;
+}
+
+/*
+ * Copy the first @len bytes TCP holds for the reader to @buf, leaving
+ * them there.  -EAGAIN if fewer have arrived.
+ */
+static int pl_rx_tcp_peek(struct sock *sk, u8 *buf, unsigned int len)
+{
+	struct sk_buff *skb;
+	unsigned int n;
+	u32 off;
+
+	skb = tcp_recv_skb(sk, tcp_sk(sk)->copied_seq, &off);
+	for (; len; skb = pl_rx_tcp_next(sk, skb), off = 0) {
+		if (!skb || off >= skb->len)
+			return -EAGAIN;
+		n = min(len, skb->len - off);
+		if (skb_copy_bits(skb, off, buf, n))
+			return -EFAULT;
+		buf += n;
+		len -= n;
+	}
+	return 0;
+}
+
+/*
+ * A record whose bytes have all arrived is opened where it lies in TCP's
+ * receive queue, as kTLS does (pl_rx_open()): decrypted from there into
+ * the reader's pages or a buffer of its plaintext, then taken from TCP.
+ * Without the copy out of TCP into @cur; a record still arriving is
+ * copied as before, which keeps the window open for records larger than
+ * the receive buffer.  Returns whether the record at the head of the
+ * stream is such a one (then it is ready).  A header that fails its
+ * checks is left to the copying parser, to fail the stream as it does.
+ */
+static bool pl_rx_take_in_tcp(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+	enum pl_fail cause;
+
+	if (!rx->tcp_sg || rx->hdr_len || rx->cur || tcp_inq(sk) < PL_HDR_LEN ||
+	    pl_rx_tcp_peek(sk, rx->hdr, PL_HDR_LEN) ||
+	    pl_rx_check_header(rx, rx->hdr, &cause) ||
+	    tcp_inq(sk) < rx->cur_need)
+		return false;
+	rx->hdr_len = PL_HDR_LEN;
+	rx->in_tcp = true;
+	WRITE_ONCE(rx->ready, true);
+	return true;
+}
+
+/*
+ * The scatterlist of the record @in_tcp, all its rx->cur_need bytes, in
+ * rx->tcp_sg: its number of entries, or -E2BIG if it spans more pieces
+ * than that holds (or an skb with a frag_list).  Socket lock owned: TCP
+ * changes its queue only then.
+ */
+static int pl_rx_tcp_sg(struct sock *sk, struct pl_rx *rx)
+{
+	unsigned int len = rx->cur_need, n;
+	struct sk_buff *skb;
+	int nsg = 0, ret;
+	u32 off;
+
+	sg_init_table(rx->tcp_sg, PL_RX_TCP_SG);
+	skb = tcp_recv_skb(sk, tcp_sk(sk)->copied_seq, &off);
+	for (; len; skb = pl_rx_tcp_next(sk, skb), off = 0) {
+		if (!skb || off >= skb->len || skb_has_frag_list(skb) ||
+		    nsg + 1 + skb_shinfo(skb)->nr_frags > PL_RX_TCP_SG)
+			return -E2BIG;
+		n = min(len, skb->len - off);
+		ret = skb_to_sgvec_nomark(skb, rx->tcp_sg + nsg, off, n);
+		if (ret < 0)
+			return ret;
+		nsg += ret;
+		len -= n;
+	}
+	sg_mark_end(&rx->tcp_sg[nsg - 1]);
+	return nsg;
+}
+
 /*
  * Move bytes of the current record from TCP into @cur, up to its end.
  * Returns -ENOMEM if a record buffer could not be had, -ENOBUFS if memory
@@ -354,10 +462,27 @@ static int pl_rx_pull(struct sock *sk, struct plasmatic_context *ctx,
 	read_descriptor_t desc = { .arg.data = &r, .count = 1 };
 	struct pl_rx *rx = &ctx->rx;
 
-	if (rx->err || rx->end || rx->ready || rx->key_update_pending)
+	if (rx->err || rx->end || rx->ready || rx->key_update_pending ||
+	    pl_rx_take_in_tcp(sk, ctx))
 		return 0;
 	tcp_read_sock(sk, &desc, pl_rx_actor);
 	return desc.error == -ENOMEM || desc.error == -ENOBUFS ? desc.error : 0;
+}
+
+/*
+ * The record @in_tcp could not be mapped (pl_rx_tcp_sg()): take its
+ * header out of TCP, whose bytes rx->hdr holds, and let the parser copy
+ * the rest into @cur.  The record is then ready again, or the reader gets
+ * the parser's error.
+ */
+static int pl_rx_copy_out(struct sock *sk, struct plasmatic_context *ctx)
+{
+	struct pl_rx *rx = &ctx->rx;
+
+	tcp_read_done(sk, PL_HDR_LEN);
+	rx->in_tcp = false;
+	WRITE_ONCE(rx->ready, false);
+	return pl_rx_pull(sk, ctx, GFP_KERNEL);
 }
 
 /*
@@ -495,9 +620,9 @@ static bool pl_rx_key_update(struct sock *sk, struct plasmatic_context *ctx,
 
 /*
  * PLASMATIC_RX_EXPECT_NO_PAD (kTLS's TLS_RX_EXPECT_NO_PAD): a reader that
- * takes at least a record's content lets pl_rx_open() decrypt it from the
- * record buffer straight into its pages, skipping the copy out of a
- * decrypted buffer.  Set up by pl_rx_read() for the next record.
+ * takes at least a record's content lets pl_rx_open() decrypt it from TCP
+ * or the record buffer straight into its pages, skipping the copy out of
+ * a decrypted buffer.  Set up by pl_rx_read() for the next record.
  */
 struct pl_rx_direct {
 	struct iov_iter *to;
@@ -577,8 +702,70 @@ out:
 }
 
 /*
- * Check and decrypt the whole record in @cur (SPEC section 7): in place,
- * or with @d into the reader's pages (then not queued).
+ * A buffer for the plaintext of the record @in_tcp, of @ct_len bytes of
+ * ciphertext: its header, then the inner plaintext, as in @cur.
+ */
+static struct sk_buff *pl_rx_plain_skb(struct sock *sk, struct pl_rx *rx,
+				       unsigned int ct_len)
+{
+	unsigned int len = PL_HDR_LEN + ct_len - PL_TAG_LEN;
+	struct sk_buff *skb;
+	int err;
+
+	skb = pl_rx_alloc(sk, GFP_KERNEL);
+	if (IS_ERR(skb))
+		return skb;
+	err = pl_rx_grow(sk, skb, len, len, GFP_KERNEL) ?:
+	      skb_store_bits(skb, 0, rx->hdr, PL_HDR_LEN);
+	if (err) {
+		kfree_skb(skb);
+		return ERR_PTR(err);
+	}
+	return skb;
+}
+
+/* Copy @len bytes at @off of the record in @sg to @buf. */
+static int pl_rx_sg_read(struct scatterlist *sg, int nsg, unsigned int off,
+			 void *buf, unsigned int len)
+{
+	return sg_pcopy_to_buffer(sg, nsg, buf, len, off) == len ? 0 : -EFAULT;
+}
+
+/*
+ * Decrypt the record @src of @ct_len bytes of ciphertext: in place in
+ * @cur, or from TCP's queue into @skb (pl_rx_plain_skb()), with @sg
+ * (MAX_SKB_FRAGS + 1 entries) for it.
+ */
+static int pl_rx_decrypt(struct pl_rx *rx, struct scatterlist *src,
+			 struct sk_buff *skb, struct scatterlist *sg,
+			 unsigned int ct_len)
+{
+	int nsg;
+
+	if (!rx->in_tcp)
+		return pl_cipher_open(&rx->cipher, src, src, ct_len);
+	sg_init_table(sg, MAX_SKB_FRAGS + 1);
+	nsg = skb_to_sgvec(skb, sg, 0, skb->len);
+	if (nsg < 0)
+		return nsg;
+	return pl_cipher_open(&rx->cipher, src, sg, ct_len);
+}
+
+/* The record @in_tcp has been opened, or failed: take it from TCP. */
+static void pl_rx_tcp_done(struct sock *sk, struct pl_rx *rx, bool opened)
+{
+	if (rx->in_tcp) {
+		tcp_read_done(sk, rx->cur_need);
+		rx->in_tcp = false;
+		if (opened)
+			pl_stat_inc(sk, PL_STAT_RX_IN_TCP);
+	}
+}
+
+/*
+ * Check and decrypt the whole record (SPEC section 7), in @cur or still
+ * in TCP (@in_tcp): into the reader's pages with @d (then not queued),
+ * else in place in @cur or into a buffer of its own, queued on @done.
  */
 static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 		      struct pl_rx_direct *d)
@@ -586,56 +773,83 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 	struct scatterlist sg[MAX_SKB_FRAGS + 1];
 	struct pl_rx *rx = &ctx->rx;
 	struct sk_buff *skb = rx->cur;
+	struct scatterlist *src = sg;
+	const bool in_tcp = rx->in_tcp;
 	u64 eem_counter = rx->eem.counter;
+	bool eem_spent = rx->eem.spent;
 	u64 seq = rx->cipher.seq;
 	u8 eem[PLASMATIC_EEM_LEN_MAX];
 	u8 su[PL_SEED_UPDATE_LEN];
 	enum pl_eem_result res;
 	unsigned int ct_len, pos;
 	struct pl_rx_msg *rxm;
+	enum pl_fail cause;
 	u8 hdr[PL_HDR_LEN];
 	u8 tag[PL_TAG_LEN];
 	u8 fragment[2];
 	int nsg, err, type;
+	bool direct;
 
 	ct_len = get_unaligned_be16(rx->hdr + 3);
 	if (rx->eem.framing == PLASMATIC_FRAMING_COVERED)
 		ct_len -= rx->eem.len;
 	memcpy(hdr, rx->hdr, sizeof(hdr));
-
-	err = skb_copy_bits(skb, PL_HDR_LEN, fragment, sizeof(fragment)) ?:
-	      skb_copy_bits(skb, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag,
-			    sizeof(tag)) ?:
-	      skb_copy_bits(skb, PL_HDR_LEN + ct_len, eem, rx->eem.len);
-	if (err)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
-
-	err = pl_eem_open(&rx->eem, eem, hdr, tag, fragment, su, &res);
-	if (err)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
-	if (res != PL_EEM_OK)
-		return pl_rx_fail_at(sk, ctx, pl_rx_eem_fail(res), seq, eem_counter);
-
-	sg_init_table(sg, ARRAY_SIZE(sg));
-	nsg = skb_to_sgvec(skb, sg, 0, PL_HDR_LEN + ct_len);
-	if (nsg < 0)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_INTERNAL, seq, eem_counter);
-
 	/* Into the reader's buffer if all of a lawful record's content fits. */
+	direct = d && ct_len - PL_TAG_LEN <= PL_MAX_CONTENT + 1 &&
+		 ct_len - PL_TAG_LEN - 1 <= d->room;
+
+	if (in_tcp) {
+		nsg = pl_rx_tcp_sg(sk, rx);
+		if (nsg < 0)
+			return pl_rx_copy_out(sk, ctx);
+		src = rx->tcp_sg;
+		if (!direct) {
+			skb = pl_rx_plain_skb(sk, rx, ct_len);
+			if (IS_ERR(skb))
+				return PTR_ERR(skb);
+		}
+	} else {
+		sg_init_table(sg, ARRAY_SIZE(sg));
+		nsg = skb_to_sgvec(skb, sg, 0, rx->cur_need);
+	}
+
+	cause = PL_FAIL_INTERNAL;
+	if (nsg < 0 ||
+	    pl_rx_sg_read(src, nsg, PL_HDR_LEN, fragment, sizeof(fragment)) ||
+	    pl_rx_sg_read(src, nsg, PL_HDR_LEN + ct_len - PL_TAG_LEN, tag,
+			  sizeof(tag)) ||
+	    pl_rx_sg_read(src, nsg, PL_HDR_LEN + ct_len, eem, rx->eem.len) ||
+	    pl_eem_open(&rx->eem, eem, hdr, tag, fragment, su, &res))
+		goto fail;
+	if (res != PL_EEM_OK) {
+		cause = pl_rx_eem_fail(res);
+		goto fail;
+	}
+
 	err = -EAGAIN;
-	if (d && ct_len - PL_TAG_LEN <= PL_MAX_CONTENT + 1 &&
-	    ct_len - PL_TAG_LEN - 1 <= d->room)
-		err = pl_rx_open_direct(sk, ctx, sg, ct_len, d);
+	if (direct)
+		err = pl_rx_open_direct(sk, ctx, src, ct_len, d);
+	if (err == -EAGAIN && !skb) {
+		/* Not for the reader's pages after all: a buffer of its own. */
+		skb = pl_rx_plain_skb(sk, rx, ct_len);
+		if (IS_ERR(skb)) {
+			/* Left in TCP, to be opened again: the EEM too. */
+			rx->eem.counter = eem_counter;
+			rx->eem.spent = eem_spent;
+			return PTR_ERR(skb);
+		}
+	}
 	if (err == -EAGAIN)
-		err = pl_cipher_open(&rx->cipher, sg, ct_len);
-	if (err)
-		return pl_rx_fail_at(sk, ctx, err == -EBADMSG ?
-					     PL_FAIL_TLS_TAG : PL_FAIL_INTERNAL,
-				     seq, eem_counter);
+		err = pl_rx_decrypt(rx, src, skb, sg, ct_len);
+	if (err) {
+		cause = err == -EBADMSG ? PL_FAIL_TLS_TAG : PL_FAIL_INTERNAL;
+		goto fail;
+	}
 
 	/* RFC 8446 5.4: TLSInnerPlaintext of at most 2^14 + 1 bytes. */
+	cause = PL_FAIL_LENGTH;
 	if (ct_len - PL_TAG_LEN > PL_MAX_CONTENT + 1)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_LENGTH, seq, eem_counter);
+		goto fail;
 
 	if (d && d->hit) {
 		type = PLASMATIC_CT_APPLICATION_DATA;
@@ -644,38 +858,43 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 		type = pl_rx_inner_type(skb, PL_HDR_LEN,
 					PL_HDR_LEN + ct_len - PL_TAG_LEN, &pos);
 	}
+	cause = PL_FAIL_CONTENT_TYPE;
 	if (type != PLASMATIC_CT_ALERT && type != PLASMATIC_CT_HANDSHAKE &&
 	    type != PLASMATIC_CT_APPLICATION_DATA)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_CONTENT_TYPE, seq, eem_counter);
+		goto fail;
+	cause = PL_FAIL_EMPTY;
 	if (type != PLASMATIC_CT_APPLICATION_DATA && pos == PL_HDR_LEN)
-		return pl_rx_fail_at(sk, ctx, PL_FAIL_EMPTY, seq, eem_counter);
+		goto fail;
 
 	/* Accepted: the record is ours now, the parser may go on. */
+	pl_rx_tcp_done(sk, rx, true);
 	rx->cur = NULL;
 	rx->hdr_len = 0;
 	WRITE_ONCE(rx->ready, false);
 
-	rxm = pl_rx_msg(skb);
-	rxm->off = PL_HDR_LEN;
-	rxm->len = pos - PL_HDR_LEN;
-	rxm->type = type;
-	trace_plasmatic_rx_record(sk, type, rxm->len, seq, eem_counter);
+	trace_plasmatic_rx_record(sk, type, pos - PL_HDR_LEN, seq, eem_counter);
 	pl_stat_inc(sk, PL_STAT_RX_RECORDS);
-	pl_stat_add(sk, PL_STAT_RX_BYTES, rxm->len);
+	pl_stat_add(sk, PL_STAT_RX_BYTES, pos - PL_HDR_LEN);
 	/* A Seed Update shapes our transmit side from its next draw (9.4). */
 	pl_tpl_su_received(&ctx->tx.tpl, su);
 
-	err = 0;
-	if ((type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) ||
-	    (type == PLASMATIC_CT_HANDSHAKE &&
-	     pl_rx_key_update(sk, ctx, skb, &err))) {
+	if (d && d->hit) {
+		/* @cur, or nothing if the record was opened in TCP. */
 		consume_skb(skb);
-		return err;
-	}
-	if (d && d->hit)
-		consume_skb(skb);
-	else
+	} else {
+		rxm = pl_rx_msg(skb);
+		rxm->off = PL_HDR_LEN;
+		rxm->len = pos - PL_HDR_LEN;
+		rxm->type = type;
+		err = 0;
+		if ((type == PLASMATIC_CT_ALERT && pl_rx_alert(sk, ctx, skb)) ||
+		    (type == PLASMATIC_CT_HANDSHAKE &&
+		     pl_rx_key_update(sk, ctx, skb, &err))) {
+			consume_skb(skb);
+			return err;
+		}
 		__skb_queue_tail(&rx->done, skb);
+	}
 	/*
 	 * The key's last sequence number, and no KeyUpdate to a next key:
 	 * what follows could only be opened with a wrapped one (RFC 8446
@@ -685,6 +904,14 @@ static int pl_rx_open(struct sock *sk, struct plasmatic_context *ctx,
 	if (seq == U64_MAX && !rx->key_update_pending && !rx->end)
 		pl_rx_fail_at(sk, ctx, PL_FAIL_SEQ_WRAP, seq, eem_counter);
 	return 0;
+
+fail:
+	/* As a record in @cur is: its bytes are taken, its buffer freed. */
+	if (in_tcp) {
+		pl_rx_tcp_done(sk, rx, false);
+		kfree_skb(skb);
+	}
+	return pl_rx_fail_at(sk, ctx, cause, seq, eem_counter);
 }
 
 /*
@@ -1084,6 +1311,8 @@ static void pl_rx_work(struct work_struct *work)
 /* Keys are in: take over data_ready and parse what TCP already holds. */
 void pl_rx_start(struct sock *sk, struct plasmatic_context *ctx)
 {
+	ctx->rx.tcp_sg = kmalloc_array(PL_RX_TCP_SG, sizeof(*ctx->rx.tcp_sg),
+				       GFP_KERNEL);
 	write_lock_bh(&sk->sk_callback_lock);
 	ctx->sk_data_ready = sk->sk_data_ready;
 	sk->sk_data_ready = pl_rx_data_ready;
@@ -1134,6 +1363,7 @@ void pl_rx_stop(struct sock *sk, struct plasmatic_context *ctx)
 	rx->closing = true;
 	kfree_skb(rx->cur);
 	rx->cur = NULL;
+	rx->in_tcp = false;
 	WRITE_ONCE(rx->ready, false);
 	__skb_queue_purge(&rx->done);
 }
@@ -1147,6 +1377,7 @@ void pl_rx_release(struct plasmatic_context *ctx)
 	struct pl_rx *rx = &ctx->rx;
 
 	WARN_ON_ONCE(rx->cur || !skb_queue_empty(&rx->done));
+	kfree(rx->tcp_sg);
 	pl_cipher_free(&rx->cipher);
 	pl_eem_free(&rx->eem);
 }

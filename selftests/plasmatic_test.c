@@ -2122,6 +2122,107 @@ TEST_F(pl, bad_header_takes_only_its_header)
 	free(w);
 }
 
+#define IN_TCP_STAT	"PlasmaticRxInTcpRecords"
+
+/* Wait until TCP holds @n bytes for @fd's reader; false after 5 s. */
+static bool tcp_inq_reaches(int fd, int n)
+{
+	for (int i = 0; i < 500; i++) {
+		if (tcp_inq(fd) == n)
+			return true;
+		usleep(10000);
+	}
+	return false;
+}
+
+/*
+ * Where a record is opened.  Records whose bytes have all arrived are
+ * opened where they lie in TCP's receive queue: none is copied out
+ * before it is read (SIOCINQ still counts them), and each counts in
+ * PlasmaticRxInTcpRecords.  A record spread over more pieces than the
+ * module maps at once (64 bytes from each of 188 pages, by sendfile) and
+ * one whose bytes come in two writes are copied out of TCP instead.  The
+ * content reads intact, in order, either way (also on the NO_PAD pass).
+ */
+TEST_F_TIMEOUT(pl, rx_records_opened_in_tcp_or_copied, 60)
+{
+	const size_t sizes[] = { 1, 100, 1000, 1400, 4096, 9000, TX_MAX(&self->ba) };
+	enum { K = sizeof(sizes) / sizeof(sizes[0]), PIECE = 64 };
+	const size_t scattered = 12000;
+	size_t total = scattered + 3000, wl = 0, ol, off = 0;
+	uint8_t *w, *in, *out;
+	long page = sysconf(_SC_PAGESIZE), in0;
+	struct pl_dir_config d;
+	struct pl_tx *tx;
+	int one = 1, err = 0, fd;
+
+	for (int i = 0; i < K; i++)
+		total += sizes[i];
+	w = xmalloc(K * PL_MAX_WIRE_LEN);
+	in = xmalloc(total);
+	out = xmalloc(total);
+	pl_fill(in, total, 60);
+	pl_dir_init(&d, &self->ba);
+	tx = pl_tx_new(&d, &err);
+	ASSERT_NE(NULL, tx);
+
+	/* Before the upgrade: K records in one write, all in TCP. */
+	for (int i = 0; i < K; i++) {
+		ASSERT_EQ(0, pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, in + off,
+					sizes[i], NULL, w + wl, PL_MAX_WIRE_LEN, &ol));
+		off += sizes[i];
+		wl += ol;
+	}
+	ASSERT_EQ((ssize_t)wl, pl_write_all(self->b, w, wl));
+
+	/* Then one record sent from pages of a file, PIECE bytes of each. */
+	ASSERT_EQ(0, pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, in + off, scattered,
+				NULL, w, PL_MAX_WIRE_LEN, &ol));
+	off += scattered;
+	fd = make_file(0, 0);
+	ASSERT_LE(0, fd);
+	for (size_t p = 0; p * PIECE < ol; p++) {
+		size_t n = ol - p * PIECE < PIECE ? ol - p * PIECE : PIECE;
+
+		ASSERT_EQ((ssize_t)n, pwrite(fd, w + p * PIECE, n, p * page));
+	}
+	ASSERT_EQ(0, setsockopt(self->b, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one)));
+	for (size_t p = 0; p * PIECE < ol; p++) {
+		size_t n = ol - p * PIECE < PIECE ? ol - p * PIECE : PIECE;
+		off_t at = p * page;
+
+		ASSERT_EQ((ssize_t)n, sendfile(self->b, fd, &at, n));
+	}
+	close(fd);
+	wl += ol;
+	ASSERT_TRUE(tcp_inq_reaches(self->a, wl)) TH_LOG("SIOCINQ %d of %zu", tcp_inq(self->a), wl);
+
+	in0 = stat_get(IN_TCP_STAT);
+	ASSERT_LE(0, in0) TH_LOG(STAT_FILE " has no " IN_TCP_STAT);
+	ASSERT_EQ(0, pl_upgrade(self->a, &self->ab, &self->ba));
+	EXPECT_EQ((int)wl, tcp_inq(self->a)) TH_LOG("a whole record was copied out of TCP");
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ((ssize_t)(off), recv(self->a, out, off, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in, out, off));
+	EXPECT_EQ(in0 + K, stat_get(IN_TCP_STAT)) TH_LOG("the scattered record is copied");
+
+	/* A record whose first 100 bytes are taken out before the rest comes. */
+	ASSERT_EQ(0, pl_tx_seal(tx, PLASMATIC_CT_APPLICATION_DATA, in + off, 3000, NULL, w,
+				PL_MAX_WIRE_LEN, &ol));
+	ASSERT_EQ(100, pl_write_all(self->b, w, 100));
+	EXPECT_TRUE(tcp_inq_reaches(self->a, 0)) TH_LOG("a piece of a record left in TCP");
+	ASSERT_EQ((ssize_t)(ol - 100), pl_write_all(self->b, w + 100, ol - 100));
+	ASSERT_EQ(3000, recv(self->a, out, 3000, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(in + off, out, 3000));
+	EXPECT_EQ(in0 + K, stat_get(IN_TCP_STAT));
+	EXPECT_EQ(0, tcp_inq(self->a));
+
+	pl_tx_free(tx);
+	free(w);
+	free(in);
+	free(out);
+}
+
 /*
  * The record with the last sequence number (2^64 - 1) is delivered, and
  * the stream fails behind it, as kTLS aborts: the next record could only

@@ -4,12 +4,16 @@
 # of it (PATH, e.g. the module of an older commit), in the same guest.
 #
 #   sh tools/bench/compare.sh --ko PATH [--reps N] [--mib N]
-#                             [--framing detached|covered]
+#                             [--framing detached|covered] [--record N]
+#                             [--rows DIR:IMPL,...]
 #
-# Rows, as in guest.sh (16 KiB records, no TPL option set: mode 0):
-#   send: sendfile of a MiB-sized tmpfs file, received raw;
-#   recv: a stream sealed by the engine, written raw, received with the
-#         module decrypting;
+# Rows, as in guest.sh (no TPL option set: mode 0):
+#   send: sendfile of a MiB-sized tmpfs file, received raw (16 KiB
+#         records); with --record N below 16384, read() and send() of N
+#         bytes at a time instead, one record each (plbench --write);
+#   recv: a stream sealed by the engine in records of N content bytes
+#         (default 16384), written raw, received with the module
+#         decrypting;
 # each with this tree's module (impl plasmatic) and with PATH's (impl
 # plasmatic-old), which are swapped (rmmod, insmod) before every row.
 # Rows are interleaved (every other round in reverse order); the table
@@ -20,20 +24,22 @@
 set -u
 . "$(dirname "$0")/guestlib.sh"
 ko_old=
+record=16384
 args=
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--ko) ko_old=$2; shift 2 ;;
+	--record) record=$2; shift 2 ;;
 	*) args="$args $1"; shift ;;
 	esac
 done
+rows="tx:plasmatic tx:plasmatic-old rx:plasmatic rx:plasmatic-old"
 # shellcheck disable=SC2086
 bench_options compare.sh 5 128 $args
 [ -r "$ko_old" ] || { echo "compare.sh: --ko PATH: no module at '$ko_old'" >&2; exit 2; }
 
 res=/tmp/plbench-compare.results
 ciphers="chacha20-poly1305 aes-128-gcm"
-rows="tx:plasmatic tx:plasmatic-old rx:plasmatic rx:plasmatic-old"
 loaded=
 rc=0
 
@@ -100,11 +106,15 @@ round() {
 				rc=1
 				continue
 			fi
-			if [ "$d" = tx ]; then
+			if [ "$d" = tx ] && [ "$record" -lt 16384 ]; then
+				set -- "$file" --write
+			elif [ "$d" = tx ]; then
 				set -- "$file"
 			else
-				set -- "$mib" --stream "/tmp/plbench-plasmatic-$c-$framing-$mib.stream"
+				set -- "$mib" --stream \
+					"/tmp/plbench-plasmatic-$c-$framing-$mib-$record.stream"
 			fi
+			set -- "$@" --record "$record"
 			if ! run_as "$i" "$d" plasmatic "$c" "$@"; then
 				echo "FAILED dir=$d impl=$i cipher=$c"
 				rc=1
@@ -118,7 +128,7 @@ rounds round
 
 echo
 echo "kernel $(uname -r), $(date -u '+%Y-%m-%d %H:%M UTC'), $(nproc) vCPUs;" \
-     "$reps rounds, $mib MiB per run, 16 KiB records, EEM 80 bytes, $framing framing;" \
+     "$reps rounds, $mib MiB per run, $record-byte records, EEM 80 bytes, $framing framing;" \
      "measurements took $((end - start)) s"
 echo "plasmatic.ko: this tree's kmod/plasmatic.ko; old: $ko_old;" \
      "send streams decoded and checked (32 MiB pre-round): $verified."

@@ -21,7 +21,8 @@
 #             TPL pacer attached to lo against without it.
 # --compare-ko PATH
 #             instead, run tools/bench/compare.sh: mode 0 sendfile and recv
-#             (16 KiB records) of this tree's plasmatic.ko against the
+#             (16 KiB records; --record N for recv of N-byte records and
+#             send() of N bytes) of this tree's plasmatic.ko against the
 #             module at PATH (e.g. built from an older commit in a git
 #             worktree), swapped in the same guest between rows; × old
 #             (defaults: 5 rounds, 128 MiB)
