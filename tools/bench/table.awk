@@ -53,6 +53,8 @@ END {
 	name["rx:plasmatic"] = "recv | plasmatic.ko"
 	name["tx:plasmatic-old"] = "send | plasmatic.ko, old (sendfile)"
 	name["rx:plasmatic-old"] = "recv | plasmatic.ko, old"
+	name["tx-write:plasmatic"] = "send | plasmatic.ko (read + send)"
+	name["tx-write:plasmatic-old"] = "send | plasmatic.ko, old (read + send)"
 	if (base == "")
 		base = "ktls"
 	bname = base == "ktls" ? "kTLS" : base == "plasmatic-old" ? "old" : base
