@@ -2224,6 +2224,37 @@ TEST_F_TIMEOUT(pl, rx_records_opened_in_tcp_or_copied, 60)
 }
 
 /*
+ * A record whose last byte comes alone, after the rest was taken out of
+ * TCP: changed, the record fails and nothing of it is read (the relay of
+ * mutate_test inserting bytes just before a record's last byte); as sent,
+ * it is read.
+ */
+TEST_F(pl, rx_last_byte_alone_checked)
+{
+	uint8_t *w = xmalloc(3 * PL_MAX_WIRE_LEN), a[3000], b[3000], buf[8192];
+	size_t la, lb;
+	int err;
+
+	UPGRADE_RAW();
+	pl_fill(a, sizeof(a), 70);
+	pl_fill(b, sizeof(b), 71);
+	la = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, a, sizeof(a), NULL, w);
+	lb = PEER_SEAL(PLASMATIC_CT_APPLICATION_DATA, b, sizeof(b), NULL, w + la);
+	set_rcvtimeo(self->a, 5000);
+	ASSERT_EQ((ssize_t)la, pl_write_all(self->b, w, la));
+	ASSERT_EQ((ssize_t)sizeof(a), recv(self->a, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, memcmp(buf, a, sizeof(a)));
+	ASSERT_EQ((ssize_t)(lb - 1), pl_write_all(self->b, w + la, lb - 1));
+	EXPECT_TRUE(tcp_inq_reaches(self->a, 0)) TH_LOG("the record's start stayed in TCP");
+	/* Its last byte, then the record it would have been followed by. */
+	w[la + lb - 1] ^= 0x80;
+	ASSERT_EQ((ssize_t)(lb + 1), pl_write_all(self->b, w + la + lb - 1, lb + 1));
+	EXPECT_EQ(0, recv_until_end(self->a, buf, sizeof(buf), &err));
+	EXPECT_EQ(EBADMSG, err);
+	free(w);
+}
+
+/*
  * The record with the last sequence number (2^64 - 1) is delivered, and
  * the stream fails behind it, as kTLS aborts: the next record could only
  * be opened with a wrapped sequence number, which RFC 8446 5.3 forbids
