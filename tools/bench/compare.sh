@@ -12,8 +12,8 @@
 #         records); with --record N below 16384, read() and send() of N
 #         bytes at a time instead, one record each (plbench --write);
 #   recv: a stream sealed by the engine in records of N content bytes
-#         (default 16384), written raw, received with the module
-#         decrypting;
+#         (default 16384; a multiple of 8, as plbench takes), written
+#         raw, received with the module decrypting;
 # each with this tree's module (impl plasmatic) and with PATH's (impl
 # plasmatic-old), which are swapped (rmmod, insmod) before every row.
 # Rows are interleaved (every other round in reverse order); the table
