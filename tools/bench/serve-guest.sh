@@ -105,7 +105,7 @@ echo "|---|---|---|---|---|"
 for s in n p; do
 	r=$(med $s-rps) g=$(med $s-big)
 	[ $s = n ] && label="nginx 1.22, OpenSSL kTLS, sendfile" ||
-		label="plasmatic serve, kernel datapath, splice"
+		label="plasmatic serve, kernel datapath, sendfile"
 	echo "$r|$g" | awk -F'|' -v l="$label" '{
 		split($1, r, " "); split($2, g, " ")
 		gb = g[3] / 1e9
@@ -113,8 +113,8 @@ for s in n p; do
 			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb, g[7] / gb
 	}'
 done
-# Where serve's CPU went, by thread (io-wq workers run the blocking
-# splices), and the kernel's workers, in ticks over the whole run.
+# Where serve's CPU went, by thread (io-wq threads, if any: the ring
+# runs no blocking operation), and the kernel's workers, in ticks.
 echo "# serve threads (comm ticks): $(for t in /proc/$spid/task/*; do
 	printf '%s %s, ' "$(cat $t/comm)" "$(sed 's/.*) //' $t/stat | awk '{print $12 + $13}')"
 done)"

@@ -4,7 +4,7 @@
 # (tmpfs) and number of server workers:
 #   - nginx (nginx-light 1.22, TLS 1.3, ssl_conf_command Options KTLS,
 #     sendfile on: tls.ko encrypts), and
-#   - plasmatic serve --datapath kernel (heads sent, bodies spliced:
+#   - plasmatic serve --datapath kernel (heads sent, bodies by sendfile:
 #     plasmatic.ko encrypts),
 # loaded by one client of ours, build/userspace/cli/httpload, speaking
 # plain TLS (OpenSSL) to nginx and Plasmatic (libplasmatic, userspace

@@ -34,7 +34,7 @@ static void usage_serve(FILE *f)
 "directory listing or index; no path leaves DIR ('..', encoded slashes and\n"
 "symlinks that lead outside are refused with 403). One worker thread per\n"
 "CPU, each with an io_uring loop; on the kernel datapath file bodies go\n"
-"from the page cache to the socket by splice, without a copy. An access\n"
+"from the page cache to the socket by sendfile, without a copy. An access\n"
 "log in the combined log format goes to stderr. SIGTERM, SIGHUP or SIGINT:\n"
 "stop accepting, finish the responses under way, exit 0.\n"
 "\n"

@@ -8,7 +8,7 @@
  *                 readiness (IORING_OP_POLL_ADD), request reads, the idle
  *                 timeouts (a periodic IORING_OP_TIMEOUT sweep)
  *   serve_file.c  a request's response: path, status, head, body (kernel
- *                 datapath: IORING_OP_SPLICE file -> pipe -> socket;
+ *                 datapath: sendfile(2) when the socket is writable;
  *                 userspace datapath: pl_conn_write)
  *   http.c        parsing, paths, ranges, dates (no I/O)
  */
@@ -73,16 +73,11 @@ struct sconn {
 	size_t hlen, hoff;
 	int file;
 	uint64_t off, left, body;	/* body: bytes of body sent */
-	int pipe[2];
-	size_t inpipe;		/* bytes in the pipe */
-	unsigned int chunk;	/* bytes per splice: what the pipe holds */
-	bool copy;		/* body by pl_conn_write (userspace, no splice) */
-	bool file_failed;	/* reading the file failed mid-body */
+	bool copy;		/* body by pl_conn_write (userspace, no sendfile) */
 };
 
 /* user_data of the ring: a struct sconn pointer | an SQ_* tag, or UD_*. */
-enum { SQ_POLL = 1, SQ_SEND = 2, SQ_SPLICE_IN = 3, SQ_SPLICE_OUT = 4,
-       SQ_CANCEL = 5, SQ_TAGS = 7 };
+enum { SQ_POLL = 1, SQ_CANCEL = 2, SQ_TAGS = 3 };
 #define UD_ACCEPT	1
 #define UD_TICK		2
 
@@ -102,18 +97,15 @@ void sc_poll(struct sconn *sc, unsigned int events);
 void sc_close(struct sconn *sc);
 /* After a response: next request (keep-alive) or close. */
 void sc_next(struct sconn *sc);
-void sc_set_blocking(struct sconn *sc, bool blocking);
 
 /* serve_file.c */
 /* The head of sc->buf holds a request (parse result rc): respond. */
 void sf_respond(struct sconn *sc, long rc);
-/* A completion of one of the response's ring operations. */
-void sf_complete(struct sconn *sc, int tag, int res);
-/* SQ_POLL completion while sending (userspace datapath, POLLOUT). */
+/* SQ_POLL completion while sending (POLLOUT). */
 void sf_writable(struct sconn *sc);
 /* The access log line of the response (if on). */
 void sf_log(struct sconn *sc);
-/* Free what the response holds (file, pipe). */
+/* Free what the response holds (the file). */
 void sf_release(struct sconn *sc);
 
 #endif

@@ -3,17 +3,19 @@
  * serve: a request's response.  The status from the request (http.c), the
  * head, then the body:
  *  - kernel datapath: the socket (plasmatic.ko frames the records) takes
- *    the head by IORING_OP_SEND and the body by two linked
- *    IORING_OP_SPLICE (file -> pipe, pipe -> socket), no copy through
- *    userspace; if the socket refuses splice, as the userspace path;
+ *    the head by send(2) and the body by sendfile(2), called in the
+ *    worker each time the ring says the socket is writable (as nginx
+ *    does), no copy through userspace; if the socket refuses sendfile, as
+ *    the userspace path;
  *  - userspace datapath: pread + pl_conn_write (the engine seals the
  *    records) on the O_NONBLOCK socket, head and body, a chunk each time
  *    the ring says the socket is writable; what the socket did not take
  *    stays sealed in the connection until pl_conn_flush() sends it, so a
  *    client that reads slowly never holds the worker.
- * On the kernel datapath the socket is blocking while a response is sent
- * (the ring's SEND and SPLICE do not wait in the worker) and O_NONBLOCK
- * again while the next request is read.
+ * The socket is O_NONBLOCK throughout: nothing waits in the worker for
+ * the client.  A page-cache miss of a file on disk does make sendfile()
+ * and pread() wait for the disk in the worker, as nginx's sendfile does
+ * without aio threads; the other workers go on.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -29,16 +32,11 @@
 
 #define CHUNK	(64 * 1024)
 /*
- * A large body is spliced through a pipe of this size (F_SETPIPE_SZ, at
- * most /proc/sys/fs/pipe-max-size without privilege; 1 MiB by default):
- * each chunk is two splices run by an io-wq thread, so 16 times fewer
- * chunks save that many hand-offs.  The pipe's pages count against the
- * user's pipe-user-pages-soft only while the response lasts.  Over that
- * limit the kernel refuses the size (the default 64 KiB pipe does) and
- * gives new pipes two pages: splices into them come short, and the chain
- * goes on from what they moved (sf_complete()).
+ * Kernel datapath: at most this much per sendfile() call, and four times
+ * as much each time the socket is writable, so that one fast client does
+ * not keep the worker from the others (nginx's sendfile_max_chunk).
  */
-#define BIG_CHUNK	(1024 * 1024)
+#define SENDFILE_MAX	(1024 * 1024)
 
 static const char *content_type(const char *path)
 {
@@ -63,13 +61,7 @@ void sf_release(struct sconn *sc)
 {
 	if (sc->file >= 0)
 		close(sc->file);
-	if (sc->pipe[0] >= 0) {
-		close(sc->pipe[0]);
-		close(sc->pipe[1]);
-	}
-	sc->file = sc->pipe[0] = sc->pipe[1] = -1;
-	sc->inpipe = 0;
-	sc->chunk = 0;
+	sc->file = -1;
 }
 
 void sf_log(struct sconn *sc)
@@ -90,69 +82,80 @@ static void progress(struct sconn *sc)
 	sc->deadline = now_ms() + sc->w->s->idle_timeout * 1000LL;
 }
 
-static void send_head(struct sconn *sc)
+/*
+ * Kernel datapath, the socket writable: the body by sendfile(2), as much
+ * as the socket takes (the kernel passes the file's pages to plasmatic.ko
+ * through its own pipe), then wait until it is writable again.
+ */
+static void sendfile_step(struct sconn *sc)
 {
-	struct io_uring_sqe *sqe = sq_get(sc->w);
+	size_t moved = 0;
 
-	io_uring_prep_send(sqe, sc->fd, sc->head + sc->hoff, sc->hlen - sc->hoff,
-			   MSG_NOSIGNAL);
-	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)sc | SQ_SEND));
-	sc->inflight++;
-}
+	while (sc->left && moved < 4 * SENDFILE_MAX) {
+		size_t want = sc->left < SENDFILE_MAX ? (size_t)sc->left :
+							SENDFILE_MAX;
+		off_t off = (off_t)sc->off;
+		ssize_t n = sendfile(sc->fd, sc->file, &off, want);
 
-static void splice_chain(struct sconn *sc)
-{
-	struct io_uring_sqe *sqe;
-	unsigned int n = sc->left < sc->chunk ? (unsigned int)sc->left :
-					       sc->chunk;
-
-	if (sc->inpipe) {
-		/* What the socket did not take last time. */
-		sqe = sq_get(sc->w);
-		io_uring_prep_splice(sqe, sc->pipe[0], -1, sc->fd, -1,
-				     (unsigned int)sc->inpipe, 0);
-		io_uring_sqe_set_data(sqe, (void *)((uintptr_t)sc | SQ_SPLICE_OUT));
-		sc->inflight++;
+		if (n > 0) {
+			sc->off += (uint64_t)n;
+			sc->left -= (uint64_t)n;
+			sc->body += (uint64_t)n;
+			moved += (size_t)n;
+			progress(sc);
+			if ((size_t)n < want)
+				break;
+			continue;
+		}
+		if (n < 0 && errno == EAGAIN)
+			break;
+		if (n < 0 && (errno == EINVAL || errno == EOPNOTSUPP) &&
+		    !sc->body) {
+			sc->copy = true;	/* the socket refused it */
+			break;
+		}
+		if (n == 0 || verbose)
+			msg("%s: sendfile: %s", sc->peer,
+			    n ? strerror(errno) : "the file became shorter");
+		sc_close(sc);	/* the client sees the body end short */
 		return;
 	}
-	sqe = sq_get(sc->w);
-	io_uring_prep_splice(sqe, sc->file, (int64_t)sc->off, sc->pipe[1], -1,
-			     n, 0);
-	sqe->flags |= IOSQE_IO_LINK;
-	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)sc | SQ_SPLICE_IN));
-	sc->inflight++;
-	/* A short splice in breaks the link: this one is then cancelled. */
-	sqe = sq_get(sc->w);
-	io_uring_prep_splice(sqe, sc->pipe[0], -1, sc->fd, -1, n, 0);
-	io_uring_sqe_set_data(sqe, (void *)((uintptr_t)sc | SQ_SPLICE_OUT));
-	sc->inflight++;
+	if (sc->left)
+		sc_poll(sc, POLLOUT);
+	else
+		sc_next(sc);
 }
 
 /* The next piece of the body, or the end of the response. */
 static void body_next(struct sconn *sc)
 {
-	if (!sc->left && !sc->inpipe) {
+	if (!sc->left)
 		sc_next(sc);
-		return;
-	}
-	if (sc->copy) {
+	else if (sc->copy)
 		sc_poll(sc, POLLOUT);
-		return;
-	}
-	if (sc->pipe[0] < 0 && pipe2(sc->pipe, O_CLOEXEC)) {
-		sc->pipe[0] = sc->pipe[1] = -1;
-		sc->copy = true;	/* out of fds: copy instead */
-		sc_poll(sc, POLLOUT);
-		return;
-	}
-	if (!sc->chunk) {
-		int sz = -1;
+	else
+		sendfile_step(sc);
+}
 
-		if (sc->left >= BIG_CHUNK)
-			sz = fcntl(sc->pipe[1], F_SETPIPE_SZ, BIG_CHUNK);
-		sc->chunk = sz >= CHUNK ? (unsigned int)sz : CHUNK;
+/* Kernel datapath: the head by send(2) (a record of its own), the body. */
+static void send_head(struct sconn *sc)
+{
+	ssize_t n = send(sc->fd, sc->head + sc->hoff, sc->hlen - sc->hoff,
+			 MSG_NOSIGNAL);
+
+	if (n > 0) {
+		sc->hoff += (size_t)n;
+		progress(sc);
+	} else if (errno != EAGAIN) {
+		if (verbose)
+			msg("%s: send: %s", sc->peer, strerror(errno));
+		sc_close(sc);
+		return;
 	}
-	splice_chain(sc);
+	if (sc->hoff < sc->hlen)
+		sc_poll(sc, POLLOUT);
+	else
+		body_next(sc);
 }
 
 /* A write or flush said @n: go on (0), wait for room (1), or it failed. */
@@ -171,8 +174,10 @@ static int us_result(struct sconn *sc, ssize_t n)
 }
 
 /*
- * Userspace datapath, the socket writable: what was sealed and not sent,
- * then the rest of the head, or the next piece of the body.
+ * The socket writable while a response is sent: on the kernel datapath
+ * the next sendfile(); on the userspace datapath (or the kernel's, when
+ * it refused sendfile) what was sealed and not sent, then the rest of the
+ * head, or the next piece of the body.
  */
 void sf_writable(struct sconn *sc)
 {
@@ -180,9 +185,14 @@ void sf_writable(struct sconn *sc)
 	size_t want = pl_conn_record_max(sc->c) * 4;
 	ssize_t n;
 
-	/* Also the kernel datapath's copy (no splice): never wait here. */
-	if (sc->kernel)
-		sc_set_blocking(sc, false);
+	if (!sc->copy && sc->hoff < sc->hlen) {
+		send_head(sc);
+		return;
+	}
+	if (!sc->copy) {
+		sendfile_step(sc);
+		return;
+	}
 	if (us_result(sc, pl_conn_flush(sc->c)))
 		return;
 	if (sc->hoff < sc->hlen) {
@@ -220,67 +230,6 @@ void sf_writable(struct sconn *sc)
 	body_next(sc);
 }
 
-void sf_complete(struct sconn *sc, int tag, int res)
-{
-	switch (tag) {
-	case SQ_SEND:
-		if (res <= 0) {
-			sc_close(sc);
-			return;
-		}
-		sc->hoff += (size_t)res;
-		progress(sc);
-		if (sc->hoff < sc->hlen)
-			send_head(sc);
-		else
-			body_next(sc);
-		return;
-	case SQ_SPLICE_IN:
-		if (res > 0) {
-			sc->inpipe += (size_t)res;
-			sc->off += (uint64_t)res;
-			sc->left -= (uint64_t)res;
-		} else if (res != -ECANCELED) {
-			msg("%s: splice from the file: %s", sc->peer,
-			    res ? strerror(-res) : "it became shorter");
-			sc->file_failed = true;
-		}
-		break;
-	case SQ_SPLICE_OUT:
-		if (res > 0) {
-			sc->inpipe -= (size_t)res;
-			sc->body += (uint64_t)res;
-			progress(sc);
-		} else if ((res == -EINVAL || res == -EOPNOTSUPP) && !sc->body) {
-			/* No splice into this socket: copy instead. */
-			sc->off -= sc->inpipe;
-			sc->left += sc->inpipe;
-			close(sc->pipe[0]);
-			close(sc->pipe[1]);
-			sc->pipe[0] = sc->pipe[1] = -1;
-			sc->inpipe = 0;
-			sc->copy = true;
-		} else if (res != -ECANCELED) {
-			if (verbose)
-				msg("%s: splice to the socket: %s", sc->peer,
-				    strerror(-res));
-			sc_close(sc);
-			return;
-		}
-		break;
-	default:
-		sc_close(sc);
-		return;
-	}
-	if (sc->inflight)
-		return;		/* the other half of the chain */
-	if (sc->file_failed) {
-		sc_close(sc);	/* the client sees the body end short */
-		return;
-	}
-	body_next(sc);
-}
-
 void sf_respond(struct sconn *sc, long rc)
 {
 	struct serve *s = sc->w->s;
@@ -295,7 +244,6 @@ void sf_respond(struct sconn *sc, long rc)
 	sc->keep = false;
 	sc->body = 0;
 	sc->copy = !sc->kernel;
-	sc->file_failed = false;
 	if (rc < 0) {
 		status = (int)-rc;
 		head_only = false;
@@ -371,11 +319,8 @@ head:
 	}
 	sc->hoff = 0;
 	progress(sc);
-	if (sc->kernel) {
-		sc_set_blocking(sc, true);
+	if (sc->kernel)
 		send_head(sc);
-		return;
-	}
-	/* Userspace datapath: the socket stays O_NONBLOCK (sf_writable()). */
-	sf_writable(sc);
+	else
+		sf_writable(sc);
 }

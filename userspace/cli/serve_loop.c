@@ -2,8 +2,8 @@
 /*
  * A serve worker: one io_uring for everything of its connections.
  *
- * Each connection has at most one operation (two for a splice chain) in
- * the ring at a time; it is freed once it is over and nothing of it is in
+ * Each connection has at most one operation in the ring at a time (two
+ * while it is being closed: the cancel); it is freed once it is over and nothing of it is in
  * flight (a timed-out connection's operations are cancelled first).
  *   accept (IORING_OP_ACCEPT, re-armed) -> per-address limit ->
  *   handshake: pl_accept_start, pl_handshake_step on each readiness
@@ -89,14 +89,6 @@ void sc_poll(struct sconn *sc, unsigned int events)
 	sc->inflight++;
 }
 
-void sc_set_blocking(struct sconn *sc, bool blocking)
-{
-	int fl = fcntl(sc->fd, F_GETFL);
-
-	if (fl >= 0)
-		fcntl(sc->fd, F_SETFL, blocking ? fl & ~O_NONBLOCK : fl | O_NONBLOCK);
-}
-
 static void sc_free(struct sconn *sc)
 {
 	struct worker *w = sc->w;
@@ -104,8 +96,7 @@ static void sc_free(struct sconn *sc)
 	sf_release(sc);
 	pl_handshake_free(sc->hs);
 	if (sc->c) {
-		/* close_notify, without waiting for room to send it. */
-		sc_set_blocking(sc, false);
+		/* close_notify (the socket is O_NONBLOCK: no wait for room). */
 		pl_conn_shutdown(sc->c);
 		pl_conn_free(sc->c);
 	}
@@ -129,8 +120,7 @@ void sc_close(struct sconn *sc)
 	if (sc->st != SC_DEAD && sc->inflight) {
 		struct io_uring_sqe *sqe = sq_get(sc->w);
 
-		/* Whatever is under way on it (a splice in an io-wq
-		 * thread, a poll) ends now. */
+		/* The poll under way on it ends now. */
 		shutdown(sc->fd, SHUT_RDWR);
 
 		io_uring_prep_cancel_fd(sqe, sc->fd, IORING_ASYNC_CANCEL_ALL);
@@ -279,7 +269,6 @@ void sc_next(struct sconn *sc)
 	sc->used = 0;
 	sc->st = SC_READ;
 	sc->deadline = now_ms() + sc->w->s->idle_timeout * 1000LL;
-	sc_set_blocking(sc, false);
 	sc_read(sc);
 }
 
@@ -301,7 +290,6 @@ static void on_accept(struct worker *w, int fd)
 	sc->w = w;
 	sc->fd = -1;
 	sc->file = -1;
-	sc->pipe[0] = sc->pipe[1] = -1;
 	if (!getpeername(fd, (struct sockaddr *)&ss, &sl))
 		addr_str((struct sockaddr *)&ss, sl, sc->peer, sizeof(sc->peer));
 	/* The address without the port: "1.2.3.4", "[::1]". */
@@ -333,7 +321,8 @@ static void on_accept(struct worker *w, int fd)
 	sc->st = SC_HS;
 	sc->deadline = s->t.o.cfg.handshake_timeout ?
 		       now_ms() + s->t.o.cfg.handshake_timeout * 1000LL : 0;
-	sc_set_blocking(sc, false);
+	/* O_NONBLOCK for good: nothing waits in the worker (serve_file.c). */
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
 	sc->hs = pl_accept_start(s->t.ctx, fd, &err);
 	if (!sc->hs) {
 		msg("%s: %s", sc->peer, err.msg);
@@ -426,10 +415,10 @@ static void on_cqe(struct worker *w, struct io_uring_cqe *cqe)
 			sc_read(sc);
 		break;
 	case SC_SEND:
-		if (tag == SQ_POLL && res >= 0)
-			sf_writable(sc);
+		if (res < 0)
+			sc_close(sc);
 		else
-			sf_complete(sc, tag, res);
+			sf_writable(sc);
 		break;
 	case SC_DEAD:
 		break;

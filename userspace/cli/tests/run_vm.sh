@@ -21,7 +21,7 @@ PL_CLI_DIR=/tmp/cli-test PL_CLI_DATAPATH=${PL_CLI_DATAPATH:-auto} PL_CLI_INSPECT
 	bash userspace/cli/tests/cli_test.sh build/userspace/plasmatic
 rc=$?
 bash userspace/cli/tests/proxy_test.sh build/userspace/plasmatic build/userspace/cli/socks_client || rc=1
-# serve and get end to end on the kernel datapath (splice bodies); 64
+# serve and get end to end on the kernel datapath (sendfile bodies); 64
 # `plasmatic connect` at once (200 handshakes at once take TCG over a
 # minute: the host's cli suites hold 200), then 1000 connections from one
 # many_get process (PL_SERVE_MANY).

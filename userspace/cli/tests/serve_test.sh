@@ -123,8 +123,16 @@ if [ "$DP" = kernel ]; then
 elif [ "$DP" = userspace ]; then
 	grep -q "path=userspace" main.err; check "served on the userspace datapath" $? main.err
 fi
+# plasmatic.ko's records sealed from linked file pages (sendfile, no copy).
+linked() { awk '/^PlasmaticTxLinkedRecords/ { print $2 }' /proc/net/plasmatic_stat; }
+[ "$DP" = kernel ] && l0=$(linked)
 get /big.bin -o big.out 2> get.err
 [ $? -eq 0 ] && cmp -s big.out root/big.bin; check "get 4 MiB: same bytes" $? get.err
+if [ "$DP" = kernel ]; then
+	l1=$(linked)
+	[ $((l1 - l0)) -ge 200 ]
+	check "the body went by sendfile: $((l1 - l0)) records of linked pages (256 of 16 KiB)" $?
+fi
 head -c 1234567 root/big.bin > part.out
 get /big.bin -o part.out -C 2> get.err
 [ $? -eq 0 ] && cmp -s part.out root/big.bin; check "get -C resumes with Range" $? get.err
