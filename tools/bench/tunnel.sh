@@ -114,9 +114,11 @@ S "$STUNNEL" stunnel-srv.conf 2> stunnel-srv.err & pids+=($!)
 
 # The client side: the two proxies, ss-local, stunnel's client, forwarders.
 C "$P" proxy --listen 10.98.1.1:1080 --relay 10.98.1.2:4433 --sni relay.test \
-	--ca ca.pem --psk psk --cipher "$cipher" 2> proxy.err & pids+=($!)
+	--ca ca.pem --psk psk --cipher "$cipher" -v 2> proxy.err & pids+=($!)
 C "$P" proxy --listen 10.98.1.1:1082 --relay 10.98.1.2:4433 --sni relay.test \
 	--ca ca.pem --psk psk --cipher "$cipher" --datapath userspace 2> proxy-us.err & pids+=($!)
+C "$P" proxy --listen 10.98.1.1:1084 --relay 10.98.1.2:4433 --sni relay.test \
+	--ca ca.pem --psk psk --cipher "$cipher" --preconnect 4 -v 2> proxy-pre.err & pids+=($!)
 C ss-local -s 10.98.1.2 -p 8388 -b 10.98.1.1 -l 1090 -k bench -m "$SS_M" 2> ss-local.err & pids+=($!)
 cat > stunnel-cli.conf <<EOF
 foreground = yes
@@ -181,6 +183,7 @@ paths="direct pl plus ss st"
 declare -A name=(
 	[direct]="direct TCP"
 	[pl]="plasmatic proxy + relay, kernel datapath"
+	[pre]="plasmatic proxy --preconnect 4 + relay, kernel datapath (new streams only)"
 	[plus]="plasmatic proxy (userspace) + relay (kernel)"
 	[ss]="shadowsocks-libev ss-local + ss-server"
 	[st]="stunnel4 client + server"
@@ -196,6 +199,7 @@ for r in $(seq "$reps"); do
 	ttfb direct "$U"
 	ttfb pl --socks5 10.98.1.1:1080 "$U"
 	ttfb plus --socks5 10.98.1.1:1082 "$U"
+	ttfb pre --socks5 10.98.1.1:1084 "$U"
 	ttfb ss --socks5 10.98.1.1:1090 "$U"
 	ttfb st http://127.0.0.1:6005/1
 done
@@ -208,12 +212,18 @@ for k in $paths; do
 	printf '| %s | %s | %s | %s | %s | %s |\n' "${name[$k]}" \
 		"$(median $k.bulk 1)" "$(median $k.bulk 2)" \
 		"$(median $k.bulkR 1)" "$(median $k.bulkR 2)" "$(median $k.ttfb)"
+	[ $k = pl ] && printf '| %s | | | | | %s |\n' "${name[pre]}" "$(median pre.ttfb)"
 done
-for k in $paths; do
+# Handshakes with the relay (-v's "connected" lines) against streams
+# opened (iperf3's streams included: proxy carries them, proxy-pre not).
+for k in pl:proxy pre:proxy-pre; do
+	echo "# ${k%%:*}: $(grep -c '^plasmatic: connected' "${k#*:}.err") handshakes, $(grep -c ': stream open' "${k#*:}.err") streams"
+done
+for k in $paths pre; do
 	echo "# $k: up $(tr '\n' ';' < $k.bulk) down $(tr '\n' ';' < $k.bulkR) ttfb $(sort -n $k.ttfb | tr '\n' ' ')"
 done
 [ -s failures ] && { echo "# failed streams: $(wc -l < failures)"; sort failures | uniq -c | sed 's/^/#   /'; }
-for f in relay proxy proxy-us ss-server ss-local stunnel-srv stunnel-cli; do
+for f in relay proxy proxy-us proxy-pre ss-server ss-local stunnel-srv stunnel-cli; do
 	[ -s "$f.err" ] && { echo "# $f:"; tail -3 "$f.err" | sed 's/^/#   /'; }
 done
 exit 0

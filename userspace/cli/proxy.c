@@ -6,7 +6,8 @@
  * connection to `plasmatic relay`, which it opens with a request naming
  * the destination (tunreq.h); the relay's status byte becomes the SOCKS
  * reply or the HTTP status.  A thread per stream (two while it copies),
- * at most --max-streams at once.
+ * at most --max-streams at once.  With --preconnect N a thread keeps up
+ * to N connections ready for the next streams (the pool, below).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -15,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "tunnel.h"
@@ -25,6 +27,8 @@ struct proxy_opts {
 	const char *listen;
 	int max_streams;
 	int client_timeout;
+	int preconnect;
+	int preconnect_idle;
 };
 
 static void usage_proxy(FILE *f)
@@ -52,6 +56,13 @@ static void usage_proxy(FILE *f)
 "  --capath DIR          trust the hashed CA directory DIR\n"
 "  --sni NAME            send NAME as SNI and verify the relay's certificate\n"
 "                        for it (default: HOST unless it is an IP address)\n"
+"  --preconnect N        after a stream opens, keep up to N connections to\n"
+"                        the relay handshaken and ready, so that the next\n"
+"                        streams do not wait for a handshake, 0..64\n"
+"                        (default 0: each stream connects when it starts)\n"
+"  --preconnect-idle SEC close a ready connection no stream took within\n"
+"                        SEC seconds, 1..25 (default 20); the pool then\n"
+"                        waits for the next stream before it connects again\n"
 "%s", common_help);
 }
 
@@ -78,6 +89,11 @@ static const struct optdef proxy_own[] = {
 	{ .name = "client-timeout", .kind = OPT_INT, .lo = 1, .hi = 3600,
 	  .hint = "seconds, %ld to %ld",
 	  OPT_FIELD(struct proxy_opts, client_timeout) },
+	{ .name = "preconnect", .kind = OPT_INT, .lo = 0, .hi = 64,
+	  OPT_FIELD(struct proxy_opts, preconnect) },
+	{ .name = "preconnect-idle", .kind = OPT_INT, .lo = 1, .hi = 25,
+	  .hint = "seconds, %ld to %ld",
+	  OPT_FIELD(struct proxy_opts, preconnect_idle) },
 	{ .name = NULL },
 };
 
@@ -97,78 +113,212 @@ struct stream {
 	char peer[ADDR_STR_LEN];
 };
 
-/*
- * A Plasmatic connection to the relay that carries r: the relay's status,
- * and with TR_OK *out the connection and *rfd its socket.
- */
-static int open_stream(const struct tunreq *r, const char *peer,
-		       struct pl_conn **out, int *rfd)
-{
-	uint8_t req[TR_MAX], st;
-	char addr[ADDR_STR_LEN], dest[300];
-	struct pl_error err;
+/* A Plasmatic connection to the relay, its socket and address. */
+struct relay_conn {
 	struct pl_conn *c;
 	int fd;
+	long long born;		/* CLOCK_MONOTONIC seconds */
+	char addr[ADDR_STR_LEN];
+};
 
-	*out = NULL;
-	*rfd = -1;
-	tr_str(r, dest, sizeof(dest));
-	fd = open_tcp(relay_host, relay_port, false, addr, sizeof(addr));
-	if (fd < 0)
-		return TR_FAIL;
-	tunnel_shape(&po->t.o, fd);
-	c = pl_connect(po->t.ctx, fd, NULL, &err);
-	if (!c) {
-		msg("%s: relay %s: %s", peer, addr, err.msg);
-		close(fd);
-		return TR_FAIL;
+static long long mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec;
+}
+
+/* Connect and handshake: 0, or -1 (said why, as who). */
+static int relay_dial(struct relay_conn *rc, const char *who)
+{
+	struct pl_error err;
+
+	rc->fd = open_tcp(relay_host, relay_port, false, rc->addr,
+			  sizeof(rc->addr));
+	if (rc->fd < 0)
+		return -1;
+	tunnel_shape(&po->t.o, rc->fd);
+	rc->c = pl_connect(po->t.ctx, rc->fd, NULL, &err);
+	if (!rc->c) {
+		msg("%s: relay %s: %s", who, rc->addr, err.msg);
+		close(rc->fd);
+		return -1;
 	}
-	print_info(c, addr);
-	if (pl_conn_write(c, req, tr_encode(r, req)) < 0 ||
-	    tr_read_conn(c, &st, 1)) {
-		msg("%s: %s: relay %s: %s", peer, dest, addr,
-		    pl_conn_error(c)->code ? pl_conn_error(c)->msg :
-		    "closed without an answer");
-		pl_conn_free(c);
-		close(fd);
+	rc->born = mono_s();
+	print_info(rc->c, rc->addr);
+	return 0;
+}
+
+static void relay_close(struct relay_conn *rc)
+{
+	pl_conn_free(rc->c);
+	close(rc->fd);
+}
+
+/*
+ * The pool (--preconnect N): connections handshaken before a stream asks
+ * for one.  It is driven by demand: a stream that starts (whether it took
+ * a ready connection or found none) asks the pool's thread to refill to
+ * N; a ready connection that no stream took within --preconnect-idle
+ * seconds is closed, and the pool then stays empty until the next stream.
+ * An idle proxy so holds no connections and opens none, and the relay's
+ * 30 s wait for a request never ends one that is ready.  A failed dial
+ * also stops the refill until the next stream.
+ */
+static struct {
+	pthread_mutex_t lock;
+	pthread_cond_t cond;		/* want set, on CLOCK_MONOTONIC */
+	struct relay_conn *ready;	/* [0, n): oldest first */
+	int n;
+	bool want;			/* refill to --preconnect */
+} pool = { .lock = PTHREAD_MUTEX_INITIALIZER };
+
+static void *pool_main(void *arg)
+{
+	(void)arg;
+	pthread_mutex_lock(&pool.lock);
+	for (;;) {
+		struct relay_conn rc;
+		struct timespec ts = { 0 };
+
+		if (pool.n && pool.ready[0].born + po->preconnect_idle <=
+			      mono_s()) {
+			rc = pool.ready[0];
+			memmove(pool.ready, pool.ready + 1,
+				--pool.n * sizeof(rc));
+			pool.want = false;
+			pthread_mutex_unlock(&pool.lock);
+			if (verbose)
+				msg("relay %s: a ready connection unused for %d s: closed",
+				    rc.addr, po->preconnect_idle);
+			relay_close(&rc);
+			pthread_mutex_lock(&pool.lock);
+			continue;
+		}
+		if (pool.want && pool.n < po->preconnect) {
+			int dialed;
+
+			pthread_mutex_unlock(&pool.lock);
+			dialed = relay_dial(&rc, "preconnect");
+			pthread_mutex_lock(&pool.lock);
+			if (dialed)
+				pool.want = false;
+			else
+				pool.ready[pool.n++] = rc;
+			continue;
+		}
+		if (!pool.n) {
+			pthread_cond_wait(&pool.cond, &pool.lock);
+			continue;
+		}
+		ts.tv_sec = pool.ready[0].born + po->preconnect_idle;
+		pthread_cond_timedwait(&pool.cond, &pool.lock, &ts);
+	}
+	return NULL;
+}
+
+static int pool_start(void)
+{
+	pthread_condattr_t ca;
+	int rc;
+
+	pool.ready = calloc((size_t)po->preconnect, sizeof(*pool.ready));
+	if (!pool.ready)
+		return -1;
+	if (pthread_condattr_init(&ca))
+		return -1;
+	rc = pthread_condattr_setclock(&ca, CLOCK_MONOTONIC) ||
+	     pthread_cond_init(&pool.cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return rc || tr_thread(pool_main, NULL) ? -1 : 0;
+}
+
+/* A ready connection (1) or none (0); either way, ask for a refill. */
+static int pool_take(struct relay_conn *rc)
+{
+	int got = 0;
+
+	if (!po->preconnect)
+		return 0;
+	pthread_mutex_lock(&pool.lock);
+	if (pool.n) {
+		*rc = pool.ready[0];
+		memmove(pool.ready, pool.ready + 1, --pool.n * sizeof(*rc));
+		got = 1;
+	}
+	pool.want = true;
+	pthread_cond_signal(&pool.cond);
+	pthread_mutex_unlock(&pool.lock);
+	return got;
+}
+
+/*
+ * A connection to the relay that carries r: the relay's status, and with
+ * TR_OK *out the connection.  A ready connection from the pool that fails
+ * before the relay's answer (the relay restarted, say) is replaced by a
+ * new one, once: the relay answers every request it reads.
+ */
+static int open_stream(const struct tunreq *r, const char *peer,
+		       struct relay_conn *out)
+{
+	struct relay_conn rc;
+	uint8_t req[TR_MAX], st;
+	char dest[300];
+	int pooled = pool_take(&rc);
+
+	tr_str(r, dest, sizeof(dest));
+again:
+	if (!pooled && relay_dial(&rc, peer))
+		return TR_FAIL;
+	if (pl_conn_write(rc.c, req, tr_encode(r, req)) < 0 ||
+	    tr_read_conn(rc.c, &st, 1)) {
+		const struct pl_error *e = pl_conn_error(rc.c);
+
+		msg("%s: %s: relay %s%s: %s", peer, dest, rc.addr,
+		    pooled ? " (a ready connection)" : "",
+		    e->code ? e->msg : "closed without an answer");
+		relay_close(&rc);
+		if (pooled) {
+			pooled = 0;
+			goto again;
+		}
 		return TR_FAIL;
 	}
 	if (st != TR_OK) {
 		msg("%s: %s: relay: %s", peer, dest, tr_status_str(st));
-		pl_conn_free(c);
-		close(fd);
+		relay_close(&rc);
 		return st;
 	}
 	if (verbose)
-		msg("%s: %s: stream open", peer, dest);
-	*out = c;
-	*rfd = fd;
+		msg("%s: %s: stream open%s", peer, dest,
+		    pooled ? " (on a ready connection)" : "");
+	*out = rc;
 	return TR_OK;
 }
 
 /* Copy the stream, then close both ends. */
-static void run_stream(struct stream *s, struct pl_conn *c, int rfd,
+static void run_stream(struct stream *s, struct relay_conn *rc,
 		       const void *early, size_t nearly)
 {
 	tr_rcvtimeo(s->fd, 0);
-	if ((!nearly || pl_conn_write(c, early, nearly) >= 0) &&
-	    !tr_pump(c, s->fd)) {
+	if ((!nearly || pl_conn_write(rc->c, early, nearly) >= 0) &&
+	    !tr_pump(rc->c, s->fd)) {
 		if (verbose)
 			msg("%s: stream ended", s->peer);
 	} else if (verbose) {
 		msg("%s: stream ended by an error", s->peer);
 	}
-	pl_conn_free(c);
-	close(rfd);
+	relay_close(rc);
 }
 
 /* SOCKS5 (RFC 1928), after its first byte 0x05. */
 static void socks5(struct stream *s)
 {
 	uint8_t b[262], rep[10] = { 5, TR_FAIL, 0, TR_IPV4 };
-	struct pl_conn *c = NULL;
+	struct relay_conn rc;
 	struct tunreq r = { 0 };
-	int st, rfd = -1, cmd;
+	int st, cmd;
 	bool noauth = false;
 
 	if (tr_read_fd(s->fd, b, 1) || tr_read_fd(s->fd, b + 1, b[0]))
@@ -216,18 +366,16 @@ static void socks5(struct stream *s)
 		st = TR_FAIL;
 		goto reply;
 	}
-	st = open_stream(&r, s->peer, &c, &rfd);
+	st = open_stream(&r, s->peer, &rc);
 reply:
 	rep[1] = (uint8_t)st;
 	if (tr_write_fd(s->fd, rep, sizeof(rep))) {
-		if (st == TR_OK) {
-			pl_conn_free(c);
-			close(rfd);
-		}
+		if (st == TR_OK)
+			relay_close(&rc);
 		return;
 	}
 	if (st == TR_OK)
-		run_stream(s, c, rfd, NULL, 0);
+		run_stream(s, &rc, NULL, 0);
 }
 
 static void http_answer(int fd, const char *status)
@@ -259,10 +407,10 @@ static void http_connect(struct stream *s, uint8_t first)
 	char *head = malloc(HTTP_HEAD_MAX + 1), *end = NULL, *sp, *sp2;
 	char *host = NULL, *port = NULL;
 	size_t got = 1;
-	struct pl_conn *c;
+	struct relay_conn rc;
 	struct tunreq r = { 0 };
 	long p;
-	int st, rfd;
+	int st;
 
 	if (!head)
 		return;
@@ -321,10 +469,10 @@ static void http_connect(struct stream *s, uint8_t first)
 		r.len = (uint8_t)strlen(host);
 		memcpy(r.addr, host, r.len);
 	}
-	st = open_stream(&r, s->peer, &c, &rfd);
+	st = open_stream(&r, s->peer, &rc);
 	http_answer(s->fd, http_status(st));
 	if (st == TR_OK)
-		run_stream(s, c, rfd, end, got - (size_t)(end - head));
+		run_stream(s, &rc, end, got - (size_t)(end - head));
 out:
 	free(host);
 	free(port);
@@ -370,7 +518,8 @@ static void *stream_main(void *arg)
 
 static int run_proxy(int argc, char **argv)
 {
-	struct proxy_opts o = { .max_streams = 256, .client_timeout = 30 };
+	struct proxy_opts o = { .max_streams = 256, .client_timeout = 30,
+				.preconnect_idle = 20 };
 	char *lhost = NULL, *lport = NULL;
 	int rc, first, lfd = -1;
 
@@ -401,6 +550,11 @@ static int run_proxy(int argc, char **argv)
 	rc = tunnel_ctx(&o.t);
 	if (rc)
 		goto out;
+	if (o.preconnect && pool_start()) {
+		msg("proxy: cannot start the preconnect thread");
+		rc = EX_IO;
+		goto out;
+	}
 	lfd = listen_tcp(lhost ? lhost : "127.0.0.1", lport, "proxy");
 	if (lfd < 0) {
 		rc = EX_NET;

@@ -476,6 +476,10 @@ expect_rc "proxy bad --listen" 2 "$P" proxy --relay localhost:1 --listen x:y
 expect_rc "proxy takes no argument" 2 "$P" proxy --relay localhost:1 extra
 expect_rc "proxy: --cert is relay's" 2 "$P" proxy --relay localhost:1 --cert x
 grep -q "option '--cert' is not for 'proxy'" last.err; check "proxy: --cert is not its option: message" $? last.err
+expect_rc "proxy --preconnect 65" 2 "$P" proxy --relay localhost:1 --preconnect 65
+grep -q "preconnect" last.err; check "proxy --preconnect 65: message names it" $? last.err
+expect_rc "proxy --preconnect-idle 26 (the relay waits 30 s)" 2 "$P" proxy --relay localhost:1 --preconnect-idle 26
+expect_rc "relay: --preconnect is proxy's" 2 "$P" relay 0 --cert x --key x --preconnect 2
 expect_rc "relay without --cert" 2 "$P" relay 0 --key x
 expect_rc "relay bad --allow prefix" 2 "$P" relay 0 --cert x --key x --allow 10.0.0.0/33
 grep -q "bad --allow '10.0.0.0/33': bad prefix length" last.err; check "relay bad --allow: message" $? last.err
@@ -483,7 +487,7 @@ expect_rc "relay --allow with host bits" 2 "$P" relay 0 --cert x --key x --allow
 grep -q "host bits set" last.err; check "relay --allow host bits: message" $? last.err
 expect_rc "relay --allow not an address" 2 "$P" relay 0 --cert x --key x --allow nowhere
 expect_rc "relay bad --max-streams-per-client" 2 "$P" relay 0 --cert x --key x --max-streams-per-client 0
-printf '[proxy]\nrelay = relay.example:443\nlisten = 127.0.0.1:1080\nmax-streams = 9\ntpl-mode = 1\n[relay]\naddress = 443\nallow = 10.1.0.0/16, fd00::/8\nmax-streams-per-client = 4\n' > px.conf
+printf '[proxy]\nrelay = relay.example:443\nlisten = 127.0.0.1:1080\nmax-streams = 9\ntpl-mode = 1\npreconnect = 4\npreconnect-idle = 10\n[relay]\naddress = 443\nallow = 10.1.0.0/16, fd00::/8\nmax-streams-per-client = 4\n' > px.conf
 expect_rc "check-config: [proxy] and [relay]" 0 "$P" check-config px.conf
 printf '[relay]\nallow = 10.1.0.0/16, 10.2.0.1/16\n' > pxbad.conf
 expect_rc "check-config: a bad allow in [relay]" 2 "$P" check-config pxbad.conf

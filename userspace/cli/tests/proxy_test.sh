@@ -94,8 +94,10 @@ wait_log() {
 start_relay() {
 	local name=$1 port=$2
 	shift 2
-	R "$P" relay "10.99.1.2:$port" --cert relay.pem --key relay.key --psk psk \
-		--datapath "$DP" -v "$@" 2> "$name.err" & pids+=($!)
+	# Not through R (a function: $! would be its subshell's pid).
+	ip netns exec pxr "$P" relay "10.99.1.2:$port" --cert relay.pem \
+		--key relay.key --psk psk --datapath "$DP" -v "$@" \
+		2> "$name.err" & pids+=($!)
 	wait_log "$name.err" "relay listening on"
 }
 
@@ -103,9 +105,9 @@ start_relay() {
 start_proxy() {
 	local name=$1 port=$2 rport=$3
 	shift 3
-	C "$P" proxy --listen "10.99.1.1:$port" --relay "10.99.1.2:$rport" \
-		--sni relay.test --ca ca.pem --psk psk --datapath "$DP" -v "$@" \
-		2> "$name.err" & pids+=($!)
+	ip netns exec pxc "$P" proxy --listen "10.99.1.1:$port" \
+		--relay "10.99.1.2:$rport" --sni relay.test --ca ca.pem --psk psk \
+		--datapath "$DP" -v "$@" 2> "$name.err" & pids+=($!)
 	wait_log "$name.err" "proxy listening on"
 }
 
@@ -279,6 +281,48 @@ start_proxy proxy3 1082 4433 --datapath userspace
 fetch "userspace proxy to a $DP relay" "$big" \
 	--socks5-hostname 10.99.1.1:1082 http://dest.test:8080/big.bin
 
+# ------------------------------------ ready connections (--preconnect)
+# proxy4: up to 2 ready connections, kept 25 s; proxy5: 1, kept 1 s.
+# handshakes NAME PORT: the proxy's handshakes with the relay on PORT.
+handshakes() { grep -c "^plasmatic: connected 10.99.1.2:$2" "$1.err"; }
+start_relay relay4 4435 --allow 10.99.2.0/24
+relay4=${pids[-1]}
+start_proxy proxy4 1084 4435 --preconnect 2 --preconnect-idle 25
+sleep 1
+[ "$(handshakes proxy4 4435)" -eq 0 ]
+check "--preconnect: no connection before the first stream" $? proxy4.err
+fetch "--preconnect 2: the first stream" "$big" \
+	--socks5-hostname 10.99.1.1:1084 http://dest.test:8080/big.bin
+for i in $(seq 100); do [ "$(handshakes proxy4 4435)" -ge 3 ] && break; sleep 0.1; done
+[ "$(handshakes proxy4 4435)" -eq 3 ]
+check "--preconnect 2: after it, two connections made ready ($(handshakes proxy4 4435) handshakes)" $? proxy4.err
+fetch "--preconnect 2: the second stream" "$big" \
+	-p -x http://10.99.1.1:1084 http://dest.test:8080/big.bin
+grep -q "dest.test:8080: stream open (on a ready connection)" proxy4.err
+check "the second stream took a ready connection" $? proxy4.err
+for i in $(seq 100); do [ "$(handshakes proxy4 4435)" -ge 4 ] && break; sleep 0.1; done
+[ "$(handshakes proxy4 4435)" -eq 4 ]
+check "the one taken was replaced ($(handshakes proxy4 4435) handshakes)" $? proxy4.err
+# The relay restarts: the ready connections are dead.  A stream that
+# takes one gets a new connection, not an error.
+kill "$relay4" && wait "$relay4" 2>/dev/null
+start_relay relay4b 4435 --allow 10.99.2.0/24
+check "the relay restarted on the same port" $? relay4b.err
+fetch "a ready connection of the old relay: the stream still opens" "$big" \
+	--socks5-hostname 10.99.1.1:1084 http://dest.test:8080/big.bin
+grep -q "dest.test:8080: relay 10.99.1.2:4435 (a ready connection): " proxy4.err
+check "... on a new connection, after the ready one failed" $? proxy4.err
+
+start_proxy proxy5 1085 4435 --preconnect 1 --preconnect-idle 1
+fetch "--preconnect 1 --preconnect-idle 1: a stream" "$big" \
+	--socks5-hostname 10.99.1.1:1085 http://dest.test:8080/big.bin
+wait_log proxy5.err "a ready connection unused for 1 s: closed"
+check "a ready connection no stream took is closed after --preconnect-idle" $? proxy5.err
+h=$(handshakes proxy5 4435)
+sleep 3
+[ "$h" -eq 2 ] && [ "$(handshakes proxy5 4435)" -eq 2 ]
+check "... and not replaced: an idle proxy makes no connection ($h, then $(handshakes proxy5 4435) handshakes)" $? proxy5.err
+
 # ------------------------------------------ time to first byte (measured)
 # Informational (a benchmark, not an assertion): a new stream through the
 # tunnel from the client ns vs a direct TCP connection from the relay ns.
@@ -293,7 +337,8 @@ ttfb() {
 echo "# time to first byte of a new stream, median of 5 (ms): direct TCP" \
 	"$(ttfb pxr http://10.99.2.2:8080/small.bin)," \
 	"through the tunnel ($DP datapaths) $(ttfb pxc --socks5-hostname 10.99.1.1:1080 http://dest.test:8080/small.bin)," \
-	"userspace proxy $(ttfb pxc --socks5-hostname 10.99.1.1:1082 http://dest.test:8080/small.bin)"
+	"userspace proxy $(ttfb pxc --socks5-hostname 10.99.1.1:1082 http://dest.test:8080/small.bin)," \
+	"--preconnect 2 $(ttfb pxc --socks5-hostname 10.99.1.1:1084 http://dest.test:8080/small.bin)"
 
 echo "1..$n"
 echo "# $((n - failed)) passed, $failed failed"
