@@ -46,6 +46,7 @@ struct worker {
 	struct sconn *conns;	/* all of this worker's, doubly linked */
 	int nconns;
 	bool accepting, accept_armed, tick_armed;
+	struct sconn *runq, *runq_tail;	/* reads to run (sc_next()) */
 	pthread_t th;
 };
 
@@ -54,6 +55,7 @@ enum sc_state { SC_HS, SC_READ, SC_SEND, SC_DEAD };
 struct sconn {
 	struct worker *w;
 	struct sconn *prev, *next;
+	struct sconn *runq_next;	/* in w->runq */
 	int fd;
 	enum sc_state st;
 	int inflight;		/* ring operations not completed */

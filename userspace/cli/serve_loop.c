@@ -269,7 +269,38 @@ void sc_next(struct sconn *sc)
 	sc->used = 0;
 	sc->st = SC_READ;
 	sc->deadline = now_ms() + sc->w->s->idle_timeout * 1000LL;
-	sc_read(sc);
+	/*
+	 * Not sc_read() from here: a response can end without waiting
+	 * (sendfile took it all), and a client whose next request is always
+	 * there by then would make the recursion as deep as its requests.
+	 * The worker's loop reads next (run_deferred()); the entry counts as
+	 * an operation in flight, so that a close meanwhile frees it later.
+	 */
+	sc->inflight++;
+	sc->runq_next = NULL;
+	if (sc->w->runq_tail)
+		sc->w->runq_tail->runq_next = sc;
+	else
+		sc->w->runq = sc;
+	sc->w->runq_tail = sc;
+}
+
+/* The reads sc_next() deferred, those queued before this call only. */
+static void run_deferred(struct worker *w)
+{
+	struct sconn *sc = w->runq, *next;
+
+	w->runq = w->runq_tail = NULL;
+	for (; sc; sc = next) {
+		next = sc->runq_next;
+		sc->inflight--;
+		if (sc->st == SC_DEAD) {
+			if (!sc->inflight)
+				sc_free(sc);
+			continue;
+		}
+		sc_read(sc);
+	}
 }
 
 static void on_accept(struct worker *w, int fd)
@@ -435,7 +466,12 @@ void *worker_main(void *arg)
 	arm_tick(w);
 	while (w->accepting || w->accept_armed || w->nconns || w->tick_armed) {
 		unsigned int head, n = 0;
-		int rc = io_uring_submit_and_wait(&w->ring, 1);
+		int rc;
+
+		run_deferred(w);
+		/* Requests read just now may have queued more: no wait then. */
+		rc = w->runq ? io_uring_submit(&w->ring) :
+			       io_uring_submit_and_wait(&w->ring, 1);
 
 		if (rc < 0 && rc != -EINTR && rc != -EAGAIN && rc != -EBUSY) {
 			msg("io_uring: %s", strerror(-rc));

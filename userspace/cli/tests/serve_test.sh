@@ -199,6 +199,16 @@ raw keep "GET /hello.txt HTTP/1.1\r\nHost: t\r\n\r\nGET /sub/file.txt HTTP/1.1\r
 [ "$(grep -c '^HTTP/1.1 ' keep.resp)" = 3 ] && grep -q "^in sub" keep.resp &&
 	grep -q "^HTTP/1.1 404" keep.resp
 check "keep-alive: three pipelined requests, three responses" $? keep.resp
+# Thousands pipelined: each response that ends at once is followed by the
+# next request, already there; serve once answered it from inside the
+# last response's call chain, one level deeper each time, until the
+# worker's stack overflowed (a crash: every connection gone).
+for i in $(seq 5000); do printf 'HEAD /hello.txt HTTP/1.1\r\nHost: t\r\n\r\n'; done > many.req
+printf 'GET /hello.txt HTTP/1.1\r\n%s\r\n' "$H" >> many.req
+timeout 120 "$P" connect "127.0.0.1:$port" --ca ca.pem --datapath "$DP" \
+	< many.req > many.resp 2> many.cerr
+[ "$(grep -c '^HTTP/1.1 200 ' many.resp)" = 5001 ] && kill -0 "$spid"
+check "5000 pipelined requests on one connection: $(grep -c '^HTTP/1.1 200 ' many.resp) of 5001 answered, serve alive" $? many.cerr
 
 # One request at a time on one connection, as a browser's keep-alive:
 # each response must go out whole at once.  With Nagle on the socket the
