@@ -98,20 +98,22 @@ echo "kTLS counters (nginx): $(grep -E 'TlsTxSw|TlsCurrTxSw' /proc/net/tls_stat 
 echo "plasmatic.ko: $(grep -E 'PlasmaticTx(Records|Bytes)' /proc/net/plasmatic_stat 2>/dev/null | tr -s ' \n' ' ')"
 for f in n-rps p-rps n-big p-big; do echo "# $f: $(tr '\n' ';' < $f.runs)"; done
 
-# The median run of each (by its rate), then the table.
-med() { awk '{ print $2 / $3, $0 }' $1.runs | sort -n | sed -n "$(( (reps + 1) / 2 ))p"; }
+# The table: each figure is the median of its own over the runs (the
+# run with the median rate need not be the one with the median CPU).
+# col RUNS EXPR: the median of an awk expression over a .runs file's
+# lines ($1 requests, $2 bytes, $3 s, $4 client CPU s, $5 guest busy s,
+# $6 server processes' CPU s).
+col() {
+	awk "{ print $2 }" "$1.runs" | sort -g | sed -n "$(( (reps + 1) / 2 ))p"
+}
 echo "| server | $conns clients, 16 KiB, keep-alive: requests/s | $clients clients x $mib MiB: MB/s | server CPU s per GB (guest busy - client) | server processes' CPU s per GB |"
 echo "|---|---|---|---|---|"
 for s in n p; do
-	r=$(med $s-rps) g=$(med $s-big)
 	[ $s = n ] && label="nginx 1.22, OpenSSL kTLS, sendfile" ||
 		label="plasmatic serve, kernel datapath, sendfile"
-	echo "$r|$g" | awk -F'|' -v l="$label" '{
-		split($1, r, " "); split($2, g, " ")
-		gb = g[3] / 1e9
-		printf "| %s | %.0f | %.1f | %.2f | %.2f |\n", l, r[2] / r[4],
-			g[3] / g[4] / 1e6, (g[6] - g[5]) / gb, g[7] / gb
-	}'
+	printf '| %s | %.0f | %.1f | %.2f | %.2f |\n' "$label" \
+		"$(col $s-rps '$1 / $3')" "$(col $s-big '$2 / $3 / 1e6')" \
+		"$(col $s-big '($5 - $4) / ($2 / 1e9)')" "$(col $s-big '$6 / ($2 / 1e9)')"
 done
 # Where serve's CPU went, by thread (io-wq threads, if any: the ring
 # runs no blocking operation), and the kernel's workers, in ticks.

@@ -18,6 +18,9 @@
 #     a 1-byte file from busybox httpd in the server's namespace (curl's own
 #     SOCKS5 for the proxies), 20 tries per round: a new TCP connection,
 #     and for Plasmatic and stunnel a new TLS handshake, every time.
+# A third plasmatic proxy, with --preconnect 4, is timed on new streams
+# only (its bulk would be the first one's), and the handshakes each
+# plasmatic proxy made are counted against the streams it opened.
 # The median over the rounds is printed.  iperf3 speaks plain TCP, not
 # SOCKS: for the two SOCKS proxies a `busybox nc -ll -e` forwarder runs
 # build/userspace/cli/socks_client per connection (the same extra hop for
@@ -219,9 +222,10 @@ done
 for k in pl:proxy pre:proxy-pre; do
 	echo "# ${k%%:*}: $(grep -c '^plasmatic: connected' "${k#*:}.err") handshakes, $(grep -c ': stream open' "${k#*:}.err") streams"
 done
-for k in $paths pre; do
+for k in $paths; do
 	echo "# $k: up $(tr '\n' ';' < $k.bulk) down $(tr '\n' ';' < $k.bulkR) ttfb $(sort -n $k.ttfb | tr '\n' ' ')"
 done
+echo "# pre: ttfb $(sort -n pre.ttfb | tr '\n' ' ')"
 [ -s failures ] && { echo "# failed streams: $(wc -l < failures)"; sort failures | uniq -c | sed 's/^/#   /'; }
 for f in relay proxy proxy-us proxy-pre ss-server ss-local stunnel-srv stunnel-cli; do
 	[ -s "$f.err" ] && { echo "# $f:"; tail -3 "$f.err" | sed 's/^/#   /'; }
