@@ -343,8 +343,14 @@ static void serve(struct stream *s, struct pl_ctx *ctx)
 	tr_rcvtimeo(s->fd, 30);
 	rc = tr_read(c, &r);
 	if (rc < 0) {
-		msg("%s: no request: %s", s->peer, pl_conn_error(c)->code ?
-		    pl_conn_error(c)->msg : "end of data or timeout");
+		/* A clean end before any request is a ready connection that
+		 * a proxy's --preconnect let lapse: said with -v only. */
+		if (pl_conn_error(c)->code)
+			msg("%s: no request: %s", s->peer,
+			    pl_conn_error(c)->msg);
+		else if (verbose)
+			msg("%s: closed before a request (an unused ready connection)",
+			    s->peer);
 		goto out;
 	}
 	tr_rcvtimeo(s->fd, 0);

@@ -318,6 +318,8 @@ fetch "--preconnect 1 --preconnect-idle 1: a stream" "$big" \
 	--socks5-hostname 10.99.1.1:1085 http://dest.test:8080/big.bin
 wait_log proxy5.err "a ready connection unused for 1 s: closed"
 check "a ready connection no stream took is closed after --preconnect-idle" $? proxy5.err
+wait_log relay4b.err "closed before a request (an unused ready connection)"
+check "the relay saw it end cleanly, before a request" $? relay4b.err
 h=$(handshakes proxy5 4435)
 sleep 3
 [ "$h" -eq 2 ] && [ "$(handshakes proxy5 4435)" -eq 2 ]
