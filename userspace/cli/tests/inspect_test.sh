@@ -138,7 +138,8 @@ rm -f "$pn" "$I/pwned" pwned
 expect_rc "inspect --mode 4 --plot" 0 "$P" inspect "$I/main.pcap" --mode 4 --plot "$pn"
 [ "$(head -c 8 "$pn" | od -An -tx1 | tr -d ' \n')" = 89504e470d0a1a0a ] &&
 	[ "$(stat -c %s "$pn")" -gt 20000 ] && [ ! -e "$I/pwned" ] && [ ! -e pwned ]
-check "inspect --plot: a PNG of $(stat -c %s "$pn" 2>/dev/null) bytes under a name with quotes and \$(...)" $? last.err
+rc=$?
+check "inspect --plot: a PNG of $(stat -c %s "$pn" 2>/dev/null) bytes under a name with quotes and \$(...)" $rc last.err
 expect_rc "inspect --plot without gnuplot in PATH" 1 \
 	env PATH=/nonexistent "$P" inspect "$I/main.pcap" --plot "$I/nognuplot.png"
 grep -q "needs gnuplot.*gnuplot-nox" last.err && [ ! -e "$I/nognuplot.png" ]

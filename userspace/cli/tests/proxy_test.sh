@@ -295,14 +295,16 @@ fetch "--preconnect 2: the first stream" "$big" \
 	--socks5-hostname 10.99.1.1:1084 http://dest.test:8080/big.bin
 for i in $(seq 100); do [ "$(handshakes proxy4 4435)" -ge 3 ] && break; sleep 0.1; done
 [ "$(handshakes proxy4 4435)" -eq 3 ]
-check "--preconnect 2: after it, two connections made ready ($(handshakes proxy4 4435) handshakes)" $? proxy4.err
+rc=$?
+check "--preconnect 2: after it, two connections made ready ($(handshakes proxy4 4435) handshakes)" $rc proxy4.err
 fetch "--preconnect 2: the second stream" "$big" \
 	-p -x http://10.99.1.1:1084 http://dest.test:8080/big.bin
 grep -q "dest.test:8080: stream open (on a ready connection)" proxy4.err
 check "the second stream took a ready connection" $? proxy4.err
 for i in $(seq 100); do [ "$(handshakes proxy4 4435)" -ge 4 ] && break; sleep 0.1; done
 [ "$(handshakes proxy4 4435)" -eq 4 ]
-check "the one taken was replaced ($(handshakes proxy4 4435) handshakes)" $? proxy4.err
+rc=$?
+check "the one taken was replaced ($(handshakes proxy4 4435) handshakes)" $rc proxy4.err
 # The relay restarts: the ready connections are dead.  A stream that
 # takes one gets a new connection, not an error.
 kill "$relay4" && wait "$relay4" 2>/dev/null
@@ -323,7 +325,8 @@ check "the relay saw it end cleanly, before a request" $? relay4b.err
 h=$(handshakes proxy5 4435)
 sleep 3
 [ "$h" -eq 2 ] && [ "$(handshakes proxy5 4435)" -eq 2 ]
-check "... and not replaced: an idle proxy makes no connection ($h, then $(handshakes proxy5 4435) handshakes)" $? proxy5.err
+rc=$?
+check "... and not replaced: an idle proxy makes no connection ($h, then $(handshakes proxy5 4435) handshakes)" $rc proxy5.err
 
 # ------------------------------------------ time to first byte (measured)
 # Informational (a benchmark, not an assertion): a new stream through the
