@@ -2,9 +2,11 @@
 /*
  * A serve worker: one io_uring for everything of its connections.
  *
- * Each connection has at most one operation in the ring at a time (two
- * while it is being closed: the cancel); it is freed once it is over and nothing of it is in
- * flight (a timed-out connection's operations are cancelled first).
+ * Each connection has one operation in flight at most: a poll in the
+ * ring, or its place in the worker's run queue (sc_next()); and the
+ * cancel while it is being closed.  It is freed once it is over and
+ * nothing of it is in flight (a timed-out connection's poll is cancelled
+ * first).
  *   accept (IORING_OP_ACCEPT, re-armed) -> per-address limit ->
  *   handshake: pl_accept_start, pl_handshake_step on each readiness
  *     (IORING_OP_POLL_ADD); a prober goes to a thread of its own that
