@@ -35,8 +35,10 @@ static void usage_serve(FILE *f)
 "symlinks that lead outside are refused with 403). One worker thread per\n"
 "CPU, each with an io_uring loop; on the kernel datapath file bodies go\n"
 "from the page cache to the socket by sendfile, without a copy. An access\n"
-"log in the combined log format goes to stderr. SIGTERM, SIGHUP or SIGINT:\n"
-"stop accepting, finish the responses under way, exit 0.\n"
+"log in the combined log format goes to stderr. SIGTERM or SIGINT: stop\n"
+"accepting, finish the responses under way, exit 0. SIGHUP: read the\n"
+"command line's files again (--config, --cert, --key, --psk, ...) for the\n"
+"connections accepted from then on; if one fails, keep what is in use.\n"
 "\n"
 "  --cert FILE           server certificate chain (PEM)\n"
 "  --key FILE            its private key (PEM)\n"
@@ -204,6 +206,49 @@ static int listen_all(struct serve *s, const char *host, const char *port)
 	return 0;
 }
 
+/*
+ * SIGHUP: the command line parsed again (its --config file read again)
+ * and a new context made (certificate, key, PSK, CA, framing, TPL, the
+ * prober's fallback), for the handshakes started from now on; the
+ * connections under way keep the context they began with.  What the
+ * workers were started with (the address, DIR, --workers, the limits and
+ * timeouts, -v) stays until a restart.  If anything fails to parse or
+ * load, the context in use stays.  Every context made lives until exit,
+ * since a connection may still hold one: a reload costs its memory.
+ */
+struct reloaded {
+	struct serve s;
+	struct reloaded *next;
+};
+
+static int serve_args(struct serve *s, int argc, char **argv);
+
+static void serve_reload(struct serve *s, struct reloaded **kept, int argc,
+			 char **argv)
+{
+	struct reloaded *r = calloc(1, sizeof(*r));
+	int rc = EX_IO, v = verbose;
+
+	if (r) {
+		rc = serve_args(&r->s, argc, argv);
+		verbose = v;
+		if (!rc)
+			rc = tunnel_ctx(&r->s.t);
+	}
+	if (rc) {
+		msg("SIGHUP: not reloaded (%s); the configuration in use stays",
+		    r ? "see above" : "out of memory");
+		if (r)
+			tunnel_end(&r->s.t, rc);
+		free(r);
+		return;
+	}
+	r->next = *kept;
+	*kept = r;
+	atomic_store(&s->ctx, r->s.t.ctx);
+	msg("SIGHUP: reloaded: new connections use the files as they are now");
+}
+
 /* The arguments: DIR and [ADDR:]PORT, either may come from the file. */
 static int serve_args(struct serve *s, int argc, char **argv)
 {
@@ -257,8 +302,9 @@ static void raise_nofile(void)
 static int run_serve(int argc, char **argv)
 {
 	struct serve s;
+	struct reloaded *kept = NULL;
 	sigset_t sigs;
-	int rc, sig, started = 0;
+	int rc, sig = 0, started = 0;
 
 	memset(&s, 0, sizeof(s));
 	s.dirfd = -1;
@@ -276,6 +322,7 @@ static int run_serve(int argc, char **argv)
 	rc = tunnel_ctx(&s.t);
 	if (rc)
 		goto out;
+	atomic_init(&s.ctx, s.t.ctx);
 	raise_nofile();
 	s.nworkers = s.workers ? s.workers : (int)sysconf(_SC_NPROCESSORS_ONLN);
 	if (s.nworkers < 1)
@@ -317,12 +364,11 @@ static int run_serve(int argc, char **argv)
 		}
 		started++;
 	}
-	if (!rc) {
-		sigwait(&sigs, &sig);
-		if (verbose)
-			msg("signal %d: stopping (finishing the responses under way)",
-			    sig);
-	}
+	while (!rc && !sigwait(&sigs, &sig) && sig == SIGHUP)
+		serve_reload(&s, &kept, argc, argv);
+	if (!rc && verbose)
+		msg("signal %d: stopping (finishing the responses under way)",
+		    sig);
 	atomic_store(&serve_stopping, true);
 	for (int i = 0; i < started; i++) {
 		pthread_join(s.w[i].th, NULL);
@@ -342,6 +388,13 @@ out:
 	if (s.dirfd >= 0)
 		close(s.dirfd);
 	ip_table_free();
+	while (kept) {
+		struct reloaded *r = kept;
+
+		kept = r->next;
+		tunnel_end(&r->s.t, 0);
+		free(r);
+	}
 	return tunnel_end(&s.t, rc);
 }
 

@@ -32,6 +32,7 @@ struct serve {
 	int no_log;		/* no access log */
 	/* at run time */
 	int dirfd;
+	_Atomic(struct pl_ctx *) ctx;	/* for new connections (SIGHUP) */
 	int nworkers;
 	struct worker *w;
 	atomic_int probes;	/* fallback threads running */

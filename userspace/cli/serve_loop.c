@@ -18,7 +18,7 @@
  * A tick (IORING_OP_TIMEOUT, 250 ms) closes the connections past their
  * deadline: the handshake timeout (--timeout), a request head not
  * complete within --idle-timeout of its first byte being awaited (a
- * slowloris), a send making no progress as long; and on SIGTERM/SIGHUP
+ * slowloris), a send making no progress as long; and on SIGTERM/SIGINT
  * stops accepting and closes the idle connections; the worker ends when
  * none is left.
  */
@@ -356,7 +356,7 @@ static void on_accept(struct worker *w, int fd)
 		       now_ms() + s->t.o.cfg.handshake_timeout * 1000LL : 0;
 	/* O_NONBLOCK for good: nothing waits in the worker (serve_file.c). */
 	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
-	sc->hs = pl_accept_start(s->t.ctx, fd, &err);
+	sc->hs = pl_accept_start(atomic_load(&s->ctx), fd, &err);
 	if (!sc->hs) {
 		msg("%s: %s", sc->peer, err.msg);
 		sc_close(sc);

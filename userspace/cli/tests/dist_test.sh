@@ -70,6 +70,10 @@ check_unit listen CAP_NET_BIND_SERVICE
 check_unit relay CAP_NET_BIND_SERVICE
 check_unit proxy ""
 check_unit serve CAP_NET_BIND_SERVICE
+# serve's reload: the file ExecStart reads checked first, then SIGHUP.
+[ "$(sed -n 's/^ExecReload=//p' "$top/dist/plasmatic-serve.service" | tr '\n' '|')" = \
+	"/usr/local/bin/plasmatic check-config /etc/plasmatic/serve.conf|/bin/kill -HUP \$MAINPID|" ]
+check "dist: plasmatic-serve's reload checks serve.conf, then sends SIGHUP" $?
 
 # -------------------------------------------------------- (b) the samples
 check_sample listen

@@ -148,6 +148,44 @@ grep -q "404 Not Found" get.err; check "get says the status" $? get.err
 grep -q '"GET /hello.txt HTTP/1.1" 200 12 "-" "plasmatic/' main.err
 check "access log line (combined format)" $? main.err
 
+# ------------------------------------------------------ SIGHUP: reload
+# The certificate renewed in place (now from the other CA), then SIGHUP:
+# new connections get the new one; a file that no longer loads keeps the
+# one in use.
+cp server.pem rl.pem && cp server.key rl.key &&
+	openssl ecparam -name prime256v1 -genkey -noout -out rl2.key 2>/dev/null &&
+	openssl req -new -key rl2.key -subj /CN=localhost -out rl2.csr 2>/dev/null &&
+	printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nbasicConstraints=CA:FALSE\n' > rl2.cnf &&
+	openssl x509 -req -in rl2.csr -CA other-ca.pem -CAkey other.key -CAcreateserial \
+		-days 2 -extfile rl2.cnf -out rl2.pem 2>/dev/null
+check "a second server certificate, from the other CA" $?
+mainport=$port
+: > rl.err
+"$P" serve root 127.0.0.1:0 --cert rl.pem --key rl.key --datapath "$DP" -v \
+	> /dev/null 2> rl.err &
+rlpid=$!
+pids+=("$rlpid")
+wait_listening rl.err 200
+rlport=$port port=$mainport
+rlget() { "$P" get "plasmatic://127.0.0.1:$rlport/hello.txt" --ca "$1" > /dev/null 2> rl.get; }
+rlget ca.pem; check "reload: served with the first certificate" $? rl.get
+# wait_line FILE TEXT: until FILE has TEXT (10 s).
+wait_line() {
+	for _ in $(seq 100); do grep -q "$2" "$1" && return 0; sleep 0.1; done
+	return 1
+}
+cp rl2.pem rl.pem && cp rl2.key rl.key && kill -HUP "$rlpid"
+wait_line rl.err "SIGHUP: reloaded"; check "SIGHUP: reloaded" $? rl.err
+rlget other-ca.pem; check "after SIGHUP: the new certificate (other CA)" $? rl.get
+rlget ca.pem
+[ $? -eq 5 ]; check "after SIGHUP: the old CA no longer verifies it (exit 5)" $? rl.get
+echo "not a key" > rl.key && kill -HUP "$rlpid"
+wait_line rl.err "SIGHUP: not reloaded"; check "SIGHUP with a broken key: not reloaded, says so" $? rl.err
+rlget other-ca.pem; check "... and still serves with the certificate in use" $? rl.get
+kill "$rlpid"
+wait_pid "$rlpid"
+check "serve exits 0 on SIGTERM after reloads" $? rl.err
+
 # ------------------------------------------------------------ statuses
 expect get200 200 "GET /hello.txt HTTP/1.1\r\n$H\r\n"
 grep -q "^hello world" get200.resp; check "200: the body" $? get200.resp
