@@ -134,6 +134,7 @@ fetch() {
 	C curl -sS --max-time 60 "$@" -o "$f.out" 2> "$f.curl"
 	rc=$?
 	got=$(sha256sum < "$f.out" 2>/dev/null | cut -d' ' -f1)
+	rm -f "$f.out"	# the guest's /tmp is its memory
 	[ $rc -eq 0 ] && [ "$got" = "$want" ]
 	check "$name: 1 MiB, checksum matches (curl exit $rc)" $? "$f.curl" proxy.err relay.err
 }

@@ -248,6 +248,7 @@ timeout 120 "$P" connect "127.0.0.1:$port" --ca ca.pem --datapath "$DP" \
 answered=$(grep -c '^HTTP/1.1 200 ' many.resp)
 [ "$answered" = 5001 ] && grep -q '^hello' many.resp && kill -0 "$spid"
 check "5000 pipelined requests on one connection: $answered of 5001 answered, the last with its body, serve alive" $? many.cerr
+rm -f many.req many.resp
 
 # One request at a time on one connection, as a browser's keep-alive:
 # each response must go out whole at once.  With Nagle on the socket the
