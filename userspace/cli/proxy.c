@@ -117,17 +117,9 @@ struct stream {
 struct relay_conn {
 	struct pl_conn *c;
 	int fd;
-	long long born;		/* CLOCK_MONOTONIC seconds */
+	long long born;		/* now_ms() */
 	char addr[ADDR_STR_LEN];
 };
-
-static long long mono_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec;
-}
 
 /* Connect and handshake: 0, or -1 (said why, as who). */
 static int relay_dial(struct relay_conn *rc, const char *who)
@@ -145,7 +137,7 @@ static int relay_dial(struct relay_conn *rc, const char *who)
 		close(rc->fd);
 		return -1;
 	}
-	rc->born = mono_s();
+	rc->born = now_ms();
 	print_info(rc->c, rc->addr);
 	return 0;
 }
@@ -181,9 +173,10 @@ static void *pool_main(void *arg)
 	for (;;) {
 		struct relay_conn rc;
 		struct timespec ts = { 0 };
+		long long lapse = pool.n ? pool.ready[0].born +
+				  po->preconnect_idle * 1000LL : 0;
 
-		if (pool.n && pool.ready[0].born + po->preconnect_idle <=
-			      mono_s()) {
+		if (pool.n && lapse <= now_ms()) {
 			rc = pool.ready[0];
 			memmove(pool.ready, pool.ready + 1,
 				--pool.n * sizeof(rc));
@@ -212,7 +205,8 @@ static void *pool_main(void *arg)
 			pthread_cond_wait(&pool.cond, &pool.lock);
 			continue;
 		}
-		ts.tv_sec = pool.ready[0].born + po->preconnect_idle;
+		ts.tv_sec = lapse / 1000;
+		ts.tv_nsec = lapse % 1000 * 1000000;
 		pthread_cond_timedwait(&pool.cond, &pool.lock, &ts);
 	}
 	return NULL;

@@ -84,7 +84,6 @@ enum { SQ_POLL = 1, SQ_CANCEL = 2, SQ_TAGS = 3 };
 #define UD_ACCEPT	1
 #define UD_TICK		2
 
-long long now_ms(void);
 /* A worker's submission entry (submitting when the queue is full). */
 struct io_uring_sqe *sq_get(struct worker *w);
 

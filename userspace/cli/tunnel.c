@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 #include <net/if.h>
 
@@ -451,6 +452,14 @@ int tunnel_args(struct tunnel *t, const struct command *cmd, int argc,
 		return EX_USAGE_;
 	}
 	return 0;
+}
+
+long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
 int tunnel_ctx(struct tunnel *t)

@@ -75,6 +75,8 @@ struct tunnel {
  */
 int tunnel_args(struct tunnel *t, const struct command *cmd, int argc,
 		char **argv, bool server);
+/* CLOCK_MONOTONIC in milliseconds. */
+long long now_ms(void);
 /* Load the PSK (if any) and make the context; 0 or an exit code. */
 int tunnel_ctx(struct tunnel *t);
 /* Free what tunnel_args() and tunnel_ctx() made; the exit code for rc. */
